@@ -1,0 +1,52 @@
+/*
+ * control.h - the status protocol of the control socket: request parsing and reply formatting
+ * (pure), plus the client used by `vtund-ng status`. The engine owns the listening socket.
+ *
+ * Protocol: the client connects to the unix socket, sends one line and reads the reply to EOF.
+ *   request  = "status" [" json"] [" " PEER] "\n"
+ *   reply    = text (like `wg show`) or one JSON document; an unknown request gets "error: ...".
+ */
+#ifndef VT_CONTROL_H
+#define VT_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "session.h"
+
+#define CONTROL_REQ_MAX 128
+
+struct control_request {
+	bool json;
+	char peer[CONFIG_NAME_MAX + 1]; /* "" = all */
+};
+
+/* A snapshot of one session, filled by the engine. */
+struct control_status {
+	char peer[CONFIG_NAME_MAX + 1];
+	const char *role;      /* "server" | "client" */
+	const char *type;      /* "tun" | "tap" */
+	const char *proto;     /* "udp" | "tcp" */
+	char device[CONFIG_IFNAME_MAX + 1];
+	char endpoint[64];     /* "203.0.113.1:5000", "[2001:db8::1]:5000" or "" */
+	const char *state;     /* session_state_name() */
+	const char *cipher;    /* "aes-256-gcm" | "chacha20-poly1305" */
+	const char *compress;  /* "none" | "lz4" */
+	int64_t now;           /* wall clock seconds at the snapshot */
+	struct session_stats stats;
+};
+
+/* Parse one request line (with or without the newline); 0 or -1. */
+int control_parse_request(const char *line, size_t len, struct control_request *req);
+/* Format the sessions matching req into out (cap bytes, NUL-terminated); returns the length, or
+ * -1 if it does not fit. An unknown PEER gives an error reply "error: no such peer: X\n". daemon
+ * = a line of daemon-wide facts (version, pid, role, drops of packets of no session). */
+long control_format(const struct control_request *req, const struct control_status *st, int n,
+    const uint64_t no_session_drops[DROP_MAX], char *out, size_t cap);
+/* Client side: send request line to the socket at path, copy the reply to out; 0, or -1 with a
+ * message on err (no daemon at that path, permission denied...). */
+int control_query(const char *path, const char *request, FILE *out, FILE *err);
+
+#endif
