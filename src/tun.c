@@ -1,0 +1,160 @@
+/* tun.c - TUN/TAP device fd: open via /dev/net/tun, read and write one frame at a time. */
+#include "tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#define TUN_PATH "/dev/net/tun"
+
+/* Read the tun_flags of an existing device from sysfs; -1 if it is not a TUN/TAP device. */
+static long
+existing_tun_flags(const char *name)
+{
+	char path[64], line[32];
+	FILE *f;
+	long flags = -1;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", name);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), f) != NULL)
+		flags = strtol(line, NULL, 0);
+	fclose(f);
+	return flags;
+}
+
+/* Explain why TUNSETIFF refused an existing name (EINVAL): wrong type or not a tun at all. */
+static void
+explain_einval(const char *name, enum vt_devtype type, char *err, size_t errlen)
+{
+	long flags = existing_tun_flags(name);
+
+	if (flags < 0)
+		snprintf(err, errlen, "device %s: name is already in use by another device "
+		    "(not a tun/tap device)", name);
+	else if ((flags & IFF_TAP) && type == VT_TUN)
+		snprintf(err, errlen, "device %s: name is already in use by another device "
+		    "(a tap device, but a tun device is configured)", name);
+	else if ((flags & IFF_TUN) && type == VT_TAP)
+		snprintf(err, errlen, "device %s: name is already in use by another device "
+		    "(a tun device, but a tap device is configured)", name);
+	else if (flags & IFF_MULTI_QUEUE)
+		snprintf(err, errlen, "device %s: was created as multi_queue, which is not "
+		    "supported", name);
+	else
+		snprintf(err, errlen, "device %s: %s", name, strerror(EINVAL));
+}
+
+int
+tun_open(const char *name, enum vt_devtype type, bool must_exist, char *err, size_t errlen)
+{
+	struct ifreq ifr;
+	size_t len = strlen(name);
+	int fd, saved;
+
+	/* '%' would let the kernel pick the name ("vt%d"); we must know the name we got. */
+	if (len == 0 || len >= IFNAMSIZ || strpbrk(name, "%/ \t\n") != NULL) {
+		snprintf(err, errlen, "device \"%s\": invalid interface name", name);
+		return -1;
+	}
+	if (must_exist && if_nametoindex(name) == 0) {
+		snprintf(err, errlen, "device %s: does not exist (persist is set: create it "
+		    "first with `ip tuntap add dev %s mode %s user USER`)", name, name,
+		    type == VT_TAP ? "tap" : "tun");
+		return -1;
+	}
+	if ((fd = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
+			snprintf(err, errlen, "%s: %s (is the tun module loaded?)", TUN_PATH,
+			    strerror(errno));
+		else if (errno == EACCES)
+			snprintf(err, errlen, "%s: %s (the node must be readable and writable "
+			    "by this user; mode 0666 is the usual)", TUN_PATH, strerror(errno));
+		else
+			snprintf(err, errlen, "%s: %s", TUN_PATH, strerror(errno));
+		return -1;
+	}
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, len);
+	ifr.ifr_flags = (type == VT_TAP ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
+	/* A new device must really be new: never configure (and later lose) someone else's. */
+	if (!must_exist)
+		ifr.ifr_flags |= IFF_TUN_EXCL;
+	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
+		saved = errno;
+		close(fd);
+		if (saved == EPERM || saved == EACCES)
+			snprintf(err, errlen, "device %s: permission denied (need CAP_NET_ADMIN, "
+			    "or a persistent device owned by this user)", name);
+		else if (saved == EBUSY && must_exist)
+			snprintf(err, errlen, "device %s: already attached by another process",
+			    name);
+		else if (saved == EBUSY)
+			snprintf(err, errlen, "device %s: name is already in use by another "
+			    "device", name);
+		else if (saved == EINVAL)
+			explain_einval(name, type, err, errlen);
+		else
+			snprintf(err, errlen, "device %s: %s", name, strerror(saved));
+		return -1;
+	}
+	if (strncmp(ifr.ifr_name, name, IFNAMSIZ) != 0) {
+		close(fd);
+		snprintf(err, errlen, "device %s: kernel returned name %.*s", name, IFNAMSIZ,
+		    ifr.ifr_name);
+		return -1;
+	}
+	return fd;
+}
+
+ssize_t
+tun_read(int fd, struct buf *b)
+{
+	ssize_t n;
+
+	buf_reset(b);
+	/* Offer all the tailroom so a too-large frame shows up as longer than BUF_MAX_FRAME. */
+	do
+		n = read(fd, buf_data(b), buf_tailroom(b));
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+	if ((size_t)n > BUF_MAX_FRAME) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	b->len = (size_t)n;
+	return n;
+}
+
+int
+tun_write(int fd, const uint8_t *p, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = write(fd, p, len);
+	while (n == -1 && errno == EINTR);
+	if (n >= 0)
+		return 0;
+	switch (errno) {
+	case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+	case EWOULDBLOCK:
+#endif
+	case ENOBUFS:
+	case EINVAL:
+	case EMSGSIZE:
+		return 1;
+	default:
+		return -1;
+	}
+}

@@ -1,0 +1,38 @@
+/*
+ * tun.h - TUN/TAP device fd: open (create or attach), read one frame into a buf, write one
+ * frame. Knows nothing of peers, addresses or sessions.
+ */
+#ifndef VT_TUN_H
+#define VT_TUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "config.h"
+
+/*
+ * Open the TUN or TAP device name via /dev/net/tun (IFF_NO_PI). must_exist: attach to a
+ * persistent device pre-created with `ip tuntap add ... user U` and fail if there is none;
+ * otherwise create a new device, failing if the name is taken (the device then disappears when
+ * its last fd closes). Returns a non-blocking, close-on-exec fd, or -1 with a message in err.
+ */
+int tun_open(const char *name, enum vt_devtype type, bool must_exist, char *err, size_t errlen);
+
+/*
+ * Read one frame into b (reset, payload at the standard headroom). Returns its length, 0 if
+ * there is nothing to read, -1 with errno on error; errno EMSGSIZE means one frame larger than
+ * BUF_MAX_FRAME (MTU raised behind our back) was dropped: count it and keep reading.
+ */
+ssize_t tun_read(int fd, struct buf *b);
+
+/*
+ * Write one frame. Returns 0 if written; 1 if it was dropped: device queue full (EAGAIN,
+ * ENOBUFS) or this frame refused by the kernel (EINVAL, e.g. not IPv4/IPv6 on a TUN): the
+ * caller counts a drop; -1 with errno if the device itself failed.
+ */
+int tun_write(int fd, const uint8_t *p, size_t len);
+
+#endif
