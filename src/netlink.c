@@ -1,0 +1,291 @@
+/*
+ * netlink.c - rtnetlink requests for MTU, addresses, link state and link deletion. One socket
+ * per request: these run a handful of times at start-up, never per packet.
+ */
+#include "netlink.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define NL_REQ_CAP 512
+#define NL_REPLY_CAP 8192
+#define NL_TIMEOUT_SEC 5
+
+/* A request under construction: header, family message and attributes in one aligned block. */
+struct nlreq {
+	union {
+		struct nlmsghdr nh;
+		uint8_t raw[NL_REQ_CAP];
+	};
+};
+
+/* Start a request of the given type and flags with a zeroed family header of hdrlen bytes. */
+static void *
+req_init(struct nlreq *r, uint16_t type, uint16_t flags, size_t hdrlen)
+{
+	memset(r, 0, sizeof(*r));
+	r->nh.nlmsg_len = NLMSG_LENGTH(hdrlen);
+	r->nh.nlmsg_type = type;
+	r->nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	r->nh.nlmsg_seq = 1; /* a fresh socket per request: nothing else can answer on it */
+	return NLMSG_DATA(&r->nh);
+}
+
+/* Append one attribute; -1 if it does not fit (a bug: requests are small and fixed). */
+static int
+req_attr(struct nlreq *r, uint16_t type, const void *data, size_t len)
+{
+	size_t off = NLMSG_ALIGN(r->nh.nlmsg_len);
+	struct rtattr *rta;
+
+	if (off + RTA_SPACE(len) > sizeof(r->raw))
+		return -1;
+	rta = (struct rtattr *)(void *)(r->raw + off);
+	rta->rta_type = type;
+	rta->rta_len = (unsigned short)RTA_LENGTH(len);
+	memcpy(RTA_DATA(rta), data, len);
+	r->nh.nlmsg_len = (uint32_t)(off + RTA_SPACE(len));
+	return 0;
+}
+
+/* Find the kernel's extended-ack text in an error message, or NULL. */
+static const char *
+ext_ack_msg(const struct nlmsghdr *nh)
+{
+	const struct nlmsgerr *e = NLMSG_DATA(nh);
+	const uint8_t *p, *end = (const uint8_t *)nh + nh->nlmsg_len;
+	const struct rtattr *rta;
+	size_t skip = sizeof(*e);
+
+	if (!(nh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NULL;
+	/* Unless capped, the error echoes our whole request before the TLVs. */
+	if (!(nh->nlmsg_flags & NLM_F_CAPPED))
+		skip += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+	p = (const uint8_t *)NLMSG_DATA(nh) + NLMSG_ALIGN(skip);
+	while (p + sizeof(*rta) <= end) {
+		rta = (const struct rtattr *)(const void *)p;
+		if (rta->rta_len < sizeof(*rta) || p + rta->rta_len > end)
+			break;
+		if (rta->rta_type == NLMSGERR_ATTR_MSG && rta->rta_len > RTA_LENGTH(0)) {
+			const char *s = RTA_DATA(rta);
+
+			if (memchr(s, '\0', RTA_PAYLOAD(rta)) != NULL && s[0] != '\0')
+				return s;
+		}
+		p += RTA_ALIGN(rta->rta_len);
+	}
+	return NULL;
+}
+
+/* Send r and wait for the ACK; on refusal, err = "<what>: <errno text> (<kernel's note>)". */
+static int
+transact(struct nlreq *r, const char *what, char *err, size_t errlen)
+{
+	union {
+		struct nlmsghdr nh;
+		uint8_t raw[NL_REPLY_CAP];
+	} reply;
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct timeval tv = { .tv_sec = NL_TIMEOUT_SEC };
+	const struct nlmsgerr *e;
+	const struct nlmsghdr *nh;
+	const char *note;
+	int fd, one = 1, ret = -1;
+	ssize_t n;
+	size_t off;
+
+	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)) == -1) {
+		snprintf(err, errlen, "%s: netlink socket: %s", what, strerror(errno));
+		return -1;
+	}
+	/* Best effort: older kernels lack these and simply give less detail. */
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1) {
+		snprintf(err, errlen, "%s: netlink socket: %s", what, strerror(errno));
+		goto out;
+	}
+	if (sendto(fd, r->raw, r->nh.nlmsg_len, 0, (struct sockaddr *)&kernel,
+	    sizeof(kernel)) == -1) {
+		snprintf(err, errlen, "%s: netlink send: %s", what, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		do
+			n = recv(fd, reply.raw, sizeof(reply.raw), 0);
+		while (n == -1 && errno == EINTR);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				snprintf(err, errlen, "%s: no answer from the kernel", what);
+			else
+				snprintf(err, errlen, "%s: netlink receive: %s", what,
+				    strerror(errno));
+			goto out;
+		}
+		for (off = 0; off + sizeof(*nh) <= (size_t)n; off += NLMSG_ALIGN(nh->nlmsg_len)) {
+			nh = (const struct nlmsghdr *)(const void *)(reply.raw + off);
+			if (nh->nlmsg_len < sizeof(*nh) || off + nh->nlmsg_len > (size_t)n)
+				break;
+			if (nh->nlmsg_seq != r->nh.nlmsg_seq)
+				continue;
+			if (nh->nlmsg_type == NLMSG_DONE) {
+				ret = 0;
+				goto out;
+			}
+			if (nh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e))) {
+				snprintf(err, errlen, "%s: truncated netlink reply", what);
+				goto out;
+			}
+			e = NLMSG_DATA(nh);
+			if (e->error == 0) {
+				ret = 0;
+				goto out;
+			}
+			if ((note = ext_ack_msg(nh)) != NULL)
+				snprintf(err, errlen, "%s: %s (%s)", what, strerror(-e->error),
+				    note);
+			else
+				snprintf(err, errlen, "%s: %s", what, strerror(-e->error));
+			goto out;
+		}
+	}
+out:
+	close(fd);
+	return ret;
+}
+
+/* Resolve ifname for a request described by what; 0 with err set if there is no such link. */
+static int
+ifindex(const char *ifname, const char *what, char *err, size_t errlen)
+{
+	unsigned int idx = if_nametoindex(ifname);
+
+	if (idx == 0)
+		snprintf(err, errlen, "%s: %s", what, strerror(errno == 0 ? ENODEV : errno));
+	return (int)idx;
+}
+
+/* Send a link request (RTM_SETLINK/RTM_DELLINK) with an optional 32-bit attribute. */
+static int
+link_request(const char *ifname, uint16_t type, unsigned int flags, unsigned int change,
+    uint16_t attr, uint32_t value, const char *what, char *err, size_t errlen)
+{
+	struct nlreq r;
+	struct ifinfomsg *ifi;
+	int idx;
+
+	if ((idx = ifindex(ifname, what, err, errlen)) == 0)
+		return -1;
+	ifi = req_init(&r, type, 0, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = idx;
+	ifi->ifi_flags = flags;
+	ifi->ifi_change = change;
+	if (attr != 0 && req_attr(&r, attr, &value, sizeof(value)) == -1) {
+		snprintf(err, errlen, "%s: request too large", what);
+		return -1;
+	}
+	return transact(&r, what, err, errlen);
+}
+
+int
+netlink_set_mtu(const char *ifname, int mtu, char *err, size_t errlen)
+{
+	char what[96];
+
+	snprintf(what, sizeof(what), "set mtu %d on %s", mtu, ifname);
+	if (mtu <= 0) {
+		snprintf(err, errlen, "%s: %s", what, strerror(EINVAL));
+		return -1;
+	}
+	return link_request(ifname, RTM_SETLINK, 0, 0, IFLA_MTU, (uint32_t)mtu, what, err,
+	    errlen);
+}
+
+int
+netlink_set_up(const char *ifname, bool up, char *err, size_t errlen)
+{
+	char what[96];
+
+	snprintf(what, sizeof(what), "set link %s on %s", up ? "up" : "down", ifname);
+	return link_request(ifname, RTM_SETLINK, up ? IFF_UP : 0, IFF_UP, 0, 0, what, err,
+	    errlen);
+}
+
+int
+netlink_del_link(const char *ifname, char *err, size_t errlen)
+{
+	char what[96];
+
+	snprintf(what, sizeof(what), "delete link %s", ifname);
+	return link_request(ifname, RTM_DELLINK, 0, 0, 0, 0, what, err, errlen);
+}
+
+/* Byte length of an address of family, or 0 if the family is not IPv4 or IPv6. */
+static size_t
+addr_len(int family)
+{
+	return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+}
+
+int
+netlink_add_addr(const char *ifname, const struct vt_addr *local, const struct vt_addr *peer,
+    char *err, size_t errlen)
+{
+	char what[160], ls[INET6_ADDRSTRLEN] = "?", ps[INET6_ADDRSTRLEN] = "";
+	size_t alen = addr_len(local->family);
+	struct ifaddrmsg *ifa;
+	struct nlreq r;
+	uint32_t flags;
+	int idx;
+
+	if (alen != 0)
+		inet_ntop(local->family, local->addr, ls, sizeof(ls));
+	if (peer != NULL && peer->family == local->family && alen != 0)
+		inet_ntop(peer->family, peer->addr, ps, sizeof(ps));
+	if (peer != NULL)
+		snprintf(what, sizeof(what), "add address %s peer %s/%u on %s", ls, ps,
+		    local->prefix, ifname);
+	else
+		snprintf(what, sizeof(what), "add address %s/%u on %s", ls, local->prefix,
+		    ifname);
+	if (alen == 0 || local->prefix > alen * 8) {
+		snprintf(err, errlen, "%s: invalid address family or prefix", what);
+		return -1;
+	}
+	if (peer != NULL && peer->family != local->family) {
+		snprintf(err, errlen, "%s: peer address of another family", what);
+		return -1;
+	}
+	if ((idx = ifindex(ifname, what, err, errlen)) == 0)
+		return -1;
+
+	ifa = req_init(&r, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, sizeof(*ifa));
+	ifa->ifa_family = (uint8_t)local->family;
+	ifa->ifa_prefixlen = local->prefix;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = (uint32_t)idx;
+	/* Without NODAD an IPv6 address stays tentative (unusable) for a second or more. */
+	flags = local->family == AF_INET6 ? IFA_F_NODAD : 0;
+	ifa->ifa_flags = (uint8_t)flags;
+	/* Like ip(8): IFA_LOCAL is ours, IFA_ADDRESS the far end of a point-to-point link. */
+	if (req_attr(&r, IFA_LOCAL, local->addr, alen) == -1 ||
+	    req_attr(&r, IFA_ADDRESS, peer != NULL ? peer->addr : local->addr, alen) == -1 ||
+	    (flags != 0 && req_attr(&r, IFA_FLAGS, &flags, sizeof(flags)) == -1)) {
+		snprintf(err, errlen, "%s: request too large", what);
+		return -1;
+	}
+	return transact(&r, what, err, errlen);
+}

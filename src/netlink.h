@@ -1,0 +1,28 @@
+/*
+ * netlink.h - configure an interface over rtnetlink (NETLINK_ROUTE, written by hand: no libnl,
+ * no ip(8)). Start-up path only: each call opens its own socket, sends one request and waits
+ * for the kernel's ACK; a refusal is reported as "<what> on <ifname>: <kernel errno text>".
+ */
+#ifndef VT_NETLINK_H
+#define VT_NETLINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+/* Set the MTU of ifname. 0, or -1 with err. */
+int netlink_set_mtu(const char *ifname, int mtu, char *err, size_t errlen);
+/*
+ * Add address local (with its prefix) to ifname. peer: NULL, or an address of the same family
+ * that becomes the point-to-point IFA_ADDRESS (TUN). IPv6 addresses get IFA_F_NODAD so they are
+ * usable at once. 0, or -1 with err.
+ */
+int netlink_add_addr(const char *ifname, const struct vt_addr *local,
+    const struct vt_addr *peer, char *err, size_t errlen);
+/* Set the link of ifname up or down. 0, or -1 with err. */
+int netlink_set_up(const char *ifname, bool up, char *err, size_t errlen);
+/* Delete the link ifname (a left-over persistent device). 0, or -1 with err. */
+int netlink_del_link(const char *ifname, char *err, size_t errlen);
+
+#endif
