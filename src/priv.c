@@ -1,0 +1,278 @@
+/*
+ * priv.c - privileged operations on a peer's device and on our own credentials. Capabilities
+ * through the raw capget/capset syscalls: no libcap dependency for two words of bits.
+ */
+#define _GNU_SOURCE
+#include "priv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "hooks.h"
+#include "log.h"
+#include "netlink.h"
+#include "tun.h"
+
+#define IPV6_MIN_MTU 1280
+
+/* The first address of family in addrs, or NULL. */
+static const struct vt_addr *
+first_of_family(const struct vt_addr *addrs, int n, int family)
+{
+	for (int i = 0; i < n; i++)
+		if (addrs[i].family == family)
+			return &addrs[i];
+	return NULL;
+}
+
+/* Print a (prefix-less) address into s, "" if there is none. */
+static void
+addr_str(const struct vt_addr *a, char *s, size_t len)
+{
+	s[0] = '\0';
+	if (a != NULL && inet_ntop(a->family, a->addr, s, (socklen_t)len) == NULL)
+		s[0] = '\0';
+}
+
+/* Describe p's link for its hooks; ls and rs (INET6_ADDRSTRLEN each) hold the addresses. */
+static void
+fill_vars(const struct vt_peer *p, const char *role, struct hook_vars *v, char *ls, char *rs)
+{
+	addr_str(p->naddrs > 0 ? &p->addrs[0] : NULL, ls, INET6_ADDRSTRLEN);
+	addr_str(p->npeer_addrs > 0 ? &p->peer_addrs[0] : NULL, rs, INET6_ADDRSTRLEN);
+	v->device = p->device;
+	v->peer = p->name;
+	v->role = role;
+	v->type = p->type == VT_TAP ? "tap" : "tun";
+	v->local = ls;
+	v->remote_addr = rs;
+	v->mtu = p->mtu;
+}
+
+/* MTU, addresses and link state of a device we created. */
+static int
+configure(const struct vt_peer *p, char *err, size_t errlen)
+{
+	const struct vt_addr *a, *peer;
+	char s[INET6_ADDRSTRLEN];
+
+	for (int i = 0; i < p->naddrs; i++) {
+		/* The kernel turns IPv6 off below 1280 and then says only "Invalid argument". */
+		if (p->addrs[i].family == AF_INET6 && p->mtu < IPV6_MIN_MTU) {
+			addr_str(&p->addrs[i], s, sizeof(s));
+			snprintf(err, errlen, "device %s: IPv6 address %s needs mtu >= %d, "
+			    "not %d", p->device, s, IPV6_MIN_MTU, p->mtu);
+			return -1;
+		}
+	}
+	if (netlink_set_mtu(p->device, p->mtu, err, errlen) == -1)
+		return -1;
+	for (int i = 0; i < p->naddrs; i++) {
+		a = &p->addrs[i];
+		peer = NULL;
+		if (p->type == VT_TUN)
+			peer = first_of_family(p->peer_addrs, p->npeer_addrs, a->family);
+		if (netlink_add_addr(p->device, a, peer, err, errlen) == -1)
+			return -1;
+	}
+	return netlink_set_up(p->device, true, err, errlen);
+}
+
+int
+priv_device_up(const struct vt_peer *p, const char *role, char *err, size_t errlen)
+{
+	char ls[INET6_ADDRSTRLEN], rs[INET6_ADDRSTRLEN];
+	struct hook_vars v;
+	int fd;
+
+	if ((fd = tun_open(p->device, p->type, p->persist, err, errlen)) == -1)
+		return -1;
+	if (!p->persist && configure(p, err, errlen) == -1)
+		goto fail;
+	fill_vars(p, role, &v, ls, rs);
+	if (hook_run(&p->up, &v, true) == -1) {
+		snprintf(err, errlen, "device %s: up hook failed", p->device);
+		goto fail;
+	}
+	log_debug("device %s: up (%s%s)", p->device, p->type == VT_TAP ? "tap" : "tun",
+	    p->persist ? ", persistent" : "");
+	return fd;
+fail:
+	/* Closing the only fd removes a device we created, with its addresses. */
+	close(fd);
+	return -1;
+}
+
+void
+priv_device_down(const struct vt_peer *p, const char *role, int fd)
+{
+	char ls[INET6_ADDRSTRLEN], rs[INET6_ADDRSTRLEN];
+	struct hook_vars v;
+
+	fill_vars(p, role, &v, ls, rs);
+	if (hook_run(&p->down, &v, false) == -1)
+		log_warnx("device %s: a down hook failed", p->device);
+	if (fd != -1)
+		close(fd);
+}
+
+/* Read our capability sets (two 32-bit words each). */
+static int
+caps_get(struct __user_cap_data_struct data[2])
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+
+	memset(data, 0, 2 * sizeof(*data));
+	return (int)syscall(SYS_capget, &hdr, data);
+}
+
+/* Set permitted and effective to exactly CAP_NET_ADMIN (or nothing), inheritable to nothing. */
+static int
+caps_set_net_admin(bool keep)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (keep) {
+		data[CAP_TO_INDEX(CAP_NET_ADMIN)].permitted = CAP_TO_MASK(CAP_NET_ADMIN);
+		data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective = CAP_TO_MASK(CAP_NET_ADMIN);
+	}
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+bool
+priv_have_net_admin(void)
+{
+	struct __user_cap_data_struct data[2];
+
+	if (caps_get(data) == -1)
+		return false;
+	return (data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective & CAP_TO_MASK(CAP_NET_ADMIN)) != 0;
+}
+
+/* Resolve user (and group) to ids; -1 with err if unknown. */
+static int
+lookup_ids(const char *user, const char *group, uid_t *uid, gid_t *gid, char *err,
+    size_t errlen)
+{
+	char buf[4096];
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	int e;
+
+	if ((e = getpwnam_r(user, &pw, buf, sizeof(buf), &pwp)) != 0 || pwp == NULL) {
+		snprintf(err, errlen, "user %s: %s", user, e != 0 ? strerror(e) : "no such user");
+		return -1;
+	}
+	*uid = pw.pw_uid;
+	*gid = pw.pw_gid;
+	if (group == NULL)
+		return 0;
+	if ((e = getgrnam_r(group, &gr, buf, sizeof(buf), &grp)) != 0 || grp == NULL) {
+		snprintf(err, errlen, "group %s: %s", group,
+		    e != 0 ? strerror(e) : "no such group");
+		return -1;
+	}
+	*gid = gr.gr_gid;
+	return 0;
+}
+
+/* Check that the drop held: ids, no way back to root, capability sets exactly as asked. */
+static int
+verify_drop(uid_t uid, gid_t gid, bool keep_net_admin, char *err, size_t errlen)
+{
+	struct __user_cap_data_struct data[2];
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	uint32_t want;
+
+	if (getresuid(&ru, &eu, &su) == -1 || getresgid(&rg, &eg, &sg) == -1 ||
+	    ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid) {
+		snprintf(err, errlen, "drop privileges: user or group ids did not change");
+		return -1;
+	}
+	if (setuid(0) != -1) {
+		snprintf(err, errlen, "drop privileges: setuid(0) still succeeds");
+		return -1;
+	}
+	if (caps_get(data) == -1) {
+		snprintf(err, errlen, "drop privileges: capget: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		want = keep_net_admin && i == CAP_TO_INDEX(CAP_NET_ADMIN) ?
+		    CAP_TO_MASK(CAP_NET_ADMIN) : 0;
+		if (data[i].effective != want || data[i].permitted != want ||
+		    data[i].inheritable != 0) {
+			snprintf(err, errlen, "drop privileges: capabilities left: "
+			    "effective %#x permitted %#x (word %d)", data[i].effective,
+			    data[i].permitted, i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+priv_drop(const char *user, const char *group, bool keep_net_admin, char *err,
+    size_t errlen)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (lookup_ids(user, group, &uid, &gid, err, errlen) == -1)
+		return -1;
+	if (uid == 0) {
+		snprintf(err, errlen, "user %s has uid 0: that is not dropping root", user);
+		return -1;
+	}
+	/* KEEPCAPS carries the permitted set across setuid; we trim it to one bit below. */
+	if (keep_net_admin && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "drop privileges: PR_SET_KEEPCAPS: %s", strerror(errno));
+		return -1;
+	}
+	if (setgroups(1, &gid) == -1) {
+		snprintf(err, errlen, "drop privileges: setgroups: %s", strerror(errno));
+		return -1;
+	}
+	if (setresgid(gid, gid, gid) == -1) {
+		snprintf(err, errlen, "drop privileges: setgid %u: %s", (unsigned)gid,
+		    strerror(errno));
+		return -1;
+	}
+	if (setresuid(uid, uid, uid) == -1) {
+		snprintf(err, errlen, "drop privileges: setuid %u: %s", (unsigned)uid,
+		    strerror(errno));
+		return -1;
+	}
+	/* Also without keep_net_admin: setuid leaves the inheritable set alone. */
+	if (caps_set_net_admin(keep_net_admin) == -1) {
+		snprintf(err, errlen, "drop privileges: capset: %s", strerror(errno));
+		return -1;
+	}
+	if (keep_net_admin && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "drop privileges: PR_SET_KEEPCAPS: %s", strerror(errno));
+		return -1;
+	}
+	/* Ambient capabilities would survive an exec; kernels before 4.3 have none (EINVAL). */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 && errno != EINVAL) {
+		snprintf(err, errlen, "drop privileges: clear ambient capabilities: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		snprintf(err, errlen, "drop privileges: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		return -1;
+	}
+	return verify_drop(uid, gid, keep_net_admin, err, errlen);
+}

@@ -1,0 +1,42 @@
+/*
+ * priv.h - privileged operations: bring a peer's device up (create or attach, MTU, addresses,
+ * link, up hooks) and down (down hooks, close), drop root to a user keeping at most
+ * CAP_NET_ADMIN, and ask whether CAP_NET_ADMIN is held. The process structure (who calls these
+ * and how fds travel) lives in the caller.
+ */
+#ifndef VT_PRIV_H
+#define VT_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+/*
+ * Open the device of p (attach if p->persist, else create it), then unless p->persist set its
+ * MTU, add every p->addrs entry (on TUN paired with the first p->peer_addrs entry of the same
+ * family), set the link up; then run p->up hooks, stopping at the first failure. role is
+ * "server" or "client". Returns the device fd; on any failure undoes what it did (closing the
+ * fd removes a created device) and returns -1 with err.
+ */
+int priv_device_up(const struct vt_peer *p, const char *role, char *err, size_t errlen);
+
+/*
+ * Run every p->down hook, then close fd. A created device disappears once its last fd is
+ * closed (so the engine's copy must be closed too); a persistent one stays.
+ */
+void priv_device_down(const struct vt_peer *p, const char *role, int fd);
+
+/*
+ * Become user (and group, NULL = the user's primary group) for good: supplementary groups set
+ * to that group alone, no-new-privs set, every capability dropped, or all but CAP_NET_ADMIN if
+ * keep_net_admin. Verifies the result (setuid(0) fails, the capability sets are as asked).
+ * Returns 0, or -1 with err (the process may then be half-dropped: the caller should exit).
+ */
+int priv_drop(const char *user, const char *group, bool keep_net_admin, char *err,
+    size_t errlen);
+
+/* True if CAP_NET_ADMIN is in the effective capability set. */
+bool priv_have_net_admin(void);
+
+#endif
