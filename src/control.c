@@ -392,7 +392,8 @@ control_format(const struct control_request *req, const struct control_status *s
 
 	if (req->json) {
 		/* Every snapshot is taken at the same moment; without one, the time is unknown. */
-		put(&o, "{\"version\":1,\"time\":%" PRId64 ",\"sessions\":[", n > 0 ? st[0].now : 0);
+		put(&o, "{\"version\":1,\"time\":%" PRId64 ",\"sessions\":[",
+		    n > 0 ? st[0].now : 0);
 		shown = 0;
 		for (i = 0; i < n; i++) {
 			if (!selected(req, &st[i]))

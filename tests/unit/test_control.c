@@ -68,8 +68,8 @@ json_string(struct json *j)
 		c = (unsigned char)*j->p++;
 		if (c == 'u') {
 			for (i = 0; i < 4; i++, j->p++)
-				if (j->p >= j->end || strchr("0123456789abcdefABCDEF", *j->p) == NULL ||
-				    *j->p == '\0')
+				if (j->p >= j->end || *j->p == '\0' ||
+				    strchr("0123456789abcdefABCDEF", *j->p) == NULL)
 					return false;
 		} else if (strchr("\"\\/bfnrt", c) == NULL || c == '\0') {
 			return false;
@@ -234,7 +234,8 @@ test_parse_valid(void **state)
 		{ "status json json", true, "json" },
 		{ "status site-a.b_2", false, "site-a.b_2" },
 		{ "status 1peer", false, "1peer" },
-		{ "status abcdefghijklmnopqrstuvwxyz01234", false, "abcdefghijklmnopqrstuvwxyz01234" },
+		{ "status abcdefghijklmnopqrstuvwxyz01234", false,
+		    "abcdefghijklmnopqrstuvwxyz01234" },
 	};
 	struct control_request req;
 	size_t i;
