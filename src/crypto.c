@@ -303,17 +303,19 @@ crypto_x25519_public(const uint8_t priv[32], uint8_t pub[32])
 	return ret;
 }
 
-/* Shared secret; -1 on failure or an all-zero result (a low-order peer point). */
-int
-crypto_x25519(uint8_t out[32], const uint8_t priv[32], const uint8_t pub[32])
+/* X25519 between a loaded private key and a raw peer public key; the all-zero result of a
+ * low-order peer point is refused (OpenSSL refuses it too; checking here keeps the guarantee
+ * independent of it). */
+static int
+derive(uint8_t out[32], EVP_PKEY *pkey, const uint8_t pub[32])
 {
 	static const uint8_t zero[32];
-	EVP_PKEY *pkey = NULL, *peer = NULL;
+	EVP_PKEY *peer = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
 	size_t len = 32;
 	int ret = -1;
 
-	if ((pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, 32)) == NULL)
+	if (pkey == NULL)
 		goto out;
 	if ((peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pub, 32)) == NULL)
 		goto out;
@@ -323,7 +325,6 @@ crypto_x25519(uint8_t out[32], const uint8_t priv[32], const uint8_t pub[32])
 		goto out;
 	if (EVP_PKEY_derive(ctx, out, &len) <= 0 || len != 32)
 		goto out;
-	/* OpenSSL refuses this too; checking here keeps the guarantee independent of it. */
 	if (CRYPTO_memcmp(out, zero, 32) == 0)
 		goto out;
 	ret = 0;
@@ -332,6 +333,44 @@ out:
 		OPENSSL_cleanse(out, 32);
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(peer);
+	return ret;
+}
+
+/* Shared secret; -1 on failure or an all-zero result (a low-order peer point). */
+int
+crypto_x25519(uint8_t out[32], const uint8_t priv[32], const uint8_t pub[32])
+{
+	EVP_PKEY *pkey;
+	int ret;
+
+	/* Loading a raw private key computes its public key: one scalar multiplication. */
+	pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, 32);
+	ret = derive(out, pkey, pub);
+	EVP_PKEY_free(pkey);
+	return ret;
+}
+
+/* Shared secret from a key pair the caller already holds; -1 as crypto_x25519. */
+int
+crypto_x25519_kp(uint8_t out[32], const uint8_t priv[32], const uint8_t mypub[32],
+    const uint8_t pub[32])
+{
+	EVP_PKEY_CTX *kctx;
+	EVP_PKEY *pkey = NULL;
+	OSSL_PARAM params[3];
+	int ret;
+
+	/* Importing both halves skips the scalar multiplication a raw private key import does. */
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, (void *)priv, 32);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)mypub, 32);
+	params[2] = OSSL_PARAM_construct_end();
+	if ((kctx = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL)) == NULL)
+		return -1;
+	if (EVP_PKEY_fromdata_init(kctx) <= 0 ||
+	    EVP_PKEY_fromdata(kctx, &pkey, EVP_PKEY_KEYPAIR, params) <= 0)
+		pkey = NULL;
+	EVP_PKEY_CTX_free(kctx);
+	ret = derive(out, pkey, pub);
 	EVP_PKEY_free(pkey);
 	return ret;
 }

@@ -62,6 +62,10 @@ int crypto_x25519_keygen(uint8_t priv[32], uint8_t pub[32]);
 int crypto_x25519_public(const uint8_t priv[32], uint8_t pub[32]);
 /* Shared secret; -1 on failure or an all-zero result (low-order point). */
 int crypto_x25519(uint8_t out[32], const uint8_t priv[32], const uint8_t pub[32]);
+/* The same when the caller also holds mypub, the public key of priv: skips recomputing it, which
+ * halves the cost. mypub must belong to priv. */
+int crypto_x25519_kp(uint8_t out[32], const uint8_t priv[32], const uint8_t mypub[32],
+    const uint8_t pub[32]);
 
 /* SHA-256 over the concatenation of up to two inputs (b may be NULL). */
 void crypto_sha256(uint8_t out[32], const uint8_t *a, size_t alen, const uint8_t *b,

@@ -264,7 +264,7 @@ my_turn(const struct noise_hs *hs)
 static int
 mix_dh(struct noise_hs *hs, enum token t)
 {
-	const uint8_t *priv, *pub;
+	const uint8_t *priv, *mypub, *pub;
 	bool local_e, remote_e;
 	uint8_t dh[32];
 	int ret = -1;
@@ -290,8 +290,9 @@ mix_dh(struct noise_hs *hs, enum token t)
 	    (remote_e && !hs->has_re) || (!remote_e && !hs->has_rs))
 		return -1;
 	priv = local_e ? hs->e_priv : hs->s_priv;
+	mypub = local_e ? hs->e_pub : hs->s_pub;
 	pub = remote_e ? hs->re : hs->rs;
-	if (crypto_x25519(dh, priv, pub) == 0) {
+	if (crypto_x25519_kp(dh, priv, mypub, pub) == 0) {
 		mix_key(hs, dh, sizeof(dh));
 		ret = 0;
 	}

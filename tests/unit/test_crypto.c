@@ -253,6 +253,12 @@ test_x25519_rfc7748(void **state)
 	assert_int_equal(crypto_x25519(k2, b, ap), 0);
 	assert_memory_equal(k1, exp_k, 32);
 	assert_memory_equal(k2, exp_k, 32);
+	/* The form that is given the local public key too. */
+	memset(k1, 0, 32);
+	assert_int_equal(crypto_x25519_kp(k1, a, ap, bp), 0);
+	assert_memory_equal(k1, exp_k, 32);
+	assert_int_equal(crypto_x25519_kp(k2, b, bp, ap), 0);
+	assert_memory_equal(k2, exp_k, 32);
 }
 
 /* Points of small order give an all-zero secret: refused. */
@@ -264,11 +270,14 @@ test_x25519_low_order(void **state)
 	assert_int_equal(crypto_x25519_keygen(priv, pub), 0);
 	memset(bad, 0, sizeof(bad));
 	assert_int_equal(crypto_x25519(out, priv, bad), -1);
+	assert_int_equal(crypto_x25519_kp(out, priv, pub, bad), -1);
 	bad[0] = 1; /* u = 1, order 4 */
 	assert_int_equal(crypto_x25519(out, priv, bad), -1);
+	assert_int_equal(crypto_x25519_kp(out, priv, pub, bad), -1);
 	/* A point of order 8. */
 	unhex(bad, 32, "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800");
 	assert_int_equal(crypto_x25519(out, priv, bad), -1);
+	assert_int_equal(crypto_x25519_kp(out, priv, pub, bad), -1);
 }
 
 static void
