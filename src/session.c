@@ -1,0 +1,892 @@
+/*
+ * session.c - one session layer for both roles: Noise IKpsk2 handshake (the client initiates),
+ * key slots with key confirmation, encapsulation and decapsulation of data, timers and counters.
+ * No sockets, no event loop: the engine passes `now` and acts on the returned verdict.
+ */
+#include "session.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "compress.h"
+#include "log.h"
+
+/* Bound into every handshake hash: a different program or version cannot complete one. */
+static const uint8_t prologue[] = "vtund-ng wire 1";
+static const uint8_t zero_psk[32];
+
+const char *const session_drop_names[DROP_MAX] = {
+	"auth", "replay", "malformed", "no_session", "no_key", "ratelimit", "mismatch", "device",
+};
+
+static const char *const cipher_names[] = { "aes-256-gcm", "chacha20-poly1305" };
+static const char *const compress_names[] = { "none", "lz4" };
+static const char *const type_names[] = { "tun", "tap" };
+
+/* Scratch space for compression, kept behind the LZ4 state (one allocation per session). */
+#define SCRATCH_LEN (BUF_MAX_FRAME + BUF_MAX_FRAME / 255 + 64)
+
+static struct log_ratelimit rl_unknown, rl_replay, rl_retry;
+
+/* Wall clock seconds, for timestamps and status only (timers use the monotonic `now`). */
+static void
+wallclock(uint64_t *sec, uint32_t *nsec)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	*sec = (uint64_t)ts.tv_sec;
+	*nsec = (uint32_t)ts.tv_nsec;
+}
+
+static int64_t
+wall_seconds(void)
+{
+	uint64_t sec;
+	uint32_t nsec;
+
+	wallclock(&sec, &nsec);
+	return (int64_t)sec;
+}
+
+static uint32_t
+new_index(void)
+{
+	uint32_t idx;
+
+	do
+		crypto_random(&idx, sizeof(idx));
+	while (idx == 0);
+	return idx;
+}
+
+static enum crypto_suite
+suite_of(const struct vt_peer *p)
+{
+	return p->cipher == VT_CHACHA20POLY1305 ? CRYPTO_CHACHAPOLY : CRYPTO_AESGCM;
+}
+
+static const uint8_t *
+psk_of(const struct vt_peer *p)
+{
+	return p->has_psk ? p->psk : zero_psk;
+}
+
+/* Largest frame the device may get: the MTU, plus an Ethernet header with a VLAN tag on tap. */
+static size_t
+max_frame(const struct vt_peer *p)
+{
+	return (size_t)p->mtu + (p->type == VT_TAP ? 18 : 0);
+}
+
+static void
+params_of(const struct vt_peer *p, struct wire_params *w, uint8_t status)
+{
+	memset(w, 0, sizeof(*w));
+	w->version = WIRE_VERSION;
+	w->cipher = (uint8_t)p->cipher;
+	w->compress = (uint8_t)p->compress;
+	w->type = (uint8_t)p->type;
+	w->mtu = (uint16_t)p->mtu;
+	w->status = status;
+	snprintf(w->name, sizeof(w->name), "%s", p->name);
+}
+
+/* Compare what both ends must agree on; log each difference; true if all agree. */
+static bool
+params_agree(const struct vt_peer *p, const struct wire_params *theirs)
+{
+	struct wire_params ours;
+	bool ok = true;
+
+	params_of(p, &ours, WIRE_STATUS_OK);
+	if (ours.version != theirs->version) {
+		log_warnx("peer %s: protocol version differs: ours %u, peer's %u", p->name,
+		    ours.version, theirs->version);
+		ok = false;
+	}
+	if (ours.cipher != theirs->cipher) {
+		log_warnx("peer %s: cipher differs: ours %s, peer's %s", p->name,
+		    cipher_names[ours.cipher], cipher_names[theirs->cipher & 1]);
+		ok = false;
+	}
+	if (ours.compress != theirs->compress) {
+		log_warnx("peer %s: compress differs: ours %s, peer's %s", p->name,
+		    compress_names[ours.compress], compress_names[theirs->compress & 1]);
+		ok = false;
+	}
+	if (ours.type != theirs->type) {
+		log_warnx("peer %s: type differs: ours %s, peer's %s", p->name,
+		    type_names[ours.type], type_names[theirs->type & 1]);
+		ok = false;
+	}
+	if (ours.mtu != theirs->mtu) {
+		log_warnx("peer %s: mtu differs: ours %u, peer's %u", p->name, ours.mtu,
+		    theirs->mtu);
+		ok = false;
+	}
+	return ok;
+}
+
+static void
+keypair_wipe(struct session_keypair *kp)
+{
+	crypto_aead_free(&kp->send);
+	crypto_aead_free(&kp->recv);
+	crypto_wipe(kp, sizeof(*kp));
+}
+
+/* Install Split() output into kp. Consumes (wipes) the two keys. */
+static int
+keypair_install(struct session_keypair *kp, const struct vt_peer *p, uint8_t ks[32],
+    uint8_t kr[32], bool initiator, uint32_t local, uint32_t remote, uint64_t now)
+{
+	int ret = -1;
+
+	keypair_wipe(kp);
+	if (crypto_aead_init(&kp->send, suite_of(p), ks, true) == -1 ||
+	    crypto_aead_init(&kp->recv, suite_of(p), kr, false) == -1) {
+		keypair_wipe(kp);
+		goto out;
+	}
+	kp->valid = true;
+	kp->initiator = initiator;
+	kp->confirmed = initiator;
+	kp->local_index = local;
+	kp->remote_index = remote;
+	kp->created = now;
+	replay_init(&kp->replay);
+	ret = 0;
+out:
+	crypto_wipe(ks, 32);
+	crypto_wipe(kr, 32);
+	return ret;
+}
+
+static bool
+keypair_usable(const struct session_keypair *kp, uint64_t now)
+{
+	return kp->valid && now - kp->created < SESSION_REJECT_AFTER &&
+	    kp->send_counter < SESSION_REJECT_AFTER_MSGS &&
+	    kp->send_blocks < SESSION_REJECT_AFTER_BLOCKS;
+}
+
+static void
+wipe_all_keys(struct session *s)
+{
+	keypair_wipe(&s->kp_cur);
+	keypair_wipe(&s->kp_prev);
+	keypair_wipe(&s->kp_next);
+	noise_wipe(&s->hs);
+	s->hs_active = false;
+}
+
+/* Mark the session down (logging once) and wipe every key. */
+static void
+go_down(struct session *s, const char *why)
+{
+	if (s->stats.up_since != 0)
+		log_info("peer %s: session down (%s)", s->peer->name, why);
+	s->stats.up_since = 0;
+	wipe_all_keys(s);
+	s->state = SESSION_IDLE;
+}
+
+const char *
+session_state_name(enum session_state st)
+{
+	switch (st) {
+	case SESSION_IDLE:
+		return "down";
+	case SESSION_HANDSHAKING:
+		return "handshaking";
+	case SESSION_ESTABLISHED:
+		return "established";
+	case SESSION_CLOSING:
+		return "closing";
+	}
+	return "unknown";
+}
+
+int
+session_local_init(struct session_local *l, const uint8_t priv[32])
+{
+	memset(l, 0, sizeof(*l));
+	memcpy(l->priv, priv, 32);
+	if (crypto_x25519_public(l->priv, l->pub) == -1)
+		return -1;
+	cookie_checker_init(&l->checker, l->pub);
+	l->ratelimit = ratelimit_new();
+	return l->ratelimit == NULL ? -1 : 0;
+}
+
+void
+session_local_free(struct session_local *l)
+{
+	ratelimit_free(l->ratelimit);
+	cookie_checker_wipe(&l->checker);
+	crypto_wipe(l, sizeof(*l));
+}
+
+int
+session_init(struct session *s, const struct vt_peer *p, const struct session_local *l,
+    bool initiator)
+{
+	memset(s, 0, sizeof(*s));
+	s->peer = p;
+	s->local = l;
+	s->initiator = initiator;
+	s->state = SESSION_IDLE;
+	s->want_handshake = initiator;
+	cookie_maker_init(&s->cookie, p->public_key);
+	crypto_random(&s->hs_jitter, sizeof(s->hs_jitter));
+	s->hs_jitter %= 334; /* up to a third of a second, like WireGuard */
+	if (p->compress == VT_COMPRESS_LZ4) {
+		s->lz4_state = malloc(compress_state_size() + SCRATCH_LEN);
+		if (s->lz4_state == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+void
+session_free(struct session *s)
+{
+	wipe_all_keys(s);
+	cookie_maker_wipe(&s->cookie);
+	free(s->lz4_state);
+	s->lz4_state = NULL;
+}
+
+static uint8_t *
+scratch_of(struct session *s)
+{
+	return (uint8_t *)s->lz4_state + compress_state_size();
+}
+
+enum session_verdict
+session_initiate(struct session *s, uint64_t now, struct buf *out)
+{
+	const struct vt_peer *p = s->peer;
+	uint8_t payload[WIRE_INIT_PAYLOAD_LEN];
+	struct wire_params params;
+	uint64_t sec;
+	uint32_t nsec;
+	uint8_t *msg;
+	size_t n;
+
+	if (!s->initiator || now < s->hs_backoff_until)
+		return SV_NONE;
+	noise_wipe(&s->hs);
+	if (noise_init(&s->hs, NOISE_IKPSK2, suite_of(p), true, prologue, sizeof(prologue) - 1,
+	    s->local->priv, p->public_key, psk_of(p)) == -1)
+		return SV_NONE;
+	s->hs_index = new_index();
+
+	wallclock(&sec, &nsec);
+	wire_timestamp_encode(payload, sec, nsec);
+	params_of(p, &params, WIRE_STATUS_OK);
+	wire_params_encode(payload + WIRE_TIMESTAMP_LEN, &params);
+
+	buf_reset(out);
+	msg = buf_put(out, WIRE_INIT_LEN);
+	memset(msg, 0, WIRE_INIT_LEN);
+	wire_put_header(msg, WIRE_HS_INIT, (uint8_t)suite_of(p));
+	wire_put32(msg + 4, s->hs_index);
+	if (noise_write_message(&s->hs, payload, sizeof(payload), msg + 8,
+	    WIRE_INIT_LEN - 8 - 2 * WIRE_MAC_LEN, &n) == -1 ||
+	    n != WIRE_INIT_LEN - 8 - 2 * WIRE_MAC_LEN) {
+		noise_wipe(&s->hs);
+		buf_reset(out);
+		return SV_NONE;
+	}
+	cookie_add_macs(&s->cookie, msg, WIRE_INIT_LEN, now);
+	crypto_wipe(payload, sizeof(payload));
+
+	if (!s->hs_active)
+		s->hs_started = now;
+	s->hs_active = true;
+	s->hs_sent = now;
+	s->want_handshake = false;
+	if (s->state == SESSION_IDLE)
+		s->state = SESSION_HANDSHAKING;
+	return SV_SEND;
+}
+
+static struct session *
+find_by_key(struct session *const *sessions, int n, const uint8_t *pub)
+{
+	for (int i = 0; i < n; i++)
+		if (crypto_equal(sessions[i]->peer->public_key, pub, 32))
+			return sessions[i];
+	return NULL;
+}
+
+static void
+format_addr(const struct sockaddr *sa, char *out, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+		snprintf(out, cap, "%s:%u", a, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+		snprintf(out, cap, "[%s]:%u", a, ntohs(in6->sin6_port));
+	} else {
+		snprintf(out, cap, "?");
+	}
+}
+
+/* Per-peer initiation rate: at most 50 per second reach the Diffie-Hellman of message 2. */
+static bool
+peer_rate_ok(struct session *s, uint64_t now)
+{
+	if (now - s->hs_window_start >= 1000) {
+		s->hs_window_start = now;
+		s->hs_window_count = 0;
+	}
+	return ++s->hs_window_count <= 50;
+}
+
+enum session_verdict
+session_respond(struct session *const *sessions, int n, struct session_local *l,
+    const struct sockaddr *src, socklen_t srclen, const uint8_t *msg, size_t len,
+    bool under_load, uint64_t now, struct buf *out, struct session **matched)
+{
+	uint8_t payload[WIRE_INIT_PAYLOAD_LEN], rpayload[WIRE_RESP_PAYLOAD_LEN];
+	uint8_t k1[32], k2[32];
+	struct wire_params theirs, ours;
+	struct noise_hs hs;
+	enum cookie_result cr;
+	struct session *s;
+	char addr[80];
+	uint8_t status, *r;
+	size_t plen, wlen;
+	uint32_t local_idx;
+	enum session_verdict v = SV_DROP;
+
+	*matched = NULL;
+	if (len != WIRE_INIT_LEN || (msg[2] != WIRE_SUITE_AESGCM &&
+	    msg[2] != WIRE_SUITE_CHACHAPOLY)) {
+		l->drops[DROP_MALFORMED]++;
+		return SV_DROP;
+	}
+	cr = cookie_validate(&l->checker, msg, len, src, srclen, now);
+	if (cr == COOKIE_BAD_MAC1) {
+		l->drops[DROP_AUTH]++;
+		return SV_DROP;
+	}
+	if (under_load && cr != COOKIE_MAC2_OK) {
+		buf_reset(out);
+		cookie_make_reply(&l->checker, msg, len, wire_get32(msg + 4), src, srclen, now,
+		    buf_put(out, WIRE_COOKIE_LEN));
+		return SV_SEND;
+	}
+	if (!ratelimit_allow(l->ratelimit, src, srclen, now)) {
+		l->drops[DROP_RATELIMIT]++;
+		return SV_DROP;
+	}
+
+	format_addr(src, addr, sizeof(addr));
+	if (noise_init(&hs, NOISE_IKPSK2, (enum crypto_suite)msg[2], false, prologue,
+	    sizeof(prologue) - 1, l->priv, NULL, NULL) == -1)
+		goto drop_auth_global;
+	if (noise_read_message(&hs, msg + 8, len - 8 - 2 * WIRE_MAC_LEN, payload,
+	    sizeof(payload), &plen) == -1 || plen != sizeof(payload))
+		goto drop_auth_global;
+	s = find_by_key(sessions, n, noise_remote_static(&hs));
+	if (s == NULL) {
+		if (log_ratelimit_ok(&rl_unknown))
+			log_info("handshake from %s with an unknown key: refused", addr);
+		goto drop_auth_global;
+	}
+	if (!peer_rate_ok(s, now)) {
+		s->stats.drops[DROP_RATELIMIT]++;
+		goto drop;
+	}
+	if (wire_timestamp_cmp(payload, s->last_timestamp) <= 0) {
+		if (log_ratelimit_ok(&rl_replay))
+			log_info("peer %s: replayed handshake from %s: refused", s->peer->name,
+			    addr);
+		s->stats.drops[DROP_REPLAY]++;
+		goto drop;
+	}
+	if (!wire_params_decode(payload + WIRE_TIMESTAMP_LEN, &theirs)) {
+		s->stats.drops[DROP_MALFORMED]++;
+		goto drop;
+	}
+	memcpy(s->last_timestamp, payload, WIRE_TIMESTAMP_LEN);
+
+	status = WIRE_STATUS_OK;
+	if (strcmp(theirs.name, s->peer->name) != 0) {
+		log_warnx("peer %s: %s calls this link '%s', not '%s': refused", s->peer->name,
+		    addr, theirs.name, s->peer->name);
+		status = WIRE_STATUS_UNKNOWN_NAME;
+	} else if (!params_agree(s->peer, &theirs)) {
+		log_warnx("peer %s: handshake from %s refused: settings differ", s->peer->name,
+		    addr);
+		status = WIRE_STATUS_MISMATCH;
+	}
+
+	noise_set_psk(&hs, psk_of(s->peer));
+	params_of(s->peer, &ours, status);
+	wire_params_encode(rpayload, &ours);
+	local_idx = new_index();
+	buf_reset(out);
+	r = buf_put(out, WIRE_RESP_LEN);
+	memset(r, 0, WIRE_RESP_LEN);
+	wire_put_header(r, WIRE_HS_RESP, msg[2]);
+	wire_put32(r + 4, local_idx);
+	wire_put32(r + 8, wire_get32(msg + 4));
+	if (noise_write_message(&hs, rpayload, sizeof(rpayload), r + 12,
+	    WIRE_RESP_LEN - 12 - 2 * WIRE_MAC_LEN, &wlen) == -1 ||
+	    wlen != WIRE_RESP_LEN - 12 - 2 * WIRE_MAC_LEN) {
+		buf_reset(out);
+		s->stats.drops[DROP_AUTH]++;
+		goto drop;
+	}
+	cookie_add_macs(&s->cookie, r, WIRE_RESP_LEN, now);
+	*matched = s;
+	v = SV_SEND;
+	if (status != WIRE_STATUS_OK) {
+		s->stats.drops[DROP_MISMATCH]++;
+		goto out;
+	}
+	/* The initiator sends with k1 and receives with k2. The new pair waits in kp_next until
+	 * the initiator's first data packet proves it holds the keys (key confirmation). */
+	noise_split(&hs, k1, k2);
+	if (keypair_install(&s->kp_next, s->peer, k2, k1, false, local_idx,
+	    wire_get32(msg + 4), now) == -1) {
+		buf_reset(out);
+		*matched = NULL;
+		v = SV_DROP;
+		goto out;
+	}
+	log_debug("peer %s: handshake from %s answered", s->peer->name, addr);
+	goto out;
+
+drop_auth_global:
+	l->drops[DROP_AUTH]++;
+drop:
+	v = SV_DROP;
+out:
+	noise_wipe(&hs);
+	crypto_wipe(payload, sizeof(payload));
+	return v;
+}
+
+/* Seal an inner message of type `inner` whose body (maybe empty) is already in b. */
+static enum session_verdict
+seal(struct session *s, struct session_keypair *kp, struct buf *b, uint8_t inner,
+    uint64_t now)
+{
+	struct wire_data_hdr h;
+	uint8_t *hdr, *body;
+	size_t plen;
+
+	*buf_push(b, WIRE_INNER_HDR_LEN) = inner;
+	plen = b->len;
+	h.receiver = kp->remote_index;
+	h.counter = kp->send_counter++;
+	kp->send_blocks += (plen + 15) / 16 + 1;
+	hdr = buf_push(b, WIRE_DATA_HDR_LEN);
+	wire_data_hdr_encode(hdr, &h);
+	buf_put(b, WIRE_TAG_LEN);
+	body = hdr + WIRE_DATA_HDR_LEN;
+	if (crypto_aead_seal(&kp->send, h.counter, hdr, WIRE_DATA_HDR_LEN, body, plen,
+	    body) == -1) {
+		s->stats.drops[DROP_NO_KEY]++;
+		return SV_DROP;
+	}
+	s->last_sent = now;
+	return SV_SEND;
+}
+
+/* A keepalive or control message with no body, into out. */
+static enum session_verdict
+seal_empty(struct session *s, uint8_t inner, uint64_t now, struct buf *out)
+{
+	if (!keypair_usable(&s->kp_cur, now))
+		return SV_NONE;
+	buf_reset(out);
+	return seal(s, &s->kp_cur, out, inner, now);
+}
+
+enum session_verdict
+session_consume_response(struct session *s, const uint8_t *msg, size_t len, uint64_t now,
+    struct buf *out)
+{
+	uint8_t payload[WIRE_RESP_PAYLOAD_LEN], k1[32], k2[32];
+	struct sockaddr_in none = { .sin_family = AF_INET };
+	struct wire_params theirs;
+	struct noise_hs hs;
+	bool first;
+	size_t plen;
+	enum session_verdict v = SV_DROP;
+
+	if (!s->initiator || !s->hs_active || len != WIRE_RESP_LEN ||
+	    wire_get32(msg + 8) != s->hs_index) {
+		s->stats.drops[DROP_NO_SESSION]++;
+		return SV_DROP;
+	}
+	if (cookie_validate((struct cookie_checker *)&s->local->checker, msg, len,
+	    (struct sockaddr *)&none, sizeof(none), now) == COOKIE_BAD_MAC1) {
+		s->stats.drops[DROP_AUTH]++;
+		return SV_DROP;
+	}
+	/* Work on a copy: a forged response must not destroy the pending handshake. */
+	hs = s->hs;
+	noise_set_psk(&hs, psk_of(s->peer));
+	if (noise_read_message(&hs, msg + 12, len - 12 - 2 * WIRE_MAC_LEN, payload,
+	    sizeof(payload), &plen) == -1 || plen != sizeof(payload) ||
+	    !wire_params_decode(payload, &theirs)) {
+		s->stats.drops[DROP_AUTH]++;
+		goto out;
+	}
+	if (theirs.status != WIRE_STATUS_OK || !params_agree(s->peer, &theirs)) {
+		if (theirs.status == WIRE_STATUS_UNKNOWN_NAME)
+			log_warnx("peer %s: the server does not know a link of that name for "
+			    "our key: refused", s->peer->name);
+		else
+			log_warnx("peer %s: the server refused the handshake: settings differ",
+			    s->peer->name);
+		s->stats.drops[DROP_MISMATCH]++;
+		noise_wipe(&s->hs);
+		s->hs_active = false;
+		s->hs_backoff_until = now + SESSION_MISMATCH_RETRY;
+		goto out;
+	}
+	noise_split(&hs, k1, k2);
+	keypair_wipe(&s->kp_prev);
+	s->kp_prev = s->kp_cur;
+	memset(&s->kp_cur, 0, sizeof(s->kp_cur));
+	s->prev_retired = now;
+	if (keypair_install(&s->kp_cur, s->peer, k1, k2, true, s->hs_index,
+	    wire_get32(msg + 4), now) == -1)
+		goto out;
+	noise_wipe(&s->hs);
+	s->hs_active = false;
+	s->hs_started = 0;
+	first = s->stats.up_since == 0;
+	s->stats.handshakes++;
+	s->stats.last_handshake = wall_seconds();
+	if (first) {
+		s->stats.up_since = s->stats.last_handshake;
+		log_info("peer %s: session up", s->peer->name);
+	} else {
+		log_info("peer %s: rekeyed", s->peer->name);
+	}
+	s->state = SESSION_ESTABLISHED;
+	s->last_recv = now;
+	/* Confirm the keys to the responder at once: it may not send before it hears from us. */
+	v = seal_empty(s, WIRE_INNER_KEEPALIVE, now, out);
+out:
+	noise_wipe(&hs);
+	crypto_wipe(payload, sizeof(payload));
+	return v;
+}
+
+enum session_verdict
+session_consume_cookie(struct session *s, const uint8_t *msg, size_t len, uint64_t now)
+{
+	if (!s->initiator || cookie_consume_reply(&s->cookie, msg, len, now) == -1) {
+		s->stats.drops[DROP_AUTH]++;
+		return SV_DROP;
+	}
+	log_debug("peer %s: server is under load, got a cookie", s->peer->name);
+	/* Retry soon with mac2, after the usual retransmit delay. */
+	return SV_NONE;
+}
+
+struct session *
+session_find_index(struct session *const *sessions, int n, uint32_t idx,
+    struct session_keypair **kp)
+{
+	for (int i = 0; i < n; i++) {
+		struct session *s = sessions[i];
+
+		if (s->kp_cur.valid && s->kp_cur.local_index == idx) {
+			*kp = &s->kp_cur;
+			return s;
+		}
+		if (s->kp_next.valid && s->kp_next.local_index == idx) {
+			*kp = &s->kp_next;
+			return s;
+		}
+		if (s->kp_prev.valid && s->kp_prev.local_index == idx) {
+			*kp = &s->kp_prev;
+			return s;
+		}
+		if (s->hs_active && s->hs_index == idx) {
+			*kp = NULL;
+			return s;
+		}
+	}
+	*kp = NULL;
+	return NULL;
+}
+
+enum session_verdict
+session_encap(struct session *s, struct buf *b, uint64_t now)
+{
+	struct session_keypair *kp = &s->kp_cur;
+	uint8_t inner = WIRE_INNER_FRAME;
+	size_t len = b->len;
+	enum session_verdict v;
+
+	if (!keypair_usable(kp, now)) {
+		s->stats.drops[DROP_NO_KEY]++;
+		if (s->initiator && !s->hs_active)
+			s->want_handshake = true;
+		return SV_DROP;
+	}
+	if (s->lz4_state != NULL) {
+		uint8_t *scratch = scratch_of(s);
+		size_t clen = compress_encode(s->lz4_state, buf_data(b), len, scratch,
+		    SCRATCH_LEN, s->peer->compress_accel);
+
+		s->stats.comp_in += len;
+		if (clen > 0) {
+			memcpy(buf_data(b), scratch, clen);
+			buf_trim(b, clen);
+			inner = WIRE_INNER_FRAME_LZ4;
+			s->stats.comp_out += clen;
+		} else {
+			s->stats.comp_out += len;
+			s->stats.comp_raw++;
+		}
+	}
+	v = seal(s, kp, b, inner, now);
+	if (v != SV_SEND)
+		return v;
+	s->stats.tx_packets++;
+	s->stats.tx_bytes += len;
+	if (kp->send_counter >= SESSION_REKEY_AFTER_MSGS ||
+	    kp->send_blocks >= SESSION_REKEY_AFTER_BLOCKS ||
+	    now - kp->created >= (uint64_t)s->peer->rekey_interval * 1000) {
+		if (s->initiator && !s->hs_active)
+			s->want_handshake = true;
+	}
+	return SV_SEND;
+}
+
+/* The responder's new key pair is confirmed: make it current. */
+static void
+promote_next(struct session *s, uint64_t now)
+{
+	bool first = s->stats.up_since == 0;
+
+	keypair_wipe(&s->kp_prev);
+	s->kp_prev = s->kp_cur;
+	s->kp_cur = s->kp_next;
+	memset(&s->kp_next, 0, sizeof(s->kp_next));
+	s->kp_cur.confirmed = true;
+	s->prev_retired = now;
+	s->stats.handshakes++;
+	s->stats.last_handshake = wall_seconds();
+	s->state = SESSION_ESTABLISHED;
+	s->close_received = false;
+	if (first) {
+		s->stats.up_since = s->stats.last_handshake;
+		log_info("peer %s: session up", s->peer->name);
+	} else {
+		log_info("peer %s: rekeyed", s->peer->name);
+	}
+}
+
+enum session_verdict
+session_decap(struct session *s, struct session_keypair *kp, struct buf *b, uint64_t now)
+{
+	struct wire_data_hdr h;
+	uint8_t *msg = buf_data(b), inner;
+	size_t len = b->len;
+	long n;
+
+	if (!wire_data_hdr_decode(msg, len, &h)) {
+		s->stats.drops[DROP_MALFORMED]++;
+		return SV_DROP;
+	}
+	if (kp == NULL || !kp->valid || now - kp->created >= SESSION_REJECT_AFTER) {
+		s->stats.drops[DROP_NO_SESSION]++;
+		return SV_DROP;
+	}
+	/* Bounds only before the tag is checked; the window moves only after. */
+	if (!replay_check(&kp->replay, h.counter)) {
+		s->stats.drops[DROP_REPLAY]++;
+		return SV_DROP;
+	}
+	if (crypto_aead_open(&kp->recv, h.counter, msg, WIRE_DATA_HDR_LEN,
+	    msg + WIRE_DATA_HDR_LEN, len - WIRE_DATA_HDR_LEN, msg + WIRE_DATA_HDR_LEN) == -1) {
+		s->stats.drops[DROP_AUTH]++;
+		return SV_DROP;
+	}
+	if (!replay_commit(&kp->replay, h.counter)) {
+		s->stats.drops[DROP_REPLAY]++;
+		return SV_DROP;
+	}
+	buf_pull(b, WIRE_DATA_HDR_LEN);
+	buf_trim(b, len - WIRE_DATA_HDR_LEN - WIRE_TAG_LEN);
+	s->last_recv = now;
+	if (kp == &s->kp_next) {
+		promote_next(s, now);
+		kp = &s->kp_cur;
+	}
+
+	inner = *buf_pull(b, WIRE_INNER_HDR_LEN);
+	switch (inner) {
+	case WIRE_INNER_FRAME:
+		if (b->len == 0 || b->len > max_frame(s->peer))
+			goto malformed;
+		break;
+	case WIRE_INNER_FRAME_LZ4:
+		if (s->lz4_state == NULL || b->len == 0)
+			goto malformed;
+		n = compress_decode(buf_data(b), b->len, scratch_of(s), max_frame(s->peer));
+		if (n <= 0)
+			goto malformed;
+		buf_reset(b);
+		memcpy(buf_put(b, (size_t)n), scratch_of(s), (size_t)n);
+		break;
+	case WIRE_INNER_KEEPALIVE:
+		if (b->len != 0)
+			goto malformed;
+		return SV_NONE;
+	case WIRE_INNER_REKEY:
+		if (b->len != 0)
+			goto malformed;
+		if (s->initiator && !s->hs_active)
+			s->want_handshake = true;
+		return SV_NONE;
+	case WIRE_INNER_CLOSE:
+		if (b->len != 0)
+			goto malformed;
+		go_down(s, "closed by the peer");
+		s->close_received = true;
+		return SV_DOWN;
+	default:
+		goto malformed;
+	}
+	s->stats.rx_packets++;
+	s->stats.rx_bytes += b->len;
+	return SV_DELIVER;
+
+malformed:
+	s->stats.drops[DROP_MALFORMED]++;
+	return SV_DROP;
+}
+
+static bool
+rekey_due(const struct session *s, uint64_t now)
+{
+	const struct session_keypair *kp = &s->kp_cur;
+
+	return kp->valid && (now - kp->created >= (uint64_t)s->peer->rekey_interval * 1000 ||
+	    kp->send_counter >= SESSION_REKEY_AFTER_MSGS ||
+	    kp->send_blocks >= SESSION_REKEY_AFTER_BLOCKS);
+}
+
+enum session_verdict
+session_tick(struct session *s, uint64_t now, struct buf *out)
+{
+	const struct vt_peer *p = s->peer;
+
+	if (s->kp_prev.valid && now - s->prev_retired >= SESSION_PREV_KEY_LINGER)
+		keypair_wipe(&s->kp_prev);
+	if (s->kp_next.valid && now - s->kp_next.created >= SESSION_REJECT_AFTER)
+		keypair_wipe(&s->kp_next);
+	if (s->kp_cur.valid && !keypair_usable(&s->kp_cur, now)) {
+		go_down(s, "no new handshake before the keys expired");
+		return SV_DOWN;
+	}
+	if (s->state == SESSION_ESTABLISHED && p->timeout > 0 &&
+	    now - s->last_recv >= (uint64_t)p->timeout * 1000) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "nothing received for %d s", p->timeout);
+		go_down(s, why);
+		return SV_DOWN;
+	}
+	if (!s->initiator && s->kp_cur.valid && !s->kp_cur.rekey_requested &&
+	    rekey_due(s, now) && (s->kp_cur.send_counter >= SESSION_REKEY_AFTER_MSGS ||
+	    s->kp_cur.send_blocks >= SESSION_REKEY_AFTER_BLOCKS)) {
+		s->kp_cur.rekey_requested = true;
+		return seal_empty(s, WIRE_INNER_REKEY, now, out);
+	}
+	if (s->initiator) {
+		if (s->hs_active && now - s->hs_sent >= SESSION_REKEY_TIMEOUT + s->hs_jitter) {
+			if (log_ratelimit_ok(&rl_retry))
+				log_info("peer %s: handshake not answered after %llu s, retrying",
+				    p->name, (unsigned long long)((now - s->hs_started) / 1000));
+			return session_initiate(s, now, out);
+		}
+		if (!s->hs_active && now >= s->hs_backoff_until &&
+		    (s->want_handshake || !s->kp_cur.valid || rekey_due(s, now)))
+			return session_initiate(s, now, out);
+	}
+	if (s->state == SESSION_ESTABLISHED && p->keepalive > 0 &&
+	    now - s->last_sent >= (uint64_t)p->keepalive * 1000)
+		return seal_empty(s, WIRE_INNER_KEEPALIVE, now, out);
+	return SV_NONE;
+}
+
+static uint64_t
+min64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+uint64_t
+session_next_deadline(const struct session *s, uint64_t now)
+{
+	const struct vt_peer *p = s->peer;
+	uint64_t t = UINT64_MAX;
+
+	if (s->kp_prev.valid)
+		t = min64(t, s->prev_retired + SESSION_PREV_KEY_LINGER);
+	if (s->kp_next.valid)
+		t = min64(t, s->kp_next.created + SESSION_REJECT_AFTER);
+	if (s->kp_cur.valid)
+		t = min64(t, s->kp_cur.created + SESSION_REJECT_AFTER);
+	if (s->state == SESSION_ESTABLISHED) {
+		if (p->timeout > 0)
+			t = min64(t, s->last_recv + (uint64_t)p->timeout * 1000);
+		if (p->keepalive > 0)
+			t = min64(t, s->last_sent + (uint64_t)p->keepalive * 1000);
+	}
+	if (s->initiator) {
+		if (s->hs_active)
+			t = min64(t, s->hs_sent + SESSION_REKEY_TIMEOUT + s->hs_jitter);
+		else if (s->want_handshake || !s->kp_cur.valid)
+			t = min64(t, s->hs_backoff_until > now ? s->hs_backoff_until : now);
+		else
+			t = min64(t, s->kp_cur.created + (uint64_t)p->rekey_interval * 1000);
+	}
+	return t;
+}
+
+enum session_verdict
+session_close(struct session *s, uint64_t now, struct buf *out)
+{
+	enum session_verdict v = seal_empty(s, WIRE_INNER_CLOSE, now, out);
+
+	go_down(s, "shutting down");
+	return v;
+}
+
+void
+session_reset(struct session *s, uint64_t now)
+{
+	go_down(s, "connection lost");
+	s->want_handshake = s->initiator;
+	s->hs_started = 0;
+	(void)now;
+}

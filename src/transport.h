@@ -1,0 +1,76 @@
+/*
+ * transport.h - moving wire messages over the underlay. UDP: one datagram per message, one
+ * socket serving every peer. TCP: a stream of messages, each behind a 2-byte big-endian length,
+ * with fixed-size receive and send buffers: partial reads and writes are resumed, and a full send
+ * buffer is reported so the engine stops reading the device (backpressure) instead of queueing
+ * without bound.
+ */
+#ifndef VT_TRANSPORT_H
+#define VT_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "wire.h"
+
+/* Parse "host", "host:port", "[v6]:port" and resolve it (numeric or by name); 0 or -1 with a
+ * message in err. Start-up only: may block on DNS. */
+int transport_resolve(const char *host, uint16_t port, int socktype,
+    struct sockaddr_storage *ss, socklen_t *sslen, char *err, size_t errlen);
+/* "192.0.2.1:5000" or "[2001:db8::1]:5000". */
+void transport_format_addr(const struct sockaddr *sa, char *out, size_t cap);
+/* True if a and b are the same address and port. */
+bool transport_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
+
+/* UDP */
+/* A non-blocking UDP socket bound to addr (dual-stack when it is [::]); -1 with err. */
+int udp_bind(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen);
+/* An unbound non-blocking UDP socket of addr's family (client). */
+int udp_socket(int family, char *err, size_t errlen);
+/* Receive one datagram into b (reset first). Bytes, 0 if nothing is waiting, -1 on error. */
+ssize_t udp_recv(int fd, struct buf *b, struct sockaddr_storage *src, socklen_t *srclen);
+/* Send one datagram; 0, 1 if the socket buffer is full (dropped), -1 on error. */
+int udp_send(int fd, const uint8_t *p, size_t len, const struct sockaddr *dst,
+    socklen_t dstlen);
+
+/* TCP */
+#define TCP_RX_CAP (2 * (WIRE_TCP_PREFIX_LEN + 65535))
+#define TCP_TX_CAP (1024 * 1024)
+#define TCP_TX_HIGH (256 * 1024) /* above this the engine stops reading the device */
+
+struct tcp_conn {
+	int fd;
+	bool connecting;       /* non-blocking connect in progress */
+	size_t rx_off, rx_len; /* bytes waiting are rx[rx_off .. rx_off + rx_len) */
+	size_t tx_off, tx_len; /* unsent bytes are tx[tx_off .. tx_off + tx_len) */
+	uint8_t rx[TCP_RX_CAP];
+	uint8_t tx[TCP_TX_CAP];
+};
+
+/* A listening socket on addr; -1 with err. */
+int tcp_listen(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen);
+/* Accept one connection: fills c (fd non-blocking, TCP_NODELAY); 0, 1 if none waiting, -1. */
+int tcp_accept(int lfd, struct tcp_conn *c, struct sockaddr_storage *src, socklen_t *srclen);
+/* Start a non-blocking connect; 0 (connected or in progress) or -1 with err. */
+int tcp_connect(struct tcp_conn *c, const struct sockaddr *dst, socklen_t len, char *err,
+    size_t errlen);
+/* After the socket became writable during a connect: 0 connected, -1 failed (err set). */
+int tcp_connect_done(struct tcp_conn *c, char *err, size_t errlen);
+/* Read what the socket has into rx: bytes read, 0 if nothing, -1 on EOF or error. */
+ssize_t tcp_fill(struct tcp_conn *c);
+/* Take the next complete message out of rx into b: 1 if one was taken, 0 if incomplete, -1 if
+ * the stream is corrupt (zero or oversized length). */
+int tcp_next_message(struct tcp_conn *c, struct buf *b);
+/* Append a message to tx: 0, or -1 if it does not fit (callers keep tx under TCP_TX_HIGH). */
+int tcp_queue(struct tcp_conn *c, const uint8_t *p, size_t len);
+/* Write as much of tx as the socket takes: 0 all written, 1 data left (wait for writable),
+ * -1 error. */
+int tcp_flush(struct tcp_conn *c);
+/* Close the socket and empty the buffers. */
+void tcp_close(struct tcp_conn *c);
+
+#endif

@@ -1,0 +1,155 @@
+/* transport_udp.c - address parsing and UDP datagrams: one socket serves every UDP peer. */
+#include "transport.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+transport_resolve(const char *host, uint16_t port, int socktype, struct sockaddr_storage *ss,
+    socklen_t *sslen, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL;
+	char h[256], p[8];
+	int rc;
+
+	snprintf(h, sizeof(h), "%s", host);
+	if (h[0] == '[') {
+		size_t n = strlen(h);
+
+		if (n < 3 || h[n - 1] != ']') {
+			snprintf(err, errlen, "%s: malformed address", host);
+			return -1;
+		}
+		memmove(h, h + 1, n - 2);
+		h[n - 2] = '\0';
+	}
+	snprintf(p, sizeof(p), "%u", port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = socktype;
+	hints.ai_flags = AI_NUMERICSERV;
+	rc = getaddrinfo(h, p, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: %s", host, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sslen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+void
+transport_format_addr(const struct sockaddr *sa, char *out, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+		snprintf(out, cap, "%s:%u", a, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+		snprintf(out, cap, "[%s]:%u", a, ntohs(in6->sin6_port));
+	} else {
+		snprintf(out, cap, "-");
+	}
+}
+
+bool
+transport_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		    memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	}
+	return false;
+}
+
+/* Socket buffers of a few MB absorb bursts a batch-driven loop cannot drain at once. */
+#define UDP_SOCKBUF (4 * 1024 * 1024)
+
+int
+udp_socket(int family, char *err, size_t errlen)
+{
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int size = UDP_SOCKBUF;
+
+	if (fd == -1) {
+		snprintf(err, errlen, "udp socket: %s", strerror(errno));
+		return -1;
+	}
+	/* The FORCE variants need CAP_NET_ADMIN; without it the kernel caps at rmem_max. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) == -1)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) == -1)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	return fd;
+}
+
+int
+udp_bind(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen)
+{
+	char a[80];
+	int fd, off = 0, on = 1;
+
+	fd = udp_socket(addr->sa_family, err, errlen);
+	if (fd == -1)
+		return -1;
+	if (addr->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(fd, addr, len) == -1) {
+		transport_format_addr(addr, a, sizeof(a));
+		snprintf(err, errlen, "bind udp %s: %s", a, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+ssize_t
+udp_recv(int fd, struct buf *b, struct sockaddr_storage *src, socklen_t *srclen)
+{
+	ssize_t n;
+
+	buf_reset(b);
+	*srclen = sizeof(*src);
+	n = recvfrom(fd, buf_data(b), buf_tailroom(b), MSG_TRUNC, (struct sockaddr *)src,
+	    srclen);
+	if (n == -1)
+		return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
+	if ((size_t)n > buf_tailroom(b))
+		n = 0; /* truncated: larger than anything we send; treat as nothing */
+	if (n > 0)
+		buf_put(b, (size_t)n);
+	return n;
+}
+
+int
+udp_send(int fd, const uint8_t *p, size_t len, const struct sockaddr *dst, socklen_t dstlen)
+{
+	if (sendto(fd, p, len, 0, dst, dstlen) == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+			return 1;
+		return -1;
+	}
+	return 0;
+}
