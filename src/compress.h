@@ -13,7 +13,7 @@
 /*
  * Compress in (len bytes) into out (outcap bytes) with LZ4 acceleration accel (1 = best ratio).
  * Returns the compressed size if it is strictly smaller than len, else 0 (send it raw). Uses a
- * caller-owned state of COMPRESS_STATE_SIZE bytes so nothing is allocated per packet.
+ * caller-owned state of compress_state_size() bytes (aligned like malloc memory) so nothing is allocated per packet.
  */
 size_t compress_encode(void *state, const uint8_t *in, size_t len, uint8_t *out,
     size_t outcap, int accel);

@@ -87,6 +87,28 @@ usage_error(const char *fmt, ...)
 	exit(2);
 }
 
+/* Ask one daemon; an "error" answer (such as an unknown peer) makes the exit status 1. */
+static int
+query(const char *path, const char *req)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	int rc;
+
+	if (mem == NULL)
+		return 1;
+	rc = control_query(path, req, mem, stderr);
+	fclose(mem);
+	if (text != NULL) {
+		fwrite(text, 1, len, stdout);
+		if (strncmp(text, "error:", 6) == 0 || strncmp(text, "{\"error\"", 9) == 0)
+			rc = -1;
+	}
+	free(text);
+	return rc == 0 ? 0 : 1;
+}
+
 /* vtund-ng status [--json] [-S socket] [PEER] */
 static int
 cmd_status(int argc, char **argv)
@@ -126,7 +148,7 @@ cmd_status(int argc, char **argv)
 	snprintf(req, sizeof(req), "status%s%s%s", json ? " json" : "", peer ? " " : "",
 	    peer ? peer : "");
 	if (sock != NULL)
-		return control_query(sock, req, stdout, stderr) == 0 ? 0 : 1;
+		return query(sock, req);
 	d = opendir(RUN_DIR);
 	if (d != NULL) {
 		while ((de = readdir(d)) != NULL) {
@@ -136,7 +158,7 @@ cmd_status(int argc, char **argv)
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", RUN_DIR, de->d_name);
 			found++;
-			if (control_query(path, req, stdout, stderr) == -1)
+			if (query(path, req) != 0)
 				rc = 1;
 		}
 		closedir(d);

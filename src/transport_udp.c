@@ -57,6 +57,12 @@ transport_format_addr(const struct sockaddr *sa, char *out, size_t cap)
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
 
+		/* A dual-stack socket sees IPv4 peers as ::ffff:a.b.c.d: show them as IPv4. */
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], a, sizeof(a));
+			snprintf(out, cap, "%s:%u", a, ntohs(in6->sin6_port));
+			return;
+		}
 		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
 		snprintf(out, cap, "[%s]:%u", a, ntohs(in6->sin6_port));
 	} else {

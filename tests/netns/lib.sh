@@ -1,0 +1,138 @@
+# tests/netns/lib.sh - shared helpers for the namespace tests (sourced, POSIX sh).
+#
+# Each test makes its own pair of namespaces named with its pid, joined by a veth pair:
+#   $NS_S (server, underlay 10.98.0.1/24 and fd98::1/64) <-> $NS_C (client, 10.98.0.2, fd98::2)
+# It only sends traffic to addresses inside those namespaces, kills only the PIDs it started
+# and deletes only what it created (trap). Results are printed as "ok - ..." / "not ok - ...";
+# tests/summary.sh counts them. Without root the test exits 77 (skipped).
+#
+# Environment from `make check`: VTUND (daemon binary), VT_INJECT, top_srcdir, top_builddir.
+
+set -u
+VTUND=${VTUND:-$(pwd)/vtund-ng}
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+VT_INJECT=${VT_INJECT:-$(dirname "$VTUND")/tests/tools/vt-inject}
+
+passed=0
+failed=0
+ok() { echo "ok - $*"; passed=$((passed + 1)); }
+not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+# check DESCRIPTION COMMAND...: ok if the command succeeds
+check() {
+	_d=$1
+	shift
+	if "$@"; then ok "$_d"; else not_ok "$_d"; fi
+}
+
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "# skipped: needs root (network namespaces)"
+		exit 77
+	fi
+	for _t in ip; do
+		command -v "$_t" >/dev/null 2>&1 || { echo "not ok - $_t is missing"; exit 1; }
+	done
+}
+
+NS_S=vts$$
+NS_C=vtc$$
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/vtnetns.XXXXXX")
+PIDS=""
+
+# Remember a PID we started, so cleanup kills exactly those.
+track() { PIDS="$PIDS $1"; }
+
+cleanup() {
+	for _p in $PIDS; do
+		kill "$_p" 2>/dev/null
+	done
+	for _p in $PIDS; do
+		for _i in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$_p" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -9 "$_p" 2>/dev/null
+	done
+	ip netns del "$NS_S" 2>/dev/null
+	ip netns del "$NS_C" 2>/dev/null
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
+}
+
+finish() {
+	echo "# $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
+# Two namespaces joined by veth, IPv4 and IPv6 on the underlay.
+setup_netns() {
+	trap cleanup EXIT
+	trap 'exit 1' INT TERM
+	ip netns add "$NS_S" || exit 1
+	ip netns add "$NS_C" || exit 1
+	ip link add "vs$$" netns "$NS_S" type veth peer name "vc$$" netns "$NS_C" || exit 1
+	ip -n "$NS_S" link set lo up
+	ip -n "$NS_C" link set lo up
+	ip -n "$NS_S" addr add 10.98.0.1/24 dev "vs$$"
+	ip -n "$NS_C" addr add 10.98.0.2/24 dev "vc$$"
+	ip -n "$NS_S" addr add fd98::1/64 dev "vs$$" nodad
+	ip -n "$NS_C" addr add fd98::2/64 dev "vc$$" nodad
+	ip -n "$NS_S" link set "vs$$" up
+	ip -n "$NS_C" link set "vc$$" up
+	UNDER_S=vs$$
+	UNDER_C=vc$$
+}
+
+# New key pair: sets ${1}_PRIV and ${1}_PUB.
+genkeys() {
+	_priv=$("$VTUND" genkey) || exit 1
+	_pub=$(echo "$_priv" | "$VTUND" pubkey) || exit 1
+	eval "${1}_PRIV=\$_priv; ${1}_PUB=\$_pub"
+}
+
+# start_daemon NS LOGFILE ARGS...: run vtund-ng -n in a namespace, remember its PID in $LAST_PID.
+start_daemon() {
+	_ns=$1
+	_log=$2
+	shift 2
+	ip netns exec "$_ns" "$VTUND" -n "$@" > "$_log" 2>&1 &
+	LAST_PID=$!
+	track "$LAST_PID"
+}
+
+# stop_daemon PID: SIGTERM and wait up to 10 s; true if it exited with status 0.
+stop_daemon() {
+	kill -TERM "$1" 2>/dev/null || return 1
+	wait "$1"
+}
+
+# wait_for SECONDS COMMAND...: retry the command every 0.2 s until it succeeds.
+wait_for() {
+	_n=$(($1 * 5))
+	shift
+	while [ "$_n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+		_n=$((_n - 1))
+	done
+	return 1
+}
+
+# ping_ok NS ADDR: a few pings succeed.
+ping_ok() {
+	ip netns exec "$1" ping -c 3 -i 0.2 -W 2 "$2" >/dev/null 2>&1
+}
+
+# link_exists NS DEV
+link_exists() {
+	ip -n "$1" link show "$2" >/dev/null 2>&1
+}
+
+# status_json SOCKET: the daemon's status as JSON on stdout.
+status_json() {
+	"$VTUND" status --json -S "$1"
+}
+
+# json_num JSON KEY: first numeric value of "KEY": in a JSON text (flat enough for our status).
+json_num() {
+	echo "$1" | tr ',{}' '\n\n\n' | sed -n "s/^\"$2\":\([0-9][0-9]*\).*/\1/p" | head -1
+}
