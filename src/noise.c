@@ -272,16 +272,20 @@ mix_dh(struct noise_hs *hs, enum token t)
 	/* es = DH(initiator e, responder s); se = DH(initiator s, responder e). */
 	switch (t) {
 	case T_EE:
-		local_e = true, remote_e = true;
+		local_e = true;
+		remote_e = true;
 		break;
 	case T_ES:
-		local_e = hs->initiator, remote_e = !hs->initiator;
+		local_e = hs->initiator;
+		remote_e = !hs->initiator;
 		break;
 	case T_SE:
-		local_e = !hs->initiator, remote_e = hs->initiator;
+		local_e = !hs->initiator;
+		remote_e = hs->initiator;
 		break;
 	case T_SS:
-		local_e = false, remote_e = false;
+		local_e = false;
+		remote_e = false;
 		break;
 	default:
 		return -1;
