@@ -154,12 +154,14 @@ roundtrip_and_tamper(enum crypto_suite suite)
 	for (i = 0; i < sizeof(copy); i++) {
 		memcpy(buf, copy, sizeof(buf));
 		buf[i] ^= 0x80;
-		assert_int_equal(crypto_aead_open(&o, 7, ad, sizeof(ad), buf, sizeof(buf), buf), -1);
+		assert_int_equal(crypto_aead_open(&o, 7, ad, sizeof(ad), buf, sizeof(buf), buf),
+		    -1);
 	}
 	for (i = 0; i < sizeof(ad); i++) {
 		memcpy(buf, copy, sizeof(buf));
 		ad[i] ^= 0x04;
-		assert_int_equal(crypto_aead_open(&o, 7, ad, sizeof(ad), buf, sizeof(buf), buf), -1);
+		assert_int_equal(crypto_aead_open(&o, 7, ad, sizeof(ad), buf, sizeof(buf), buf),
+		    -1);
 		ad[i] ^= 0x04;
 	}
 	memcpy(buf, copy, sizeof(buf));
