@@ -65,6 +65,7 @@ struct econn {
 	socklen_t addrlen;
 	uint64_t opened;
 	bool dead;                  /* closed; memory freed by the reaper */
+	bool pending;               /* accepted, not yet identified by a handshake */
 	struct econn *next;         /* every connection, open or dead */
 };
 
@@ -303,12 +304,20 @@ conn_bind(struct econn *c, struct epeer *p)
 	if (c->peer == p)
 		return;
 	if (p->conn != NULL && p->conn != c) {
+		struct econn *old = p->conn;
+
+		/* Detach first: the session already holds the new handshake's keys. */
 		log_info("peer %s: new connection replaces the old one", p->cfg->name);
-		conn_drop(p->conn);
+		old->peer = NULL;
+		p->conn = NULL;
+		conn_drop(old);
 	}
 	c->peer = p;
 	p->conn = c;
-	c->e->npending--;
+	if (c->pending) {
+		c->pending = false;
+		c->e->npending--;
+	}
 	transport_format_addr((struct sockaddr *)&c->addr, a, sizeof(a));
 	log_info("peer %s: tcp connection from %s", p->cfg->name, a);
 }
@@ -459,7 +468,9 @@ conn_drop(struct econn *c)
 			client_connect(p);
 		else
 			peer_arm(p, now_ms());
-	} else {
+	}
+	if (c->pending) {
+		c->pending = false;
 		e->npending--;
 	}
 	event_active(e->reaper, EV_TIMEOUT, 0);
@@ -588,6 +599,7 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		e->npending++;
+		c->pending = true;
 		conn_events(c);
 		event_add(c->rev, NULL);
 	}
@@ -653,7 +665,7 @@ housekeeping_cb(evutil_socket_t fd, short what, void *arg)
 
 	for (c = e->conns; c != NULL; c = next) {
 		next = c->next;
-		if (c->peer == NULL && now - c->opened >= ENGINE_PENDING_TIMEOUT)
+		if (c->pending && !c->dead && now - c->opened >= ENGINE_PENDING_TIMEOUT)
 			conn_drop(c);
 	}
 }

@@ -794,6 +794,17 @@ rekey_due(const struct session *s, uint64_t now)
 	    kp->send_blocks >= SESSION_REKEY_AFTER_BLOCKS);
 }
 
+/* A responder cannot start a handshake: near a volume limit it asks the initiator to. */
+static bool
+responder_wants_rekey(const struct session *s)
+{
+	const struct session_keypair *kp = &s->kp_cur;
+
+	return !s->initiator && kp->valid && !kp->rekey_requested &&
+	    (kp->send_counter >= SESSION_REKEY_AFTER_MSGS ||
+	    kp->send_blocks >= SESSION_REKEY_AFTER_BLOCKS);
+}
+
 enum session_verdict
 session_tick(struct session *s, uint64_t now, struct buf *out)
 {
@@ -815,9 +826,7 @@ session_tick(struct session *s, uint64_t now, struct buf *out)
 		go_down(s, why);
 		return SV_DOWN;
 	}
-	if (!s->initiator && s->kp_cur.valid && !s->kp_cur.rekey_requested &&
-	    rekey_due(s, now) && (s->kp_cur.send_counter >= SESSION_REKEY_AFTER_MSGS ||
-	    s->kp_cur.send_blocks >= SESSION_REKEY_AFTER_BLOCKS)) {
+	if (responder_wants_rekey(s)) {
 		s->kp_cur.rekey_requested = true;
 		return seal_empty(s, WIRE_INNER_REKEY, now, out);
 	}
@@ -856,6 +865,8 @@ session_next_deadline(const struct session *s, uint64_t now)
 		t = min64(t, s->kp_next.created + SESSION_REJECT_AFTER);
 	if (s->kp_cur.valid)
 		t = min64(t, s->kp_cur.created + SESSION_REJECT_AFTER);
+	if (responder_wants_rekey(s))
+		t = now;
 	if (s->state == SESSION_ESTABLISHED) {
 		if (p->timeout > 0)
 			t = min64(t, s->last_recv + (uint64_t)p->timeout * 1000);
