@@ -322,6 +322,25 @@ conn_bind(struct econn *c, struct epeer *p)
 	log_info("peer %s: tcp connection from %s", p->cfg->name, a);
 }
 
+/* Log a completed handshake (the session counts them) with the peer's address. */
+static void
+note_handshake(struct epeer *p, uint64_t before, bool was_up)
+{
+	char a[80] = "-";
+
+	if (p->s.stats.handshakes == before)
+		return;
+	if (p->conn != NULL)
+		transport_format_addr((struct sockaddr *)&p->conn->addr, a, sizeof(a));
+	else if (p->ep_len != 0)
+		transport_format_addr((struct sockaddr *)&p->ep, a, sizeof(a));
+	if (was_up)
+		log_info("peer %s: rekeyed (%s)", p->cfg->name, a);
+	else
+		log_info("peer %s: session up (%s, %s)", p->cfg->name, a,
+		    p->cfg->proto == VT_TCP ? "tcp" : "udp");
+}
+
 static bool
 under_load(struct engine *e, uint64_t now)
 {
@@ -346,6 +365,8 @@ handle_message(struct engine *e, struct econn *c, const struct sockaddr *src,
 	struct session *s = NULL;
 	struct epeer *p;
 	enum session_verdict v;
+	uint64_t before;
+	bool was_up;
 
 	switch (wire_classify(m, b->len)) {
 	case WIRE_HS_INIT:
@@ -380,10 +401,13 @@ handle_message(struct engine *e, struct econn *c, const struct sockaddr *src,
 		if (s == NULL || kp != NULL)
 			break;
 		p = peer_of(s);
+		before = s->stats.handshakes;
+		was_up = s->stats.up_since != 0;
 		if (session_consume_response(s, m, b->len, now, &e->out) == SV_SEND) {
 			p->backoff = 0;
 			peer_send(p, &e->out);
 		}
+		note_handshake(p, before, was_up);
 		peer_finish(p, now);
 		return;
 	case WIRE_COOKIE:
@@ -405,10 +429,13 @@ handle_message(struct engine *e, struct econn *c, const struct sockaddr *src,
 			e->local.drops[DROP_NO_SESSION]++;
 			return;
 		}
+		before = s->stats.handshakes;
+		was_up = s->stats.up_since != 0;
 		v = session_decap(s, kp, b, now);
 		if (v == SV_DELIVER || v == SV_NONE) {
 			if (c == NULL && e->setup->server)
 				peer_set_endpoint(p, src, srclen);
+			note_handshake(p, before, was_up);
 			if (v == SV_DELIVER)
 				peer_deliver(p, b);
 		} else if (v == SV_DOWN) {

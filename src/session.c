@@ -579,12 +579,8 @@ session_consume_response(struct session *s, const uint8_t *msg, size_t len, uint
 	first = s->stats.up_since == 0;
 	s->stats.handshakes++;
 	s->stats.last_handshake = wall_seconds();
-	if (first) {
+	if (first)
 		s->stats.up_since = s->stats.last_handshake;
-		log_info("peer %s: session up", s->peer->name);
-	} else {
-		log_info("peer %s: rekeyed", s->peer->name);
-	}
 	s->state = SESSION_ESTABLISHED;
 	s->last_recv = now;
 	/* Confirm the keys to the responder at once: it may not send before it hears from us. */
@@ -683,8 +679,6 @@ session_encap(struct session *s, struct buf *b, uint64_t now)
 static void
 promote_next(struct session *s, uint64_t now)
 {
-	bool first = s->stats.up_since == 0;
-
 	keypair_wipe(&s->kp_prev);
 	s->kp_prev = s->kp_cur;
 	s->kp_cur = s->kp_next;
@@ -695,12 +689,8 @@ promote_next(struct session *s, uint64_t now)
 	s->stats.last_handshake = wall_seconds();
 	s->state = SESSION_ESTABLISHED;
 	s->close_received = false;
-	if (first) {
+	if (s->stats.up_since == 0)
 		s->stats.up_since = s->stats.last_handshake;
-		log_info("peer %s: session up", s->peer->name);
-	} else {
-		log_info("peer %s: rekeyed", s->peer->name);
-	}
 }
 
 enum session_verdict
