@@ -1,0 +1,848 @@
+/*
+ * test_config.c - the configuration loader: every good fixture and example loads with the
+ * expected values, every bad fixture fails with the line and message written in its first line
+ * ("# expect: LINE: fragment"), errors are all collected, key files are read and checked.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "crypto.h"
+
+#define OWN_PRIV "EF9futNLuiOSG/P0TwkprGrTWws05ZwuQdbRaqsqFVo="
+#define OWN_PUB "85zTe+ttXp4aKqSEswGKDOHgszT/3ubkkR9DA7z9YXo="
+#define K1 "PFazca8sc6ownTAq8Tq7a2BGQN327vcaFS/eiNdTnzw="
+#define K2 "QcVu1k+0GhGJkjZFtu5pnCZoPEasD6qzYvejsI3/D2A="
+#define PSK "jKsTZ94IJjgdRHLEq4lPP8/CwGNr2Y2apHTq2NVSMuo="
+
+/* A one-peer configuration with extra text at the top level and inside the peer. */
+#define WITH(global, inpeer)                                                   \
+	"private-key = \"" OWN_PRIV "\";\n" global "\npeers = {\n\talice = {\n" \
+	"\t\tpublic-key = \"" K1 "\";\n" inpeer "\n\t};\n};\n"
+
+static char srcdir[4096];
+
+/* The source tree: $top_srcdir under make check, else derived from this file's path. */
+static const char *
+top_srcdir(void)
+{
+	const char *env = getenv("top_srcdir");
+	const char *tail = "tests/unit/test_config.c";
+	size_t n = strlen(__FILE__);
+
+	if (srcdir[0] != '\0')
+		return srcdir;
+	if (env != NULL && *env != '\0') {
+		snprintf(srcdir, sizeof(srcdir), "%s", env);
+	} else if (n >= strlen(tail) && strcmp(__FILE__ + n - strlen(tail), tail) == 0) {
+		snprintf(srcdir, sizeof(srcdir), "%.*s", (int)(n - strlen(tail)), __FILE__);
+		if (srcdir[0] == '\0')
+			strcpy(srcdir, ".");
+	} else {
+		strcpy(srcdir, ".");
+	}
+	return srcdir;
+}
+
+static void
+path_of(char *out, size_t len, const char *rel)
+{
+	snprintf(out, len, "%s/%s", top_srcdir(), rel);
+}
+
+static void
+key_of(uint8_t key[32], const char *b64)
+{
+	assert_int_equal(crypto_key_from_base64(key, b64), 0);
+}
+
+static void
+print_errors(const struct config_errors *e)
+{
+	for (int i = 0; i < e->n; i++)
+		print_message("  %s\n", e->msg[i]);
+}
+
+/* Load a file that must be valid. */
+static void
+load_ok(const char *path, struct vt_config *cfg)
+{
+	struct config_errors e;
+
+	memset(&e, 0, sizeof(e));
+	if (config_load(path, cfg, &e) != 0) {
+		print_message("%s should load:\n", path);
+		print_errors(&e);
+		fail();
+	}
+	assert_int_equal(e.n, 0);
+}
+
+/* Load a string that must fail; returns the number of errors. */
+static int
+load_bad(const char *text, struct config_errors *e)
+{
+	struct vt_config cfg;
+
+	memset(e, 0, sizeof(*e));
+	assert_int_equal(config_load_string(text, "t.conf", &cfg, e), -1);
+	assert_null(cfg.peers); /* left empty on failure */
+	assert_int_equal(cfg.npeers, 0);
+	assert_true(e->n > 0);
+	return e->n;
+}
+
+/* Load a string that must fail with exactly one error containing frag at line. */
+static void
+expect_error(const char *text, int line, const char *frag)
+{
+	struct config_errors e;
+	char prefix[64];
+
+	load_bad(text, &e);
+	snprintf(prefix, sizeof(prefix), "t.conf:%d: ", line);
+	if (e.n != 1 || strncmp(e.msg[0], prefix, strlen(prefix)) != 0 ||
+	    strstr(e.msg[0], frag) == NULL) {
+		print_message("expected one error \"%s...%s\", got:\n", prefix, frag);
+		print_errors(&e);
+		fail();
+	}
+}
+
+static void
+load_string_ok(const char *text, struct vt_config *cfg)
+{
+	struct config_errors e;
+
+	memset(&e, 0, sizeof(e));
+	if (config_load_string(text, "t.conf", cfg, &e) != 0) {
+		print_message("should load:\n%s\n", text);
+		print_errors(&e);
+		fail();
+	}
+}
+
+static void
+assert_addr(const struct vt_addr *a, int family, const char *s, int prefix)
+{
+	uint8_t want[16] = { 0 };
+
+	assert_int_equal(a->family, family);
+	assert_int_equal(inet_pton(family, s, want), 1);
+	assert_memory_equal(a->addr, want, family == AF_INET ? 4 : 16);
+	assert_int_equal(a->prefix, prefix);
+}
+
+static void
+assert_cmd(const struct vt_cmd *c, int argc, const char *const *argv)
+{
+	assert_int_equal(c->argc, argc);
+	for (int i = 0; i < argc; i++)
+		assert_string_equal(c->argv[i], argv[i]);
+	assert_null(c->argv[argc]);
+}
+
+static void
+test_good_full(void **state)
+{
+	struct vt_config cfg;
+	const struct vt_peer *a, *b, *c;
+	uint8_t k[32];
+	char path[4200];
+
+	(void)state;
+	path_of(path, sizeof(path), "tests/data/good/full.conf");
+	load_ok(path, &cfg);
+	assert_string_equal(cfg.path, path);
+	assert_string_equal(cfg.listen_host, "192.0.2.10");
+	assert_int_equal(cfg.listen_port, 5555);
+	assert_string_equal(cfg.pid_file, "/run/vt-test/server.pid");
+	assert_string_equal(cfg.control_socket, "/run/vt-test/server.sock");
+	assert_int_equal(cfg.log_level, 3);
+	assert_string_equal(cfg.user, "nobody");
+	assert_string_equal(cfg.group, "nogroup");
+	key_of(k, OWN_PRIV);
+	assert_memory_equal(cfg.private_key, k, 32);
+	key_of(k, OWN_PUB);
+	assert_memory_equal(cfg.public_key, k, 32);
+	assert_false(cfg.example_key);
+	assert_int_equal(cfg.npeers, 3);
+	/* file order */
+	assert_string_equal(cfg.peers[0].name, "alice");
+	assert_string_equal(cfg.peers[1].name, "bob");
+	assert_string_equal(cfg.peers[2].name, "carol_the_long_named-peer");
+
+	a = config_find_peer(&cfg, "alice");
+	assert_ptr_equal(a, &cfg.peers[0]);
+	assert_int_equal(a->line, 29);
+	assert_int_equal(a->type, VT_TUN); /* own value wins over defaults' tap */
+	assert_string_equal(a->device, "vt-alice");
+	assert_false(a->persist);
+	assert_int_equal(a->proto, VT_TCP); /* inherited */
+	assert_true(a->has_remote);
+	assert_string_equal(a->remote_host, "fd00::1");
+	assert_int_equal(a->remote_port, 5001);
+	assert_int_equal(a->mtu, 1300);
+	assert_int_equal(a->naddrs, 2);
+	assert_addr(&a->addrs[0], AF_INET, "10.9.0.1", 24);
+	assert_addr(&a->addrs[1], AF_INET6, "fd00:9::1", 64);
+	assert_int_equal(a->npeer_addrs, 2);
+	assert_addr(&a->peer_addrs[0], AF_INET, "10.9.0.2", 32);
+	assert_addr(&a->peer_addrs[1], AF_INET6, "fd00:9::2", 128);
+	assert_int_equal(a->up.ncmds, 2);
+	assert_cmd(&a->up.cmds[0], 6,
+	    (const char *const[]){ "/sbin/ip", "route", "add", "10.1.0.0/16", "dev", "%d" });
+	assert_cmd(&a->up.cmds[1], 2,
+	    (const char *const[]){ "/usr/bin/logger", "%p %r %a %P %m 100%%" });
+	assert_int_equal(a->down.ncmds, 1); /* inherited */
+	assert_cmd(&a->down.cmds[0], 3, (const char *const[]){ "/bin/echo", "%p", "down" });
+	assert_int_equal(a->keepalive, 5);
+	assert_int_equal(a->timeout, 30);
+	assert_int_equal(a->rekey_interval, 60);
+	assert_int_equal(a->cipher, VT_CHACHA20POLY1305);
+	assert_int_equal(a->compress, VT_COMPRESS_LZ4);
+	assert_int_equal(a->compress_accel, 4);
+	key_of(k, K1);
+	assert_memory_equal(a->public_key, k, 32);
+	assert_true(a->has_psk);
+	key_of(k, PSK);
+	assert_memory_equal(a->psk, k, 32);
+
+	b = config_find_peer(&cfg, "bob");
+	assert_ptr_equal(b, &cfg.peers[1]);
+	assert_int_equal(b->type, VT_TAP);
+	assert_int_equal(b->proto, VT_TCP);
+	assert_string_equal(b->device, "tap-bob");
+	assert_int_equal(b->mtu, 9000);
+	assert_string_equal(b->remote_host, "198.51.100.7");
+	assert_int_equal(b->remote_port, 6000);
+	assert_int_equal(b->naddrs, 1);
+	assert_addr(&b->addrs[0], AF_INET, "10.10.0.1", 16);
+	assert_int_equal(b->npeer_addrs, 0);
+	assert_int_equal(b->up.ncmds, 1); /* inherited, a copy of its own */
+	assert_cmd(&b->up.cmds[0], 2, (const char *const[]){ "/bin/true", "%d" });
+	assert_ptr_not_equal(b->up.cmds[0].argv[0], cfg.peers[2].up.cmds[0].argv[0]);
+	assert_int_equal(b->down.ncmds, 0); /* () drops the inherited hook */
+	assert_int_equal(b->keepalive, 0);
+	assert_int_equal(b->timeout, 30);
+	assert_false(b->has_psk);
+
+	c = config_find_peer(&cfg, "carol_the_long_named-peer");
+	assert_non_null(c);
+	assert_string_equal(c->device, "vt-carol_the_lo");
+	assert_true(c->persist);
+	assert_string_equal(c->remote_host, "vpn.example.net"); /* from defaults */
+	assert_int_equal(c->remote_port, 5000);
+	assert_null(config_find_peer(&cfg, "dave"));
+	assert_null(config_find_peer(&cfg, "alic"));
+	config_free(&cfg);
+}
+
+static void
+test_good_minimal(void **state)
+{
+	struct vt_config cfg;
+	const struct vt_peer *p;
+	char path[4200];
+
+	(void)state;
+	path_of(path, sizeof(path), "tests/data/good/minimal.conf");
+	load_ok(path, &cfg);
+	assert_string_equal(cfg.listen_host, "::");
+	assert_int_equal(cfg.listen_port, 5000);
+	assert_null(cfg.pid_file);
+	assert_null(cfg.control_socket);
+	assert_null(cfg.user);
+	assert_null(cfg.group);
+	assert_int_equal(cfg.log_level, 2); /* info */
+	assert_int_equal(cfg.npeers, 1);
+	p = &cfg.peers[0];
+	assert_string_equal(p->name, "x");
+	assert_int_equal(p->type, VT_TUN);
+	assert_string_equal(p->device, "vt-x");
+	assert_false(p->persist);
+	assert_int_equal(p->proto, VT_UDP);
+	assert_false(p->has_remote);
+	assert_int_equal(p->mtu, 1400);
+	assert_int_equal(p->naddrs, 0);
+	assert_int_equal(p->npeer_addrs, 0);
+	assert_int_equal(p->up.ncmds, 0);
+	assert_int_equal(p->down.ncmds, 0);
+	assert_int_equal(p->keepalive, 10);
+	assert_int_equal(p->timeout, 60);
+	assert_int_equal(p->rekey_interval, 120);
+	assert_int_equal(p->cipher, VT_AES256GCM);
+	assert_int_equal(p->compress, VT_COMPRESS_NONE);
+	assert_int_equal(p->compress_accel, 1);
+	assert_false(p->has_psk);
+	config_free(&cfg);
+}
+
+static void
+test_good_syntax_variants(void **state)
+{
+	struct vt_config cfg;
+	const struct vt_peer *p;
+	char path[4200];
+
+	(void)state;
+	path_of(path, sizeof(path), "tests/data/good/syntax-variants.conf");
+	load_ok(path, &cfg);
+	assert_string_equal(cfg.listen_host, "fd00::10");
+	assert_int_equal(cfg.listen_port, 5001);
+	assert_int_equal(cfg.npeers, 2);
+	p = config_find_peer(&cfg, "v6only");
+	assert_non_null(p);
+	assert_int_equal(p->mtu, 1400);
+	assert_int_equal(p->timeout, 120);
+	assert_int_equal(p->keepalive, 0);
+	assert_int_equal(p->naddrs, 2);
+	assert_addr(&p->addrs[0], AF_INET6, "fd00:1::1", 64);
+	assert_addr(&p->addrs[1], AF_INET, "10.1.1.1", 32);
+	assert_int_equal(p->npeer_addrs, 1);
+	assert_addr(&p->peer_addrs[0], AF_INET6, "fd00:1::2", 128);
+	assert_string_equal(p->remote_host, "fd00::20");
+	assert_int_equal(p->remote_port, 5000);
+	p = config_find_peer(&cfg, "Second-peer_2");
+	assert_non_null(p);
+	assert_int_equal(p->type, VT_TAP);
+	assert_string_equal(p->device, "vt-Second-peer_");
+	assert_string_equal(p->remote_host, "203.0.113.5");
+	config_free(&cfg);
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.conf files of a directory, sorted; returns how many. */
+static int
+list_confs(const char *dir, char ***out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+
+		if (len < 6 || strcmp(de->d_name + len - 5, ".conf") != 0)
+			continue;
+		names = realloc(names, sizeof(*names) * (size_t)(n + 1));
+		assert_non_null(names);
+		names[n++] = strdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, (size_t)n, sizeof(*names), cmp_names);
+	*out = names;
+	return n;
+}
+
+static void
+free_names(char **names, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static void
+test_good_all(void **state)
+{
+	static const char *const dirs[] = { "tests/data/good", "etc" };
+	struct vt_config cfg;
+	char dir[4200], path[4500], **names;
+	int n, total = 0;
+
+	(void)state;
+	for (size_t d = 0; d < 2; d++) {
+		path_of(dir, sizeof(dir), dirs[d]);
+		n = list_confs(dir, &names);
+		for (int i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+			load_ok(path, &cfg);
+			assert_true(cfg.npeers >= 1);
+			config_free(&cfg);
+			total++;
+		}
+		free_names(names, n);
+	}
+	assert_true(total >= 7);
+}
+
+static void
+test_examples_match(void **state)
+{
+	struct vt_config srv, cli, sa, sb;
+	const struct vt_peer *alice_s, *alice_c, *bob, *ls, *lc;
+	char path[4200];
+
+	(void)state;
+	path_of(path, sizeof(path), "etc/server.conf");
+	load_ok(path, &srv);
+	path_of(path, sizeof(path), "etc/client.conf");
+	load_ok(path, &cli);
+	path_of(path, sizeof(path), "etc/site-a.conf");
+	load_ok(path, &sa);
+	path_of(path, sizeof(path), "etc/site-b.conf");
+	load_ok(path, &sb);
+	/* example keys are flagged so that main can warn */
+	assert_true(srv.example_key && cli.example_key && sa.example_key && sb.example_key);
+
+	alice_s = config_find_peer(&srv, "alice");
+	alice_c = config_find_peer(&cli, "alice");
+	bob = config_find_peer(&srv, "bob");
+	assert_non_null(alice_s);
+	assert_non_null(alice_c);
+	assert_non_null(bob);
+	assert_memory_equal(alice_s->public_key, cli.public_key, 32);
+	assert_memory_equal(alice_c->public_key, srv.public_key, 32);
+	assert_true(alice_s->has_psk && alice_c->has_psk);
+	assert_memory_equal(alice_s->psk, alice_c->psk, 32);
+	assert_int_equal(alice_s->type, VT_TUN);
+	assert_int_equal(alice_s->proto, VT_UDP);
+	assert_int_equal(alice_s->proto, alice_c->proto);
+	assert_addr(&alice_s->addrs[0], AF_INET, "10.99.1.1", 30);
+	assert_addr(&alice_s->peer_addrs[0], AF_INET, "10.99.1.2", 32);
+	assert_addr(&alice_s->addrs[1], AF_INET6, "fd99:1::1", 64);
+	assert_addr(&alice_s->peer_addrs[1], AF_INET6, "fd99:1::2", 128);
+	assert_addr(&alice_c->addrs[0], AF_INET, "10.99.1.2", 30);
+	assert_addr(&alice_c->peer_addrs[0], AF_INET, "10.99.1.1", 32);
+	assert_addr(&alice_c->addrs[1], AF_INET6, "fd99:1::2", 64);
+	assert_addr(&alice_c->peer_addrs[1], AF_INET6, "fd99:1::1", 128);
+	assert_string_equal(alice_c->remote_host, "10.98.0.1");
+	assert_int_equal(alice_c->remote_port, 5000);
+	assert_int_equal(bob->type, VT_TAP);
+	assert_int_equal(bob->proto, VT_TCP);
+	assert_addr(&bob->addrs[0], AF_INET, "10.99.2.1", 24);
+
+	ls = config_find_peer(&sa, "sitelink");
+	lc = config_find_peer(&sb, "sitelink");
+	assert_non_null(ls);
+	assert_non_null(lc);
+	assert_memory_equal(ls->public_key, sb.public_key, 32);
+	assert_memory_equal(lc->public_key, sa.public_key, 32);
+	assert_int_equal(ls->up.ncmds, 2);
+	assert_int_equal(lc->up.ncmds, 2);
+	assert_string_equal(ls->up.cmds[0].argv[0], "/sbin/ip");
+	assert_string_equal(ls->up.cmds[0].argv[ls->up.cmds[0].argc - 1], "%d");
+	assert_true(lc->has_remote);
+	assert_int_equal(lc->remote_port, sa.listen_port);
+	assert_int_equal(ls->naddrs, 2);
+	assert_int_equal(lc->naddrs, 2);
+	config_free(&srv);
+	config_free(&cli);
+	config_free(&sa);
+	config_free(&sb);
+}
+
+/* Every tests/data/bad file fails with exactly the one error its first line announces. */
+static void
+test_bad_all(void **state)
+{
+	struct config_errors e;
+	struct vt_config cfg;
+	char dir[4200], path[4500], first[512], prefix[4600], **names;
+	const char *frag;
+	FILE *f;
+	int n, line;
+
+	(void)state;
+	path_of(dir, sizeof(dir), "tests/data/bad");
+	n = list_confs(dir, &names);
+	assert_true(n >= 30);
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		f = fopen(path, "r");
+		assert_non_null(f);
+		assert_non_null(fgets(first, sizeof(first), f));
+		fclose(f);
+		first[strcspn(first, "\n")] = '\0';
+		if (sscanf(first, "# expect: %d:", &line) != 1) {
+			print_message("%s: first line must be \"# expect: LINE: fragment\"\n",
+			    path);
+			fail();
+		}
+		frag = strchr(strchr(first, ':') + 1, ':') + 2;
+		memset(&e, 0, sizeof(e));
+		if (config_load(path, &cfg, &e) != -1) {
+			print_message("%s: loaded, but should fail\n", path);
+			config_free(&cfg);
+			fail();
+		}
+		snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
+		if (e.n != 1 || strncmp(e.msg[0], prefix, strlen(prefix)) != 0 ||
+		    strstr(e.msg[0] + strlen(prefix), frag) == NULL) {
+			print_message("%s: expected one error at line %d with \"%s\", got:\n",
+			    names[i], line, frag);
+			print_errors(&e);
+			fail();
+		}
+	}
+	free_names(names, n);
+}
+
+static void
+test_three_errors(void **state)
+{
+	struct config_errors e;
+
+	(void)state;
+	assert_int_equal(load_bad("private-key = \"" OWN_PRIV "\";\n"
+	    "log-level = \"loud\";\n"
+	    "peers = {\n"
+	    "\talice = {\n"
+	    "\t\tpublic-key = \"" K1 "\";\n"
+	    "\t\tmtu = 100;\n"
+	    "\t\tup = [\"ip\", \"link\"];\n"
+	    "\t};\n"
+	    "};\n", &e), 3);
+	assert_non_null(strstr(e.msg[0], "t.conf:2: log-level 'loud'"));
+	assert_non_null(strstr(e.msg[1], "t.conf:6: peer 'alice': mtu 100 out of range"));
+	assert_non_null(strstr(e.msg[2], "t.conf:7: peer 'alice': up: command 'ip'"));
+	assert_int_equal(e.dropped, 0);
+}
+
+static void
+test_error_cap(void **state)
+{
+	struct config_errors e;
+	char text[16384];
+	size_t len;
+
+	(void)state;
+	len = (size_t)snprintf(text, sizeof(text), "private-key = \"%s\";\npeers = {\n", OWN_PRIV);
+	for (int i = 0; i < CONFIG_MAX_ERRORS + 10; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "\tp%d = { public-key = \"%s\"; mtu = 1; };\n", i, K1);
+	snprintf(text + len, sizeof(text) - len, "};\n");
+	/* each peer: mtu out of range; all but the first: the public key is reused */
+	load_bad(text, &e);
+	assert_int_equal(e.n, CONFIG_MAX_ERRORS);
+	assert_int_equal(e.n + e.dropped, 2 * (CONFIG_MAX_ERRORS + 10) - 1);
+}
+
+static void
+test_errs_null(void **state)
+{
+	struct vt_config cfg;
+
+	(void)state;
+	assert_int_equal(config_load_string("mtu = ", "t.conf", &cfg, NULL), -1);
+	assert_int_equal(config_load_string(WITH("", "mtu = 1;"), "t.conf", &cfg, NULL), -1);
+	assert_int_equal(config_load("/nonexistent/vt.conf", &cfg, NULL), -1);
+}
+
+static void
+test_cannot_open(void **state)
+{
+	struct config_errors e;
+	struct vt_config cfg;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(config_load("/nonexistent/vt.conf", &cfg, &e), -1);
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.msg[0],
+	    "/nonexistent/vt.conf: cannot open: No such file or directory");
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(config_load("/tmp", &cfg, &e), -1);
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.msg[0], "/tmp: cannot open: Is a directory");
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(config_load("/dev/null", &cfg, &e), -1);
+	assert_string_equal(e.msg[0], "/dev/null: cannot open: not a regular file");
+}
+
+static void
+test_nul_byte(void **state)
+{
+	char path[] = "/tmp/vt-config-nul-XXXXXX";
+	static const char text[] = "log-level = \"info\";\n\0junk\n";
+	struct config_errors e;
+	struct vt_config cfg;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	close(fd);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(config_load(path, &cfg, &e), -1);
+	assert_int_equal(e.n, 1);
+	assert_non_null(strstr(e.msg[0], ":2: NUL byte"));
+	unlink(path);
+}
+
+/* Copy a key from tests/data/keys into a fresh /tmp file with the given mode. */
+static void
+make_key_file(const char *name, mode_t mode, char *out, size_t outlen)
+{
+	char src[4200], buf[256];
+	FILE *f;
+	size_t n;
+	int fd;
+
+	path_of(src, sizeof(src), name);
+	f = fopen(src, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	snprintf(out, outlen, "/tmp/vt-config-key-XXXXXX");
+	fd = mkstemp(out);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, n), (ssize_t)n);
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static void
+test_key_files(void **state)
+{
+	char priv[64], psk[64], text[1024];
+	struct config_errors e;
+	struct vt_config cfg;
+	uint8_t k[32];
+
+	(void)state;
+	make_key_file("tests/data/keys/private.key", 0600, priv, sizeof(priv));
+	make_key_file("tests/data/keys/alice.psk", 0600, psk, sizeof(psk));
+	snprintf(text, sizeof(text), "private-key-file = \"%s\";\npeers = {\n\talice = {\n"
+	    "\t\tpublic-key = \"%s\";\n\t\tpreshared-key-file = \"%s\";\n\t};\n};\n", priv, K1,
+	    psk);
+	load_string_ok(text, &cfg);
+	key_of(k, OWN_PRIV);
+	assert_memory_equal(cfg.private_key, k, 32);
+	key_of(k, OWN_PUB);
+	assert_memory_equal(cfg.public_key, k, 32);
+	assert_true(cfg.peers[0].has_psk);
+	key_of(k, PSK);
+	assert_memory_equal(cfg.peers[0].psk, k, 32);
+	config_free(&cfg);
+
+	/* readable by others: both key files are refused, on their own lines */
+	assert_int_equal(chmod(priv, 0644), 0);
+	assert_int_equal(chmod(psk, 0640), 0);
+	assert_int_equal(load_bad(text, &e), 2);
+	assert_non_null(strstr(e.msg[0], "t.conf:1: private-key-file: "));
+	assert_non_null(strstr(e.msg[1], "t.conf:5: peer 'alice': preshared-key-file: "));
+
+	/* missing files */
+	unlink(priv);
+	unlink(psk);
+	assert_int_equal(load_bad(text, &e), 2);
+	assert_non_null(strstr(e.msg[0], "t.conf:1: private-key-file: "));
+	assert_non_null(strstr(e.msg[1], "t.conf:5: "));
+}
+
+/* True if loading text names key in an error, and not as an unknown key. */
+static bool
+rejected_by_name(const char *text, const char *key, struct config_errors *e)
+{
+	char unknown[128];
+	bool named = false;
+
+	snprintf(unknown, sizeof(unknown), "unknown key '%s'", key);
+	load_bad(text, e);
+	for (int i = 0; i < e->n; i++) {
+		if (strstr(e->msg[i], unknown) != NULL)
+			return false;
+		if (strstr(e->msg[i], key) != NULL)
+			named = true;
+	}
+	return named;
+}
+
+static void
+test_config_keys(void **state)
+{
+	static const char *const expected[] = { "listen", "pid-file", "control-socket",
+		"log-level", "user", "group", "private-key", "private-key-file", "defaults",
+		"peers", "type", "device", "persist", "proto", "remote", "mtu", "address",
+		"peer-address", "up", "down", "keepalive", "timeout", "rekey-interval", "cipher",
+		"compress", "compress-acceleration", "public-key", "preshared-key",
+		"preshared-key-file", NULL };
+	struct config_errors e;
+	char text[1024];
+	int n = 0;
+
+	(void)state;
+	for (; config_keys[n] != NULL; n++) {
+		assert_non_null(expected[n]);
+		assert_string_equal(config_keys[n], expected[n]);
+	}
+	assert_null(expected[n]);
+	/* every key is really parsed, either at the top level or in a peer: there a value of
+	 * the wrong type is rejected by name, and elsewhere the key is unknown */
+	for (int i = 0; config_keys[i] != NULL; i++) {
+		bool at_top, in_peer;
+
+		snprintf(text, sizeof(text), "%s = 3.5;\n", config_keys[i]);
+		at_top = rejected_by_name(text, config_keys[i], &e);
+		snprintf(text, sizeof(text), "private-key = \"%s\";\npeers = { alice = { %s = 3.5; "
+		    "}; };\n", OWN_PRIV, config_keys[i]);
+		in_peer = rejected_by_name(text, config_keys[i], &e);
+		if (at_top == in_peer)
+			print_message("key %s: top %d, peer %d\n", config_keys[i], at_top, in_peer);
+		assert_true(at_top != in_peer);
+	}
+}
+
+static void
+test_hostport(void **state)
+{
+	static const struct {
+		const char *remote;
+		const char *host;
+		int port;
+	} ok[] = {
+		{ "vpn.example.net", "vpn.example.net", 5000 },
+		{ "vpn.example.net:1", "vpn.example.net", 1 },
+		{ "192.0.2.1:65535", "192.0.2.1", 65535 },
+		{ "[fd00::1]:5001", "fd00::1", 5001 },
+		{ "[fd00::1]", "fd00::1", 5000 },
+		{ "fd00::1", "fd00::1", 5000 },
+		{ "::1", "::1", 5000 },
+		{ "a", "a", 5000 },
+		{ "x-1.y-2.example", "x-1.y-2.example", 5000 },
+		{ "3com.example", "3com.example", 5000 },
+	};
+	static const char *const bad[] = { "", ":5000", "host:", "host:x", "host:65536",
+		"host:0", "-host", "host-", "a..b", "ho st", "[fd00::1]5000", "[::1", "[]:5",
+		"10.0.0.256", "1.2.3", "[10.0.0.1]:5", "fd00::1:5000:x" };
+	struct vt_config cfg;
+	char text[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), WITH("", "remote = \"%s\";"), ok[i].remote);
+		load_string_ok(text, &cfg);
+		assert_true(cfg.peers[0].has_remote);
+		assert_string_equal(cfg.peers[0].remote_host, ok[i].host);
+		assert_int_equal(cfg.peers[0].remote_port, ok[i].port);
+		config_free(&cfg);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), WITH("", "remote = \"%s\";"), bad[i]);
+		expect_error(text, 6, "remote '");
+	}
+	snprintf(text, sizeof(text), WITH("listen = \"0.0.0.0\";", ""));
+	load_string_ok(text, &cfg);
+	assert_string_equal(cfg.listen_host, "0.0.0.0");
+	assert_int_equal(cfg.listen_port, 5000);
+	config_free(&cfg);
+	snprintf(text, sizeof(text), WITH("listen = \"[::]:6000\";", ""));
+	load_string_ok(text, &cfg);
+	assert_string_equal(cfg.listen_host, "::");
+	assert_int_equal(cfg.listen_port, 6000);
+	config_free(&cfg);
+	expect_error(WITH("listen = \"vpn.example.net:5000\";", ""), 2, "not a numeric");
+}
+
+static void
+test_hook_substitutions(void **state)
+{
+	static const char *const bad[] = { "%x", "%D", "%", "a%", "%%%", "%%%q", "%1" };
+	struct vt_config cfg;
+	char text[1024];
+
+	(void)state;
+	load_string_ok(WITH("", "up = [\"/bin/x\", \"%d%p%r%a%P%m%%\", \"%%d\", \"\"];"), &cfg);
+	assert_int_equal(cfg.peers[0].up.cmds[0].argc, 4);
+	assert_string_equal(cfg.peers[0].up.cmds[0].argv[1], "%d%p%r%a%P%m%%");
+	config_free(&cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), WITH("", "up = [\"/bin/x\", \"%s\"];"), bad[i]);
+		expect_error(text, 6, "up: ");
+	}
+	/* argv[0] may carry substitutions too, and must still be absolute */
+	expect_error(WITH("", "down = [\"%d/x\"];"), 6, "must be an absolute path");
+	expect_error(WITH("", "up = (" "[\"/a\"],[\"/a\"],[\"/a\"],[\"/a\"],[\"/a\"],[\"/a\"],"
+	    "[\"/a\"],[\"/a\"],[\"/a\"]);"), 6, "too many commands");
+}
+
+static void
+test_prescan(void **state)
+{
+	struct vt_config cfg;
+
+	(void)state;
+	/* "@include" and huge digits inside strings and comments are text, not directives */
+	load_string_ok(WITH("# @include 99999999999\n/* 99999999999\n@include */",
+	    "up = [\"/bin/echo\", \"@include 99999999999 \\\" 99999999999\"]; // 99999999999"),
+	    &cfg);
+	assert_string_equal(cfg.peers[0].up.cmds[0].argv[1], "@include 99999999999 \" 99999999999");
+	config_free(&cfg);
+	/* limits of the 32-bit literals libconfig keeps exactly */
+	expect_error(WITH("", "timeout = 2147483648;"), 6, "integer 2147483648 is too large");
+	expect_error(WITH("", "timeout = -2147483649;"), 6, "too large");
+	expect_error(WITH("", "timeout = 0x100000000;"), 6, "too large");
+	expect_error(WITH("", "timeout = 2147483647;"), 6, "timeout 2147483647 out of range");
+	expect_error(WITH("", "timeout = 99999999999999999999999L;"), 6, "too large");
+	load_string_ok(WITH("", "timeout = 0x00000000000000E10;"), &cfg);
+	assert_int_equal(cfg.peers[0].timeout, 3600);
+	config_free(&cfg);
+	/* floating-point numbers are not integers, however long */
+	expect_error(WITH("", "mtu = 12345678901234.5;"), 6, "mtu must be an integer, not a float");
+	expect_error(WITH("", "mtu = 1e3;"), 6, "mtu must be an integer, not a float");
+}
+
+static void
+test_free_wipes(void **state)
+{
+	struct vt_config cfg;
+	static const uint8_t zero[32];
+
+	(void)state;
+	load_string_ok(WITH("user = \"\";", "preshared-key = \"" PSK "\";"), &cfg);
+	assert_string_equal(cfg.user, ""); /* stay root */
+	config_free(&cfg);
+	assert_null(cfg.peers);
+	assert_int_equal(cfg.npeers, 0);
+	assert_null(cfg.path);
+	assert_memory_equal(cfg.private_key, zero, 32);
+	config_free(&cfg); /* twice is harmless */
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_full),
+		cmocka_unit_test(test_good_minimal),
+		cmocka_unit_test(test_good_syntax_variants),
+		cmocka_unit_test(test_good_all),
+		cmocka_unit_test(test_examples_match),
+		cmocka_unit_test(test_bad_all),
+		cmocka_unit_test(test_three_errors),
+		cmocka_unit_test(test_error_cap),
+		cmocka_unit_test(test_errs_null),
+		cmocka_unit_test(test_cannot_open),
+		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_key_files),
+		cmocka_unit_test(test_config_keys),
+		cmocka_unit_test(test_hostport),
+		cmocka_unit_test(test_hook_substitutions),
+		cmocka_unit_test(test_prescan),
+		cmocka_unit_test(test_free_wipes),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
