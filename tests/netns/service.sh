@@ -241,7 +241,7 @@ if [ -n "$user_line" ]; then
 	check "server control socket belongs to the engine's group" \
 	    [ "$(stat -c %g "$run/server.sock" 2>/dev/null)" = "$(id -g nobody)" ]
 	check "server engine runs as nobody" \
-	    sh -c "ps -o user= --ppid ${spid:-0} | grep -qx nobody"
+	    wait_for sh -c "ps -o user= --ppid ${spid:-0} | grep -qx nobody"
 fi
 check "vtund-ng status -S answers and names the peer" \
     sh -c "'$VTUND' status -S '$run/server.sock' | grep -q svc"
@@ -299,7 +299,23 @@ check "stop with a stale pid file exits 0 and kills nothing" [ $? -eq 0 ]
 check "... and removes the stale pid file" [ ! -e "$run/server.pid" ]
 
 # ---- 3. the foreground daemon, as systemd runs it -------------------------------------------
-# A datagram socket stands in for systemd's $NOTIFY_SOCKET.
+# A datagram socket stands in for systemd's $NOTIFY_SOCKET. setpriv gives the daemon the unit's
+# capability bounding set and no-new-privileges, so the checks below also show that the unit
+# grants enough: signal forwarding to the engine (which runs as nobody) needs CAP_KILL, the
+# control socket's owner CAP_CHOWN, the devices CAP_NET_ADMIN.
+sandbox=
+if command -v setpriv >/dev/null 2>&1; then
+	caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$units/vtund-ng-server.service" |
+	    tr 'A-Z ' 'a-z\n' | sed -n 's/^cap_/+/p' | paste -sd, -)
+	if [ -n "$caps" ]; then
+		sandbox="setpriv --bounding-set -all,$caps --no-new-privs"
+		ok "foreground server runs with the unit's capabilities: $caps"
+	else
+		not_ok "CapabilityBoundingSet found in vtund-ng-server.service"
+	fi
+else
+	skip "capability bounding set of the unit (setpriv not installed)"
+fi
 if command -v python3 >/dev/null 2>&1; then
 	python3 -c '
 import socket, sys
@@ -316,8 +332,9 @@ except socket.timeout:
 	started_pids="$started_pids $!"
 	wait_for test -S "$tmp/notify"
 	# Not through in_ns: $! must be the daemon itself (ip netns exec and env exec it).
-	ip netns exec "$ns" env NOTIFY_SOCKET="$tmp/notify" "$VTUND" -n -s -f "$tmp/server.conf" \
-	    2> "$tmp/fg.log" &
+	# shellcheck disable=SC2086
+	ip netns exec "$ns" env NOTIFY_SOCKET="$tmp/notify" $sandbox \
+	    "$VTUND" -n -s -f "$tmp/server.conf" 2> "$tmp/fg.log" &
 	fpid=$!
 	started_pids="$started_pids $fpid"
 	check "foreground server: READY=1 sent to NOTIFY_SOCKET" \
