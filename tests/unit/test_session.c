@@ -1,0 +1,1448 @@
+/*
+ * test_session.c - two sessions joined without sockets: the "network" is copying struct buf
+ * contents from one side to the other, the way the engine would after a lookup. Time is a fake
+ * monotonic `now`; nothing sleeps. The client (initiator) is side i, the server (responder) side
+ * r; the server also holds two decoy sessions so that it has to find the right peer by key.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "cookie.h"
+#include "crypto.h"
+#include "log.h"
+#include "replay.h"
+#include "session.h"
+#include "wire.h"
+
+#define T0 UINT64_C(1000000) /* an arbitrary monotonic start, in ms */
+#define NR 3                  /* sessions on the server */
+#define SA(x) ((const struct sockaddr *)&(x))
+
+struct side {
+	struct vt_peer peer; /* this side's configuration of the link */
+	struct session_local local;
+	struct session s;
+	uint8_t priv[32], pub[32];
+};
+
+struct fx {
+	struct side i, r;
+	struct vt_peer decoy_peer[2];
+	struct session decoy[2];
+	struct session *rs[NR]; /* the server's sessions: decoy, r, decoy */
+	struct session *is[1];
+	struct buf a, b, c, d;  /* messages in flight */
+	struct sockaddr_in src; /* the client's address as the server sees it */
+	bool started;
+};
+
+static void
+default_peer(struct vt_peer *p, const char *name, const uint8_t pub[32], const uint8_t psk[32])
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->type = VT_TUN;
+	p->mtu = 1400;
+	p->keepalive = 0; /* timer tests switch them on; others stay quiet */
+	p->timeout = 0;
+	p->rekey_interval = 120;
+	p->cipher = VT_AES256GCM;
+	p->compress = VT_COMPRESS_NONE;
+	p->compress_accel = 1;
+	memcpy(p->public_key, pub, 32);
+	memcpy(p->psk, psk, 32);
+	p->has_psk = true;
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	uint8_t psk[32], dpriv[32], dpub[32];
+
+	if (f == NULL)
+		return -1;
+	if (crypto_x25519_keygen(f->i.priv, f->i.pub) == -1 ||
+	    crypto_x25519_keygen(f->r.priv, f->r.pub) == -1) {
+		free(f);
+		return -1;
+	}
+	crypto_random(psk, sizeof(psk));
+	default_peer(&f->i.peer, "link", f->r.pub, psk);
+	default_peer(&f->r.peer, "link", f->i.pub, psk);
+	for (int k = 0; k < 2; k++) {
+		crypto_x25519_keygen(dpriv, dpub);
+		default_peer(&f->decoy_peer[k], k == 0 ? "decoy0" : "decoy1", dpub, psk);
+	}
+	f->src.sin_family = AF_INET;
+	f->src.sin_port = htons(40000);
+	inet_pton(AF_INET, "192.0.2.1", &f->src.sin_addr);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	if (f->started) {
+		session_free(&f->i.s);
+		session_free(&f->r.s);
+		session_free(&f->decoy[0]);
+		session_free(&f->decoy[1]);
+		session_local_free(&f->i.local);
+		session_local_free(&f->r.local);
+	}
+	free(f);
+	return 0;
+}
+
+/* Create identities and sessions once the test has adjusted the peers. */
+static void
+start(struct fx *f)
+{
+	assert_int_equal(session_local_init(&f->i.local, f->i.priv), 0);
+	assert_int_equal(session_local_init(&f->r.local, f->r.priv), 0);
+	assert_memory_equal(f->i.local.pub, f->i.pub, 32);
+	assert_int_equal(session_init(&f->i.s, &f->i.peer, &f->i.local, true), 0);
+	assert_int_equal(session_init(&f->r.s, &f->r.peer, &f->r.local, false), 0);
+	assert_int_equal(session_init(&f->decoy[0], &f->decoy_peer[0], &f->r.local, false), 0);
+	assert_int_equal(session_init(&f->decoy[1], &f->decoy_peer[1], &f->r.local, false), 0);
+	f->rs[0] = &f->decoy[0];
+	f->rs[1] = &f->r.s;
+	f->rs[2] = &f->decoy[1];
+	f->is[0] = &f->i.s;
+	f->started = true;
+	buf_reset(&f->a);
+	buf_reset(&f->b);
+	buf_reset(&f->c);
+	buf_reset(&f->d);
+}
+
+static void
+copy_buf(struct buf *dst, const struct buf *src)
+{
+	buf_reset(dst);
+	memcpy(buf_put(dst, src->len), src->mem + src->off, src->len);
+}
+
+static void
+put_frame(struct buf *b, const uint8_t *p, size_t len)
+{
+	buf_reset(b);
+	memcpy(buf_put(b, len), p, len);
+}
+
+static void
+fill(uint8_t *p, size_t n, uint8_t seed)
+{
+	for (size_t k = 0; k < n; k++)
+		p[k] = (uint8_t)(seed + 13 * k + (k >> 8));
+}
+
+static uint64_t
+drops_total(const uint64_t *d)
+{
+	uint64_t t = 0;
+
+	for (int k = 0; k < DROP_MAX; k++)
+		t += d[k];
+	return t;
+}
+
+/* The server receives an initiation in m. */
+static enum session_verdict
+respond(struct fx *f, const struct buf *m, bool under_load, uint64_t now, struct buf *out,
+    struct session **matched)
+{
+	return session_respond(f->rs, NR, &f->r.local, SA(f->src), sizeof(f->src),
+	    m->mem + m->off, m->len, under_load, now, out, matched);
+}
+
+/* A data message reaches the side owning ss[]: receiver-index lookup, then decap. *who gets the
+ * session (NULL and SV_DROP if no key or handshake has that index). */
+static enum session_verdict
+route(struct session *const *ss, int n, struct buf *b, uint64_t now, struct session **who)
+{
+	struct session_keypair *kp;
+	struct session *s;
+
+	assert_int_equal(wire_classify(buf_data(b), b->len), WIRE_DATA);
+	s = session_find_index(ss, n, wire_get32(buf_data(b) + 4), &kp);
+	if (who != NULL)
+		*who = s;
+	if (s == NULL || kp == NULL)
+		return SV_DROP;
+	return session_decap(s, kp, b, now);
+}
+
+static enum session_verdict
+to_r(struct fx *f, struct buf *b, uint64_t now)
+{
+	struct session *who;
+	enum session_verdict v = route(f->rs, NR, b, now, &who);
+
+	assert_ptr_equal(who, &f->r.s);
+	return v;
+}
+
+static enum session_verdict
+to_i(struct fx *f, struct buf *b, uint64_t now)
+{
+	struct session *who;
+	enum session_verdict v = route(f->is, 1, b, now, &who);
+
+	assert_ptr_equal(who, &f->i.s);
+	return v;
+}
+
+/* Run a whole handshake at `now`, checking every step. */
+static void
+handshake(struct fx *f, uint64_t now)
+{
+	struct session *m;
+
+	assert_int_equal(session_initiate(&f->i.s, now, &f->a), SV_SEND);
+	assert_int_equal(f->a.len, WIRE_INIT_LEN);
+	assert_int_equal(wire_classify(buf_data(&f->a), f->a.len), WIRE_HS_INIT);
+	assert_int_equal(respond(f, &f->a, false, now, &f->b, &m), SV_SEND);
+	assert_ptr_equal(m, &f->r.s);
+	assert_int_equal(f->b.len, WIRE_RESP_LEN);
+	assert_int_equal(wire_classify(buf_data(&f->b), f->b.len), WIRE_HS_RESP);
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len, now,
+	    &f->c), SV_SEND);
+	assert_int_equal(to_r(f, &f->c, now), SV_NONE);
+}
+
+/* Send a frame from one side to the other and check it arrives bit-exact. */
+static void
+frame_trip(struct fx *f, bool from_i, const uint8_t *frame, size_t len, uint64_t now)
+{
+	struct session *tx = from_i ? &f->i.s : &f->r.s;
+
+	put_frame(&f->d, frame, len);
+	assert_int_equal(session_encap(tx, &f->d, now), SV_SEND);
+	assert_int_equal(wire_classify(buf_data(&f->d), f->d.len), WIRE_DATA);
+	assert_int_equal(from_i ? to_r(f, &f->d, now) : to_i(f, &f->d, now), SV_DELIVER);
+	assert_int_equal(f->d.len, len);
+	assert_memory_equal(buf_data(&f->d), frame, len);
+}
+
+/* Seal a frame on one side into b without delivering it. */
+static void
+seal_frame(struct session *s, struct buf *b, size_t len, uint8_t seed, uint64_t now)
+{
+	uint8_t frame[1500];
+
+	fill(frame, len, seed);
+	put_frame(b, frame, len);
+	assert_int_equal(session_encap(s, b, now), SV_SEND);
+}
+
+static void
+check_delivered(struct buf *b, size_t len, uint8_t seed)
+{
+	uint8_t frame[1500];
+
+	fill(frame, len, seed);
+	assert_int_equal(b->len, len);
+	assert_memory_equal(buf_data(b), frame, len);
+}
+
+static void
+test_handshake(void **state)
+{
+	struct fx *f = *state;
+	struct session *m;
+
+	start(f);
+	assert_int_equal(f->i.s.state, SESSION_IDLE);
+	assert_int_equal(session_initiate(&f->i.s, T0, &f->a), SV_SEND);
+	assert_int_equal(f->i.s.state, SESSION_HANDSHAKING);
+	assert_true(f->i.s.hs_active);
+	assert_int_equal(wire_get32(buf_data(&f->a) + 4), f->i.s.hs_index);
+
+	assert_int_equal(respond(f, &f->a, false, T0, &f->b, &m), SV_SEND);
+	assert_ptr_equal(m, &f->r.s);
+	/* Only the right session learned anything. */
+	assert_false(f->decoy[0].kp_next.valid);
+	assert_false(f->decoy[1].kp_next.valid);
+	assert_true(f->r.s.kp_next.valid);
+	assert_false(f->r.s.kp_cur.valid);
+	assert_int_equal(f->r.s.state, SESSION_IDLE);
+	assert_int_equal(wire_get32(buf_data(&f->b) + 8), f->i.s.hs_index);
+	assert_int_equal(wire_get32(buf_data(&f->b) + 4), f->r.s.kp_next.local_index);
+
+	/* The response is found by the handshake's index, as the engine looks it up. */
+	{
+		struct session_keypair *kp = (struct session_keypair *)1;
+
+		assert_ptr_equal(session_find_index(f->is, 1, wire_get32(buf_data(&f->b) + 8),
+		    &kp), &f->i.s);
+		assert_null(kp);
+	}
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len, T0,
+	    &f->c), SV_SEND);
+	assert_int_equal(f->i.s.state, SESSION_ESTABLISHED);
+	assert_false(f->i.s.hs_active);
+	assert_true(f->i.s.kp_cur.valid);
+	assert_int_equal(f->i.s.stats.handshakes, 1);
+	assert_true(f->i.s.stats.up_since > 0);
+	/* The confirmation is an authenticated keepalive on the new key. */
+	assert_int_equal(f->c.len, WIRE_DATA_HDR_LEN + WIRE_INNER_HDR_LEN + WIRE_TAG_LEN);
+	assert_int_equal(wire_get32(buf_data(&f->c) + 4), f->r.s.kp_next.local_index);
+
+	assert_int_equal(to_r(f, &f->c, T0 + 5), SV_NONE);
+	assert_int_equal(f->r.s.state, SESSION_ESTABLISHED);
+	assert_true(f->r.s.kp_cur.valid);
+	assert_true(f->r.s.kp_cur.confirmed);
+	assert_false(f->r.s.kp_next.valid);
+	assert_int_equal(f->r.s.stats.handshakes, 1);
+	assert_int_equal(f->r.s.last_recv, T0 + 5);
+	assert_int_equal(f->r.s.stats.rx_packets, 0); /* a keepalive is no frame */
+	assert_int_equal(f->r.s.kp_cur.local_index, f->i.s.kp_cur.remote_index);
+	assert_int_equal(f->r.s.kp_cur.remote_index, f->i.s.kp_cur.local_index);
+	assert_int_equal(drops_total(f->i.s.stats.drops), 0);
+	assert_int_equal(drops_total(f->r.s.stats.drops), 0);
+	assert_int_equal(drops_total(f->r.local.drops), 0);
+	assert_string_equal(session_state_name(f->r.s.state), "established");
+}
+
+static void
+test_data_both_ways(void **state)
+{
+	static const size_t sizes[] = { 1, 100, 1400 };
+	struct fx *f = *state;
+	uint8_t frame[1400];
+
+	start(f);
+	handshake(f, T0);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		fill(frame, sizes[k], (uint8_t)k);
+		frame_trip(f, true, frame, sizes[k], T0 + 10);
+		fill(frame, sizes[k], (uint8_t)(k + 100));
+		frame_trip(f, false, frame, sizes[k], T0 + 20);
+	}
+	assert_int_equal(f->i.s.stats.tx_packets, 3);
+	assert_int_equal(f->i.s.stats.tx_bytes, 1501);
+	assert_int_equal(f->r.s.stats.rx_packets, 3);
+	assert_int_equal(f->r.s.stats.rx_bytes, 1501);
+	assert_int_equal(f->r.s.stats.tx_packets, 3);
+	assert_int_equal(f->i.s.stats.rx_packets, 3);
+	assert_int_equal(f->i.s.stats.rx_bytes, 1501);
+	/* Wire size: header, inner header, frame, tag; nothing else. */
+	seal_frame(&f->i.s, &f->d, 1400, 1, T0 + 30);
+	assert_int_equal(f->d.len, WIRE_DATA_HDR_LEN + 1 + 1400 + WIRE_TAG_LEN);
+	assert_int_equal(drops_total(f->i.s.stats.drops), 0);
+	assert_int_equal(drops_total(f->r.s.stats.drops), 0);
+}
+
+static void
+test_no_send_before_confirmation(void **state)
+{
+	struct fx *f = *state;
+	struct session *m;
+	uint8_t frame[100];
+
+	start(f);
+	/* Neither side has a key yet. */
+	fill(frame, sizeof(frame), 1);
+	put_frame(&f->d, frame, sizeof(frame));
+	assert_int_equal(session_encap(&f->r.s, &f->d, T0), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_NO_KEY], 1);
+
+	assert_int_equal(session_initiate(&f->i.s, T0, &f->a), SV_SEND);
+	assert_int_equal(respond(f, &f->a, false, T0, &f->b, &m), SV_SEND);
+	/* The responder holds the new keys but may not use them until the initiator speaks. */
+	put_frame(&f->d, frame, sizeof(frame));
+	assert_int_equal(session_encap(&f->r.s, &f->d, T0 + 1), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_NO_KEY], 2);
+	assert_int_equal(f->r.s.stats.tx_packets, 0);
+	/* A responder never schedules a handshake of its own. */
+	assert_false(f->r.s.want_handshake);
+
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len, T0 + 2,
+	    &f->c), SV_SEND);
+	/* Still unconfirmed while the keepalive is in flight. */
+	put_frame(&f->d, frame, sizeof(frame));
+	assert_int_equal(session_encap(&f->r.s, &f->d, T0 + 3), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_NO_KEY], 3);
+	/* The initiator may send at once; its first frame confirms just like a keepalive. */
+	frame_trip(f, true, frame, sizeof(frame), T0 + 4);
+	assert_true(f->r.s.kp_cur.confirmed);
+	frame_trip(f, false, frame, sizeof(frame), T0 + 5);
+	/* The keepalive arrives late: the key is already current, it is a plain keepalive. */
+	assert_int_equal(to_r(f, &f->c, T0 + 6), SV_NONE);
+	assert_int_equal(f->r.s.stats.handshakes, 1);
+}
+
+/* Which drop reason a data message altered at byte j should get, given the original counter
+ * and that every counter <= seen_top has been committed. */
+static enum session_drop
+tamper_reason(size_t j, uint64_t counter, uint64_t seen_top)
+{
+	if (j < 4)
+		return DROP_MALFORMED; /* type, version, suite, reserved: wire_classify */
+	if (j >= 8 && j < 16)
+		if (counter >= REPLAY_COUNTER_LIMIT || counter <= seen_top)
+			return DROP_REPLAY; /* refused before the tag is even checked */
+	return DROP_AUTH;
+}
+
+static void
+test_tamper(void **state)
+{
+	static const uint8_t masks[] = { 0x01, 0x80, 0xff };
+	struct fx *f = *state;
+	struct session_keypair *kp, *nokp;
+	struct buf *p = &f->c;
+	uint64_t before[DROP_MAX], counter, top;
+	uint8_t frame[100];
+
+	start(f);
+	handshake(f, T0);
+	fill(frame, sizeof(frame), 7);
+	for (int k = 0; k < 5; k++)
+		frame_trip(f, true, frame, sizeof(frame), T0 + 1);
+	/* Counters 0 (keepalive) to 5 are committed; the victim has counter 6. */
+	seal_frame(&f->i.s, p, sizeof(frame), 7, T0 + 2);
+	counter = wire_get64(buf_data(p) + 8);
+	assert_int_equal(counter, 6);
+	top = 5;
+	assert_ptr_equal(session_find_index(f->rs, NR, wire_get32(buf_data(p) + 4), &kp),
+	    &f->r.s);
+	assert_ptr_equal(kp, &f->r.s.kp_cur);
+
+	for (size_t j = 0; j < p->len; j++) {
+		for (size_t m = 0; m < sizeof(masks); m++) {
+			uint64_t c2 = counter;
+			enum session_drop want;
+
+			if (j >= 8 && j < 16)
+				c2 ^= (uint64_t)masks[m] << (8 * (15 - j));
+			want = tamper_reason(j, c2, top);
+			copy_buf(&f->d, p);
+			buf_data(&f->d)[j] ^= masks[m];
+			memcpy(before, f->r.s.stats.drops, sizeof(before));
+			/* At session level: the key the original receiver index selects. */
+			assert_int_equal(session_decap(&f->r.s, kp, &f->d, T0 + 3), SV_DROP);
+			for (int d = 0; d < DROP_MAX; d++)
+				assert_int_equal(f->r.s.stats.drops[d],
+				    before[d] + (d == (int)want ? 1 : 0));
+		}
+	}
+	assert_int_equal(f->r.s.stats.rx_packets, 5);
+	/* Changing the receiver index sends the message nowhere: the engine finds no key. */
+	copy_buf(&f->d, p);
+	buf_data(&f->d)[4] ^= 0x55;
+	assert_null(session_find_index(f->rs, NR, wire_get32(buf_data(&f->d) + 4), &nokp));
+	assert_null(nokp);
+	/* Truncated: too short to be a data message, or a tag cut short. */
+	copy_buf(&f->d, p);
+	buf_trim(&f->d, WIRE_DATA_MIN_LEN - 1);
+	memcpy(before, f->r.s.stats.drops, sizeof(before));
+	assert_int_equal(session_decap(&f->r.s, kp, &f->d, T0 + 3), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_MALFORMED], before[DROP_MALFORMED] + 1);
+	copy_buf(&f->d, p);
+	buf_trim(&f->d, p->len - 1);
+	assert_int_equal(session_decap(&f->r.s, kp, &f->d, T0 + 3), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_AUTH], before[DROP_AUTH] + 1);
+	/* No forgery moved the window: the genuine message still gets through. */
+	assert_int_equal(to_r(f, p, T0 + 4), SV_DELIVER);
+	assert_int_equal(p->len, sizeof(frame));
+	assert_memory_equal(buf_data(p), frame, sizeof(frame));
+	assert_int_equal(f->r.s.stats.rx_packets, 6);
+	assert_int_equal(f->r.s.last_recv, T0 + 4);
+}
+
+static void
+test_replay(void **state)
+{
+	struct fx *f = *state;
+	struct buf *pk;
+	struct session *who;
+
+	start(f);
+	handshake(f, T0);
+	pk = calloc(4, sizeof(*pk));
+	assert_non_null(pk);
+	for (int k = 0; k < 4; k++)
+		seal_frame(&f->i.s, &pk[k], 60, (uint8_t)k, T0 + 1);
+
+	/* The same message twice. */
+	copy_buf(&f->d, &pk[0]);
+	assert_int_equal(to_r(f, &f->d, T0 + 2), SV_DELIVER);
+	check_delivered(&f->d, 60, 0);
+	copy_buf(&f->d, &pk[0]);
+	assert_int_equal(to_r(f, &f->d, T0 + 2), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_REPLAY], 1);
+	/* Out of order inside the window: 3, 1, 2 are all fresh. */
+	for (int k = 0; k < 3; k++) {
+		static const int order[] = { 3, 1, 2 };
+
+		copy_buf(&f->d, &pk[order[k]]);
+		assert_int_equal(to_r(f, &f->d, T0 + 3), SV_DELIVER);
+		check_delivered(&f->d, 60, (uint8_t)order[k]);
+	}
+	for (int k = 0; k < 4; k++) {
+		copy_buf(&f->d, &pk[k]);
+		assert_int_equal(to_r(f, &f->d, T0 + 3), SV_DROP);
+	}
+	assert_int_equal(f->r.s.stats.drops[DROP_REPLAY], 5);
+	assert_int_equal(f->r.s.stats.rx_packets, 4);
+
+	/* Too old: 9000 messages later the window has moved on; 8000 behind is still fine. */
+	seal_frame(&f->i.s, &pk[0], 60, 50, T0 + 4);
+	for (int k = 1; k <= 9000; k++) {
+		struct buf *b = k == 1000 ? &pk[1] : k == 9000 ? &pk[2] : &f->d;
+
+		seal_frame(&f->i.s, b, 1, 0, T0 + 4);
+	}
+	assert_int_equal(wire_get64(buf_data(&pk[2]) + 8) - wire_get64(buf_data(&pk[0]) + 8),
+	    9000);
+	assert_int_equal(route(f->rs, NR, &pk[2], T0 + 5, &who), SV_DELIVER);
+	assert_int_equal(route(f->rs, NR, &pk[1], T0 + 5, &who), SV_DELIVER);
+	assert_int_equal(route(f->rs, NR, &pk[0], T0 + 5, &who), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_REPLAY], 6);
+	assert_int_equal(f->r.s.stats.drops[DROP_AUTH], 0);
+	free(pk);
+}
+
+static void
+test_wrong_responder_key(void **state)
+{
+	struct fx *f = *state;
+	struct cookie_maker mk;
+	struct session *m = (struct session *)1;
+	uint8_t priv2[32], pub2[32];
+
+	start(f);
+	/* The server runs with another key than the one the client knows. */
+	assert_int_equal(crypto_x25519_keygen(priv2, pub2), 0);
+	session_local_free(&f->r.local);
+	assert_int_equal(session_local_init(&f->r.local, priv2), 0);
+
+	assert_int_equal(session_initiate(&f->i.s, T0, &f->a), SV_SEND);
+	assert_int_equal(respond(f, &f->a, false, T0, &f->b, &m), SV_DROP);
+	assert_null(m);
+	assert_int_equal(f->r.local.drops[DROP_AUTH], 1); /* mac1 is keyed by the server's key */
+	/* Even with a mac1 for the real key, the Noise message cannot be read. */
+	cookie_maker_init(&mk, pub2);
+	cookie_add_macs(&mk, buf_data(&f->a), f->a.len, T0);
+	assert_int_equal(respond(f, &f->a, false, T0, &f->b, &m), SV_DROP);
+	assert_null(m);
+	assert_int_equal(f->r.local.drops[DROP_AUTH], 2);
+	for (int k = 0; k < NR; k++) {
+		assert_false(f->rs[k]->kp_next.valid);
+		assert_int_equal(drops_total(f->rs[k]->stats.drops), 0);
+	}
+	cookie_maker_wipe(&mk);
+}
+
+static void
+wrong_psk(struct fx *f)
+{
+	struct session *m;
+	uint8_t frame[10] = { 0 };
+
+	start(f);
+	assert_int_equal(session_initiate(&f->i.s, T0, &f->a), SV_SEND);
+	/* IKpsk2 mixes the psk in at message 2: the server cannot tell yet and answers. */
+	assert_int_equal(respond(f, &f->a, false, T0, &f->b, &m), SV_SEND);
+	assert_ptr_equal(m, &f->r.s);
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len, T0,
+	    &f->c), SV_DROP);
+	assert_int_equal(f->i.s.stats.drops[DROP_AUTH], 1);
+	assert_false(f->i.s.kp_cur.valid);
+	assert_int_equal(f->i.s.stats.handshakes, 0);
+	assert_int_equal(f->i.s.state, SESSION_HANDSHAKING);
+	assert_true(f->i.s.hs_active); /* still waiting for a genuine response */
+	/* The server's keys are never confirmed and never used. */
+	put_frame(&f->d, frame, sizeof(frame));
+	assert_int_equal(session_encap(&f->r.s, &f->d, T0 + 1), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_NO_KEY], 1);
+	assert_int_equal(f->r.s.stats.handshakes, 0);
+	put_frame(&f->d, frame, sizeof(frame));
+	assert_int_equal(session_encap(&f->i.s, &f->d, T0 + 1), SV_DROP);
+}
+
+static void
+test_wrong_psk(void **state)
+{
+	struct fx *f = *state;
+
+	f->r.peer.psk[5] ^= 0x20;
+	wrong_psk(f);
+}
+
+static void
+test_psk_on_one_side_only(void **state)
+{
+	struct fx *f = *state;
+
+	f->i.peer.has_psk = false;
+	wrong_psk(f);
+}
+
+static void
+test_unknown_initiator(void **state)
+{
+	struct fx *f = *state;
+	struct side *x = calloc(1, sizeof(*x));
+	struct session *m = (struct session *)1;
+
+	assert_non_null(x);
+	start(f);
+	/* A stranger who knows the server's public key. */
+	assert_int_equal(crypto_x25519_keygen(x->priv, x->pub), 0);
+	x->peer = f->i.peer;
+	assert_int_equal(session_local_init(&x->local, x->priv), 0);
+	assert_int_equal(session_init(&x->s, &x->peer, &x->local, true), 0);
+	assert_int_equal(session_initiate(&x->s, T0, &f->a), SV_SEND);
+	assert_int_equal(respond(f, &f->a, false, T0, &f->b, &m), SV_DROP);
+	assert_null(m);
+	assert_int_equal(f->r.local.drops[DROP_AUTH], 1);
+	for (int k = 0; k < NR; k++) {
+		assert_false(f->rs[k]->kp_next.valid);
+		assert_int_equal(drops_total(f->rs[k]->stats.drops), 0);
+	}
+	session_free(&x->s);
+	session_local_free(&x->local);
+	free(x);
+}
+
+static void
+test_bad_mac1(void **state)
+{
+	struct fx *f = *state;
+	struct session *m = (struct session *)1;
+
+	start(f);
+	assert_int_equal(session_initiate(&f->i.s, T0, &f->a), SV_SEND);
+	/* More bad messages than the rate limiter's burst: none of them costs a token, a
+	 * timestamp or a Diffie-Hellman. */
+	for (size_t j = 0; j < 12; j++) {
+		size_t at = j < 6 ? WIRE_INIT_LEN - 32 + j : 4 + 13 * j; /* mac1, then body */
+
+		copy_buf(&f->b, &f->a);
+		buf_data(&f->b)[at] ^= 0x04;
+		assert_int_equal(respond(f, &f->b, false, T0, &f->c, &m), SV_DROP);
+		assert_null(m);
+		assert_int_equal(f->r.local.drops[DROP_AUTH], j + 1);
+	}
+	assert_int_equal(drops_total(f->r.local.drops), 12);
+	assert_int_equal(drops_total(f->r.s.stats.drops), 0);
+	assert_false(f->r.s.kp_next.valid);
+	/* Wrong length or suite: malformed before anything else. */
+	assert_int_equal(session_respond(f->rs, NR, &f->r.local, SA(f->src), sizeof(f->src),
+	    buf_data(&f->a), f->a.len - 1, false, T0, &f->c, &m), SV_DROP);
+	copy_buf(&f->b, &f->a);
+	buf_data(&f->b)[2] = 7;
+	assert_int_equal(respond(f, &f->b, false, T0, &f->c, &m), SV_DROP);
+	assert_int_equal(f->r.local.drops[DROP_MALFORMED], 2);
+	/* The genuine message still gets in. */
+	assert_int_equal(respond(f, &f->a, false, T0, &f->b, &m), SV_SEND);
+	assert_ptr_equal(m, &f->r.s);
+}
+
+static void
+test_replayed_initiation(void **state)
+{
+	struct fx *f = *state;
+	struct session *m;
+	uint32_t idx;
+
+	start(f);
+	assert_int_equal(session_initiate(&f->i.s, T0, &f->a), SV_SEND);
+	assert_int_equal(respond(f, &f->a, false, T0, &f->b, &m), SV_SEND);
+	idx = f->r.s.kp_next.local_index;
+	assert_int_equal(respond(f, &f->a, false, T0 + 1, &f->c, &m), SV_DROP);
+	assert_null(m);
+	assert_int_equal(f->r.s.stats.drops[DROP_REPLAY], 1);
+	/* The replay did not disturb the answered handshake. */
+	assert_int_equal(f->r.s.kp_next.local_index, idx);
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len, T0 + 2,
+	    &f->c), SV_SEND);
+	assert_int_equal(to_r(f, &f->c, T0 + 2), SV_NONE);
+	assert_int_equal(f->r.s.stats.handshakes, 1);
+
+	/* An older initiation arriving after a newer one is refused too. */
+	assert_int_equal(session_initiate(&f->i.s, T0 + 3, &f->a), SV_SEND);
+	assert_int_equal(session_initiate(&f->i.s, T0 + 4, &f->b), SV_SEND);
+	assert_int_equal(respond(f, &f->b, false, T0 + 4, &f->c, &m), SV_SEND);
+	assert_int_equal(respond(f, &f->a, false, T0 + 5, &f->c, &m), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_REPLAY], 2);
+	/* A replay long after the session went down is still refused. */
+	session_reset(&f->r.s, T0 + 6);
+	assert_int_equal(respond(f, &f->b, false, T0 + 100000, &f->c, &m), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_REPLAY], 3);
+	assert_false(f->r.s.kp_next.valid);
+}
+
+enum mismatch { MM_COMPRESS, MM_MTU, MM_TYPE, MM_CIPHER, MM_NAME };
+
+/* The server's settings differ in one respect: both sides refuse, and no keys appear. */
+static void
+mismatch(struct fx *f, enum mismatch what)
+{
+	struct session *m;
+	uint64_t now = T0;
+	uint8_t frame[10] = { 0 };
+
+	switch (what) {
+	case MM_COMPRESS:
+		f->r.peer.compress = VT_COMPRESS_LZ4;
+		break;
+	case MM_MTU:
+		f->r.peer.mtu = 1380;
+		break;
+	case MM_TYPE:
+		f->r.peer.type = VT_TAP;
+		break;
+	case MM_CIPHER:
+		f->r.peer.cipher = VT_CHACHA20POLY1305;
+		break;
+	case MM_NAME:
+		snprintf(f->r.peer.name, sizeof(f->r.peer.name), "other");
+		break;
+	}
+	start(f);
+	assert_int_equal(session_initiate(&f->i.s, now, &f->a), SV_SEND);
+	assert_int_equal(respond(f, &f->a, false, now, &f->b, &m), SV_SEND);
+	assert_ptr_equal(m, &f->r.s); /* found by key; the answer says no */
+	assert_int_equal(wire_classify(buf_data(&f->b), f->b.len), WIRE_HS_RESP);
+	assert_int_equal(f->r.s.stats.drops[DROP_MISMATCH], 1);
+	assert_false(f->r.s.kp_next.valid);
+	assert_false(f->r.s.kp_cur.valid);
+
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len, now,
+	    &f->c), SV_DROP);
+	assert_int_equal(f->i.s.stats.drops[DROP_MISMATCH], 1);
+	assert_int_equal(f->i.s.stats.drops[DROP_AUTH], 0);
+	assert_false(f->i.s.kp_cur.valid);
+	assert_false(f->i.s.hs_active);
+	assert_int_equal(f->i.s.stats.handshakes, 0);
+	put_frame(&f->d, frame, sizeof(frame));
+	assert_int_equal(session_encap(&f->i.s, &f->d, now), SV_DROP);
+
+	/* Back off: no initiation until SESSION_MISMATCH_RETRY has passed. */
+	assert_int_equal(session_initiate(&f->i.s, now + 1, &f->a), SV_NONE);
+	assert_int_equal(session_next_deadline(&f->i.s, now + 1), now + SESSION_MISMATCH_RETRY);
+	assert_int_equal(session_tick(&f->i.s, now + SESSION_MISMATCH_RETRY - 1, &f->a), SV_NONE);
+	assert_int_equal(session_tick(&f->i.s, now + SESSION_MISMATCH_RETRY, &f->a), SV_SEND);
+	assert_int_equal(wire_classify(buf_data(&f->a), f->a.len), WIRE_HS_INIT);
+	assert_true(f->i.s.hs_active);
+}
+
+static void
+test_mismatch_compress(void **state)
+{
+	mismatch(*state, MM_COMPRESS);
+}
+
+static void
+test_mismatch_mtu(void **state)
+{
+	mismatch(*state, MM_MTU);
+}
+
+static void
+test_mismatch_type(void **state)
+{
+	mismatch(*state, MM_TYPE);
+}
+
+static void
+test_mismatch_cipher(void **state)
+{
+	mismatch(*state, MM_CIPHER);
+}
+
+static void
+test_mismatch_name(void **state)
+{
+	mismatch(*state, MM_NAME);
+}
+
+static void
+test_forged_response(void **state)
+{
+	struct fx *f = *state;
+	struct cookie_maker mk;
+	struct session *m;
+
+	start(f);
+	assert_int_equal(session_initiate(&f->i.s, T0, &f->a), SV_SEND);
+	assert_int_equal(respond(f, &f->a, false, T0, &f->b, &m), SV_SEND);
+	/* Anyone can compute mac1 (it is keyed by a public key): alter the sealed part and fix
+	 * mac1 up. The Noise read fails and must leave the pending handshake intact. */
+	cookie_maker_init(&mk, f->i.pub);
+	for (size_t j = 12; j < WIRE_RESP_LEN - 32; j += 9) {
+		copy_buf(&f->c, &f->b);
+		buf_data(&f->c)[j] ^= 0x10;
+		cookie_add_macs(&mk, buf_data(&f->c), f->c.len, T0);
+		assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->c), f->c.len, T0,
+		    &f->d), SV_DROP);
+		assert_true(f->i.s.hs_active);
+	}
+	assert_true(f->i.s.stats.drops[DROP_AUTH] > 0);
+	assert_int_equal(f->i.s.stats.drops[DROP_AUTH],
+	    drops_total(f->i.s.stats.drops));
+	/* Without a valid mac1 it is refused before the Noise read. */
+	copy_buf(&f->c, &f->b);
+	buf_data(&f->c)[WIRE_RESP_LEN - 20] ^= 1;
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->c), f->c.len, T0,
+	    &f->d), SV_DROP);
+	/* A response for another handshake index. */
+	copy_buf(&f->c, &f->b);
+	buf_data(&f->c)[9] ^= 1;
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->c), f->c.len, T0,
+	    &f->d), SV_DROP);
+	assert_int_equal(f->i.s.stats.drops[DROP_NO_SESSION], 1);
+	/* The genuine one still completes the handshake. */
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len, T0,
+	    &f->c), SV_SEND);
+	assert_int_equal(to_r(f, &f->c, T0), SV_NONE);
+	assert_int_equal(f->r.s.state, SESSION_ESTABLISHED);
+	/* A second copy finds no handshake waiting. */
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len, T0,
+	    &f->c), SV_DROP);
+	assert_int_equal(f->i.s.stats.drops[DROP_NO_SESSION], 2);
+	cookie_maker_wipe(&mk);
+}
+
+static void
+test_cookie_under_load(void **state)
+{
+	static const uint8_t zero16[16];
+	struct fx *f = *state;
+	struct sockaddr_in other;
+	struct session *m = (struct session *)1;
+	struct session_keypair *kp;
+
+	start(f);
+	assert_int_equal(session_initiate(&f->i.s, T0, &f->a), SV_SEND);
+	assert_memory_equal(buf_data(&f->a) + WIRE_INIT_LEN - 16, zero16, 16); /* no mac2 */
+	assert_int_equal(respond(f, &f->a, true, T0, &f->b, &m), SV_SEND);
+	assert_null(m);
+	assert_int_equal(f->b.len, WIRE_COOKIE_LEN);
+	assert_int_equal(wire_classify(buf_data(&f->b), f->b.len), WIRE_COOKIE);
+	assert_false(f->r.s.kp_next.valid); /* no Diffie-Hellman was spent */
+	/* The engine finds the cookie's session by the handshake index. */
+	assert_ptr_equal(session_find_index(f->is, 1, wire_get32(buf_data(&f->b) + 4), &kp),
+	    &f->i.s);
+	assert_null(kp);
+
+	/* A tampered reply is refused, the genuine one is taken. */
+	copy_buf(&f->c, &f->b);
+	buf_data(&f->c)[30] ^= 1;
+	assert_int_equal(session_consume_cookie(&f->i.s, buf_data(&f->c), f->c.len, T0 + 1),
+	    SV_DROP);
+	assert_int_equal(f->i.s.stats.drops[DROP_AUTH], 1);
+	assert_int_equal(session_consume_cookie(&f->i.s, buf_data(&f->b), f->b.len, T0 + 1),
+	    SV_NONE);
+	/* A responder takes no cookies. */
+	assert_int_equal(session_consume_cookie(&f->r.s, buf_data(&f->b), f->b.len, T0 + 1),
+	    SV_DROP);
+
+	/* The retransmission carries mac2 and is answered under load. */
+	assert_int_equal(session_tick(&f->i.s, T0 + SESSION_REKEY_TIMEOUT + 334, &f->a),
+	    SV_SEND);
+	assert_memory_not_equal(buf_data(&f->a) + WIRE_INIT_LEN - 16, zero16, 16);
+	/* From another address the cookie does not count. */
+	other = f->src;
+	other.sin_port = htons(40001);
+	assert_int_equal(session_respond(f->rs, NR, &f->r.local, SA(other), sizeof(other),
+	    buf_data(&f->a), f->a.len, true, T0 + 6000, &f->b, &m), SV_SEND);
+	assert_int_equal(f->b.len, WIRE_COOKIE_LEN);
+	assert_null(m);
+	assert_int_equal(respond(f, &f->a, true, T0 + 6000, &f->b, &m), SV_SEND);
+	assert_ptr_equal(m, &f->r.s);
+	assert_int_equal(wire_classify(buf_data(&f->b), f->b.len), WIRE_HS_RESP);
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len, T0 + 6000,
+	    &f->c), SV_SEND);
+	assert_int_equal(to_r(f, &f->c, T0 + 6000), SV_NONE);
+	assert_int_equal(f->r.s.stats.handshakes, 1);
+}
+
+static void
+test_retransmit(void **state)
+{
+	struct fx *f = *state;
+	struct session *m;
+	uint64_t due;
+
+	start(f);
+	/* A fresh client wants a handshake at once. */
+	assert_int_equal(session_next_deadline(&f->i.s, T0), T0);
+	assert_int_equal(session_tick(&f->i.s, T0, &f->a), SV_SEND);
+	assert_int_equal(wire_classify(buf_data(&f->a), f->a.len), WIRE_HS_INIT);
+	assert_true(f->i.s.hs_jitter < 334);
+	due = T0 + SESSION_REKEY_TIMEOUT + f->i.s.hs_jitter;
+	assert_int_equal(session_next_deadline(&f->i.s, T0), due);
+	assert_int_equal(session_tick(&f->i.s, due - 1, &f->b), SV_NONE);
+	assert_int_equal(session_tick(&f->i.s, due, &f->b), SV_SEND);
+	assert_int_equal(wire_classify(buf_data(&f->b), f->b.len), WIRE_HS_INIT);
+	/* A new initiation: new sender index and ephemeral. */
+	assert_int_not_equal(wire_get32(buf_data(&f->a) + 4), wire_get32(buf_data(&f->b) + 4));
+	assert_memory_not_equal(buf_data(&f->a) + 8, buf_data(&f->b) + 8, 32);
+	assert_int_equal(session_next_deadline(&f->i.s, due),
+	    due + SESSION_REKEY_TIMEOUT + f->i.s.hs_jitter);
+
+	/* The late answer to the first try is stale; the answer to the second completes. */
+	assert_int_equal(respond(f, &f->a, false, due, &f->c, &m), SV_SEND);
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->c), f->c.len, due,
+	    &f->d), SV_DROP);
+	assert_int_equal(f->i.s.stats.drops[DROP_NO_SESSION], 1);
+	assert_int_equal(respond(f, &f->b, false, due, &f->c, &m), SV_SEND);
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->c), f->c.len, due,
+	    &f->d), SV_SEND);
+	assert_int_equal(to_r(f, &f->d, due), SV_NONE);
+	assert_int_equal(f->r.s.state, SESSION_ESTABLISHED);
+	/* Established: no more retransmissions. */
+	assert_int_equal(session_tick(&f->i.s, due + SESSION_REKEY_TIMEOUT + 400, &f->a),
+	    SV_NONE);
+}
+
+static void
+test_rekey_and_previous_key(void **state)
+{
+	struct fx *f = *state;
+	struct buf *old = calloc(4, sizeof(struct buf));
+	struct session *m, *who;
+	uint64_t rk = T0 + 120000, linger_end;
+	uint32_t old_i_idx, old_r_idx;
+
+	assert_non_null(old);
+	start(f);
+	handshake(f, T0);
+	old_i_idx = f->i.s.kp_cur.local_index;
+	old_r_idx = f->r.s.kp_cur.local_index;
+	assert_int_equal(session_next_deadline(&f->i.s, T0), rk);
+	assert_int_equal(session_tick(&f->i.s, rk - 1, &f->a), SV_NONE);
+	/* Messages sealed with the old keys, delivered after the rekey. */
+	seal_frame(&f->i.s, &old[0], 40, 1, rk - 1);
+	seal_frame(&f->i.s, &old[1], 40, 2, rk - 1);
+	seal_frame(&f->r.s, &old[2], 40, 3, rk - 1);
+	seal_frame(&f->r.s, &old[3], 40, 4, rk - 1);
+
+	assert_int_equal(session_tick(&f->i.s, rk, &f->a), SV_SEND);
+	assert_int_equal(wire_classify(buf_data(&f->a), f->a.len), WIRE_HS_INIT);
+	assert_int_equal(f->i.s.state, SESSION_ESTABLISHED);
+	/* While the handshake runs the old key still works both ways. */
+	seal_frame(&f->i.s, &f->d, 30, 9, rk);
+	assert_int_equal(to_r(f, &f->d, rk), SV_DELIVER);
+	check_delivered(&f->d, 30, 9);
+	assert_int_equal(respond(f, &f->a, false, rk, &f->b, &m), SV_SEND);
+	seal_frame(&f->r.s, &f->d, 30, 10, rk);
+	assert_int_equal(to_i(f, &f->d, rk), SV_DELIVER);
+	check_delivered(&f->d, 30, 10);
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len, rk + 1,
+	    &f->c), SV_SEND);
+	assert_int_equal(f->i.s.stats.handshakes, 2);
+	assert_true(f->i.s.kp_prev.valid);
+	assert_int_equal(f->i.s.kp_prev.local_index, old_i_idx);
+	/* The server still sends on the old key until the keepalive arrives; the client copes. */
+	seal_frame(&f->r.s, &f->d, 30, 11, rk + 1);
+	assert_int_equal(to_i(f, &f->d, rk + 1), SV_DELIVER);
+	check_delivered(&f->d, 30, 11);
+	assert_int_equal(to_r(f, &f->c, rk + 2), SV_NONE);
+	assert_int_equal(f->r.s.stats.handshakes, 2);
+	assert_true(f->r.s.kp_prev.valid);
+	assert_int_equal(f->r.s.kp_prev.local_index, old_r_idx);
+	assert_int_not_equal(f->r.s.kp_cur.local_index, old_r_idx);
+	/* New traffic uses the new keys. */
+	seal_frame(&f->i.s, &f->d, 30, 12, rk + 3);
+	assert_int_equal(wire_get32(buf_data(&f->d) + 4), f->r.s.kp_cur.local_index);
+	assert_int_equal(to_r(f, &f->d, rk + 3), SV_DELIVER);
+	seal_frame(&f->r.s, &f->d, 30, 13, rk + 3);
+	assert_int_equal(wire_get32(buf_data(&f->d) + 4), f->i.s.kp_cur.local_index);
+	assert_int_equal(to_i(f, &f->d, rk + 3), SV_DELIVER);
+
+	/* Messages in flight on the previous keys still arrive. */
+	assert_int_equal(to_r(f, &old[0], rk + 4), SV_DELIVER);
+	check_delivered(&old[0], 40, 1);
+	assert_int_equal(to_i(f, &old[2], rk + 4), SV_DELIVER);
+	check_delivered(&old[2], 40, 3);
+
+	/* ... until SESSION_PREV_KEY_LINGER after the switch. */
+	linger_end = f->r.s.prev_retired + SESSION_PREV_KEY_LINGER;
+	assert_true(session_next_deadline(&f->r.s, rk + 4) <= linger_end);
+	session_tick(&f->r.s, linger_end - 1, &f->d);
+	assert_true(f->r.s.kp_prev.valid);
+	session_tick(&f->r.s, linger_end, &f->d);
+	assert_false(f->r.s.kp_prev.valid);
+	assert_int_equal(route(f->rs, NR, &old[1], linger_end, &who), SV_DROP);
+	assert_null(who);
+	linger_end = f->i.s.prev_retired + SESSION_PREV_KEY_LINGER;
+	session_tick(&f->i.s, linger_end, &f->d);
+	assert_false(f->i.s.kp_prev.valid);
+	assert_int_equal(route(f->is, 1, &old[3], linger_end, &who), SV_DROP);
+	assert_null(who);
+	/* The new keys carry on. */
+	seal_frame(&f->i.s, &f->d, 30, 14, linger_end);
+	assert_int_equal(to_r(f, &f->d, linger_end), SV_DELIVER);
+	free(old);
+}
+
+static void
+test_key_expiry(void **state)
+{
+	struct fx *f = *state;
+	uint64_t end = T0 + SESSION_REJECT_AFTER;
+	struct session *who;
+
+	start(f);
+	handshake(f, T0);
+	/* Server side: no rekey ever comes. */
+	assert_int_equal(session_next_deadline(&f->r.s, T0), end);
+	seal_frame(&f->i.s, &f->a, 20, 1, end - 2);
+	seal_frame(&f->i.s, &f->b, 20, 2, end - 2);
+	assert_int_equal(route(f->rs, NR, &f->a, end - 1, &who), SV_DELIVER);
+	assert_int_equal(session_tick(&f->r.s, end - 1, &f->c), SV_NONE);
+	/* The expired key opens nothing, even before the tick wipes it. */
+	assert_int_equal(route(f->rs, NR, &f->b, end, &who), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_NO_SESSION], 1);
+	assert_int_equal(session_tick(&f->r.s, end, &f->c), SV_DOWN);
+	assert_int_equal(f->r.s.state, SESSION_IDLE);
+	assert_false(f->r.s.kp_cur.valid);
+	assert_int_equal(f->r.s.stats.up_since, 0);
+
+	/* Client side: its rekey attempts go unanswered. */
+	assert_int_equal(session_tick(&f->i.s, T0 + 120000, &f->c), SV_SEND);
+	assert_int_equal(wire_classify(buf_data(&f->c), f->c.len), WIRE_HS_INIT);
+	put_frame(&f->d, (const uint8_t *)"x", 1);
+	assert_int_equal(session_encap(&f->i.s, &f->d, end - 1), SV_SEND);
+	put_frame(&f->d, (const uint8_t *)"x", 1);
+	assert_int_equal(session_encap(&f->i.s, &f->d, end), SV_DROP);
+	assert_int_equal(f->i.s.stats.drops[DROP_NO_KEY], 1);
+	assert_true(session_next_deadline(&f->i.s, end - 1) <= end);
+	assert_int_equal(session_tick(&f->i.s, end, &f->c), SV_DOWN);
+	assert_int_equal(f->i.s.state, SESSION_IDLE);
+	assert_false(f->i.s.kp_cur.valid);
+	assert_false(f->i.s.hs_active);
+	/* A client starts over. */
+	assert_int_equal(session_tick(&f->i.s, end + 1, &f->c), SV_SEND);
+	assert_int_equal(wire_classify(buf_data(&f->c), f->c.len), WIRE_HS_INIT);
+}
+
+static void
+test_keepalive(void **state)
+{
+	struct fx *f = *state;
+	uint64_t ka = 10000;
+
+	f->i.peer.keepalive = f->r.peer.keepalive = 10;
+	start(f);
+	handshake(f, T0);
+	/* The client's confirmation counts as sending. */
+	assert_int_equal(f->i.s.last_sent, T0);
+	assert_int_equal(session_next_deadline(&f->i.s, T0), T0 + ka);
+	assert_int_equal(session_tick(&f->i.s, T0 + ka - 1, &f->a), SV_NONE);
+	assert_int_equal(session_tick(&f->i.s, T0 + ka, &f->a), SV_SEND);
+	assert_int_equal(wire_classify(buf_data(&f->a), f->a.len), WIRE_DATA);
+	assert_int_equal(f->a.len, WIRE_DATA_MIN_LEN);
+	assert_int_equal(session_tick(&f->i.s, T0 + ka, &f->b), SV_NONE); /* one is enough */
+	assert_int_equal(to_r(f, &f->a, T0 + ka), SV_NONE);
+	assert_int_equal(f->r.s.last_recv, T0 + ka);
+	assert_int_equal(f->r.s.stats.rx_packets, 0);
+	/* Sending data resets the silence. */
+	seal_frame(&f->i.s, &f->a, 10, 1, T0 + ka + 5000);
+	assert_int_equal(session_next_deadline(&f->i.s, T0 + ka + 5000), T0 + 2 * ka + 5000);
+	assert_int_equal(session_tick(&f->i.s, T0 + 2 * ka + 4999, &f->a), SV_NONE);
+	assert_int_equal(session_tick(&f->i.s, T0 + 2 * ka + 5000, &f->a), SV_SEND);
+	/* The server keeps its own silence count. */
+	seal_frame(&f->r.s, &f->b, 10, 1, T0 + 30000);
+	assert_int_equal(session_tick(&f->r.s, T0 + 30000 + ka - 1, &f->b), SV_NONE);
+	assert_int_equal(session_tick(&f->r.s, T0 + 30000 + ka, &f->b), SV_SEND);
+	assert_int_equal(to_i(f, &f->b, T0 + 30000 + ka), SV_NONE);
+	assert_int_equal(f->i.s.last_recv, T0 + 30000 + ka);
+}
+
+static void
+test_keepalive_fresh_responder(void **state)
+{
+	struct fx *f = *state;
+
+	f->i.peer.keepalive = f->r.peer.keepalive = 10;
+	start(f);
+	handshake(f, T0);
+	/* The server came up at T0 and has not been silent for 10 s: nothing is due yet. */
+	assert_true(session_next_deadline(&f->r.s, T0) >= T0 + 10000);
+	assert_int_equal(session_tick(&f->r.s, T0 + 1, &f->a), SV_NONE);
+}
+
+static void
+test_timeout(void **state)
+{
+	struct fx *f = *state;
+	uint64_t to = 60000;
+
+	f->i.peer.keepalive = f->r.peer.keepalive = 10;
+	f->i.peer.timeout = f->r.peer.timeout = 60;
+	start(f);
+	handshake(f, T0);
+	/* The client hears nothing from the server; the server hears the client's keepalive. */
+	assert_int_equal(session_tick(&f->i.s, T0 + 10000, &f->a), SV_SEND);
+	assert_int_equal(to_r(f, &f->a, T0 + 10000), SV_NONE);
+	assert_int_not_equal(session_tick(&f->i.s, T0 + to - 1, &f->a), SV_DOWN);
+	assert_true(session_next_deadline(&f->i.s, T0 + to - 1) <= T0 + to);
+	assert_int_equal(session_tick(&f->i.s, T0 + to, &f->a), SV_DOWN);
+	assert_int_equal(f->i.s.state, SESSION_IDLE);
+	assert_false(f->i.s.kp_cur.valid);
+	assert_int_equal(f->i.s.stats.up_since, 0);
+
+	assert_int_not_equal(session_tick(&f->r.s, T0 + 10000 + to - 1, &f->b), SV_DOWN);
+	assert_int_equal(session_next_deadline(&f->r.s, T0 + 10000 + to - 1), T0 + 10000 + to);
+	assert_int_equal(session_tick(&f->r.s, T0 + 10000 + to, &f->b), SV_DOWN);
+	assert_int_equal(f->r.s.state, SESSION_IDLE);
+	assert_false(f->r.s.kp_cur.valid);
+}
+
+static void
+test_next_deadline(void **state)
+{
+	struct fx *f = *state;
+	struct session *m;
+
+	f->i.peer.keepalive = f->r.peer.keepalive = 25;
+	f->i.peer.timeout = f->r.peer.timeout = 60;
+	f->i.peer.rekey_interval = f->r.peer.rekey_interval = 50;
+	start(f);
+	/* A server with nothing: no timer at all. A client: now. */
+	assert_int_equal(session_next_deadline(&f->r.s, T0), UINT64_MAX);
+	assert_int_equal(session_next_deadline(&f->i.s, T0), T0);
+	assert_int_equal(session_initiate(&f->i.s, T0, &f->a), SV_SEND);
+	assert_int_equal(session_next_deadline(&f->i.s, T0),
+	    T0 + SESSION_REKEY_TIMEOUT + f->i.s.hs_jitter);
+	/* A server with an unconfirmed key: it expires if never confirmed. */
+	assert_int_equal(respond(f, &f->a, false, T0, &f->b, &m), SV_SEND);
+	assert_int_equal(session_next_deadline(&f->r.s, T0), T0 + SESSION_REJECT_AFTER);
+	assert_int_equal(session_tick(&f->r.s, T0 + SESSION_REJECT_AFTER - 1, &f->c), SV_NONE);
+	assert_true(f->r.s.kp_next.valid);
+	assert_int_equal(session_tick(&f->r.s, T0 + SESSION_REJECT_AFTER, &f->c), SV_NONE);
+	assert_false(f->r.s.kp_next.valid);
+	assert_int_equal(session_next_deadline(&f->r.s, T0 + SESSION_REJECT_AFTER), UINT64_MAX);
+
+	/* Established (again, later): keepalive first, then timeout, rekey, expiry. */
+	handshake(f, T0 + 200000);
+	assert_int_equal(session_next_deadline(&f->i.s, T0 + 200000), T0 + 225000);
+	seal_frame(&f->r.s, &f->a, 10, 1, T0 + 200000); /* the server has spoken */
+	assert_int_equal(session_next_deadline(&f->r.s, T0 + 200000), T0 + 225000);
+	f->i.peer.keepalive = 0;
+	assert_int_equal(session_next_deadline(&f->i.s, T0 + 200000), T0 + 250000); /* rekey */
+	f->i.peer.rekey_interval = 120;
+	assert_int_equal(session_next_deadline(&f->i.s, T0 + 200000), T0 + 260000); /* timeout */
+	f->i.peer.timeout = 0;
+	assert_int_equal(session_next_deadline(&f->i.s, T0 + 200000), T0 + 320000); /* rekey */
+	f->r.peer.keepalive = 0;
+	f->r.peer.timeout = 0;
+	assert_int_equal(session_next_deadline(&f->r.s, T0 + 200000),
+	    T0 + 200000 + SESSION_REJECT_AFTER);
+	/* A rekey pending, then the previous key's linger. */
+	assert_int_equal(session_tick(&f->i.s, T0 + 320000, &f->a), SV_SEND);
+	assert_int_equal(session_next_deadline(&f->i.s, T0 + 320000),
+	    T0 + 320000 + SESSION_REKEY_TIMEOUT + f->i.s.hs_jitter);
+	assert_int_equal(respond(f, &f->a, false, T0 + 320000, &f->b, &m), SV_SEND);
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len,
+	    T0 + 321000, &f->c), SV_SEND);
+	assert_int_equal(session_next_deadline(&f->i.s, T0 + 321000),
+	    T0 + 321000 + SESSION_PREV_KEY_LINGER);
+	assert_int_equal(to_r(f, &f->c, T0 + 322000), SV_NONE);
+	assert_int_equal(session_next_deadline(&f->r.s, T0 + 322000),
+	    T0 + 322000 + SESSION_PREV_KEY_LINGER);
+	/* Closed: a server has nothing to do. */
+	session_close(&f->r.s, T0 + 323000, &f->a);
+	assert_int_equal(session_next_deadline(&f->r.s, T0 + 323000), UINT64_MAX);
+}
+
+static void
+test_volume_rekey_initiator(void **state)
+{
+	struct fx *f = *state;
+	struct session *m;
+
+	start(f);
+	handshake(f, T0);
+	f->i.s.kp_cur.send_blocks = SESSION_REKEY_AFTER_BLOCKS;
+	seal_frame(&f->i.s, &f->d, 50, 1, T0 + 1);
+	assert_true(f->i.s.want_handshake);
+	assert_int_equal(session_next_deadline(&f->i.s, T0 + 1), T0 + 1);
+	assert_int_equal(session_tick(&f->i.s, T0 + 1, &f->a), SV_SEND);
+	assert_int_equal(wire_classify(buf_data(&f->a), f->a.len), WIRE_HS_INIT);
+	/* The old key is still good for the meantime. */
+	assert_int_equal(to_r(f, &f->d, T0 + 2), SV_DELIVER);
+	assert_int_equal(respond(f, &f->a, false, T0 + 2, &f->b, &m), SV_SEND);
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len, T0 + 2,
+	    &f->c), SV_SEND);
+	assert_int_equal(to_r(f, &f->c, T0 + 2), SV_NONE);
+	assert_int_equal(f->i.s.kp_cur.send_blocks, 2); /* just the keepalive on the new key */
+	assert_false(f->i.s.want_handshake);
+	assert_int_equal(f->r.s.stats.handshakes, 2);
+}
+
+static void
+test_volume_rekey_responder(void **state)
+{
+	struct fx *f = *state;
+
+	start(f);
+	handshake(f, T0);
+	assert_int_equal(session_tick(&f->r.s, T0 + 1, &f->a), SV_NONE);
+	f->r.s.kp_cur.send_blocks = SESSION_REKEY_AFTER_BLOCKS;
+	/* The server cannot start a handshake: it asks the client to. */
+	assert_int_equal(session_tick(&f->r.s, T0 + 1, &f->a), SV_SEND);
+	assert_int_equal(wire_classify(buf_data(&f->a), f->a.len), WIRE_DATA);
+	assert_int_equal(f->a.len, WIRE_DATA_MIN_LEN);
+	assert_int_equal(session_tick(&f->r.s, T0 + 2, &f->b), SV_NONE); /* asked once */
+	assert_false(f->i.s.want_handshake);
+	assert_int_equal(to_i(f, &f->a, T0 + 2), SV_NONE);
+	assert_true(f->i.s.want_handshake);
+	assert_int_equal(f->i.s.stats.rx_packets, 0);
+	assert_int_equal(session_next_deadline(&f->i.s, T0 + 2), T0 + 2);
+	assert_int_equal(session_tick(&f->i.s, T0 + 2, &f->b), SV_SEND);
+	assert_int_equal(wire_classify(buf_data(&f->b), f->b.len), WIRE_HS_INIT);
+}
+
+static void
+volume_reject(struct fx *f, struct side *tx)
+{
+	uint8_t frame[20] = { 1 };
+
+	start(f);
+	handshake(f, T0);
+	tx->s.kp_cur.send_blocks = SESSION_REJECT_AFTER_BLOCKS;
+	put_frame(&f->d, frame, sizeof(frame));
+	assert_int_equal(session_encap(&tx->s, &f->d, T0 + 1), SV_DROP);
+	assert_int_equal(tx->s.stats.drops[DROP_NO_KEY], 1);
+	assert_int_equal(tx->s.stats.tx_packets, 0);
+	assert_int_equal(session_tick(&tx->s, T0 + 1, &f->a), SV_DOWN);
+	assert_false(tx->s.kp_cur.valid);
+	assert_int_equal(tx->s.state, SESSION_IDLE);
+}
+
+static void
+test_volume_reject_initiator(void **state)
+{
+	struct fx *f = *state;
+
+	volume_reject(f, &f->i);
+}
+
+static void
+test_volume_reject_responder(void **state)
+{
+	struct fx *f = *state;
+
+	volume_reject(f, &f->r);
+}
+
+static void
+test_message_count_limits(void **state)
+{
+	struct fx *f = *state;
+
+	start(f);
+	handshake(f, T0);
+	/* The last counter the receiver's window accepts still gets through. */
+	f->i.s.kp_cur.send_counter = SESSION_REJECT_AFTER_MSGS - 1;
+	seal_frame(&f->i.s, &f->d, 10, 1, T0 + 1);
+	assert_int_equal(wire_get64(buf_data(&f->d) + 8), REPLAY_COUNTER_LIMIT - 2);
+	assert_int_equal(to_r(f, &f->d, T0 + 1), SV_DELIVER);
+	/* The soft message limit must lie below the hard one: by now the client should have
+	 * asked for a new handshake, as it does for the block limit. */
+	assert_true(SESSION_REKEY_AFTER_MSGS < SESSION_REJECT_AFTER_MSGS);
+	assert_true(f->i.s.want_handshake);
+}
+
+static void
+test_close(void **state)
+{
+	struct fx *f = *state;
+
+	start(f);
+	/* Nothing to say without a key. */
+	assert_int_equal(session_close(&f->i.s, T0, &f->a), SV_NONE);
+	handshake(f, T0);
+	assert_int_equal(session_close(&f->i.s, T0 + 1, &f->a), SV_SEND);
+	assert_int_equal(wire_classify(buf_data(&f->a), f->a.len), WIRE_DATA);
+	assert_false(f->i.s.kp_cur.valid);
+	assert_int_equal(f->i.s.state, SESSION_IDLE);
+	assert_int_equal(to_r(f, &f->a, T0 + 2), SV_DOWN);
+	assert_true(f->r.s.close_received);
+	assert_int_equal(f->r.s.state, SESSION_IDLE);
+	assert_false(f->r.s.kp_cur.valid);
+	assert_false(f->r.s.kp_prev.valid);
+	assert_false(f->r.s.kp_next.valid);
+	assert_int_equal(f->r.s.stats.up_since, 0);
+
+	/* The other way round, after a new handshake. */
+	handshake(f, T0 + 1000);
+	assert_false(f->r.s.close_received);
+	assert_int_equal(session_close(&f->r.s, T0 + 1001, &f->a), SV_SEND);
+	assert_false(f->r.s.kp_cur.valid);
+	copy_buf(&f->d, &f->a);
+	assert_int_equal(to_i(f, &f->a, T0 + 1002), SV_DOWN);
+	assert_true(f->i.s.close_received);
+	assert_false(f->i.s.kp_cur.valid);
+	assert_int_equal(f->i.s.state, SESSION_IDLE);
+	/* The close cannot be replayed into a later session. */
+	handshake(f, T0 + 2000);
+	assert_int_equal(route(f->is, 1, &f->d, T0 + 2001, NULL), SV_DROP);
+	assert_int_equal(f->i.s.state, SESSION_ESTABLISHED);
+}
+
+static void
+test_frame_size_limits(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t frame[1400 + 19];
+
+	f->i.peer.type = f->r.peer.type = VT_TAP;
+	start(f);
+	handshake(f, T0);
+	/* tap: the MTU plus an Ethernet header with a VLAN tag. */
+	fill(frame, sizeof(frame), 3);
+	frame_trip(f, true, frame, 1400 + 18, T0 + 1);
+	put_frame(&f->d, frame, 1400 + 19);
+	assert_int_equal(session_encap(&f->i.s, &f->d, T0 + 1), SV_SEND);
+	assert_int_equal(to_r(f, &f->d, T0 + 1), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_MALFORMED], 1);
+	/* An empty frame is no frame. */
+	put_frame(&f->d, frame, 0);
+	assert_int_equal(session_encap(&f->i.s, &f->d, T0 + 1), SV_SEND);
+	assert_int_equal(to_r(f, &f->d, T0 + 1), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_MALFORMED], 2);
+	assert_int_equal(f->r.s.stats.rx_packets, 1);
+}
+
+static void
+test_lz4(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t frame[1400];
+	uint64_t raw;
+
+	f->i.peer.compress = f->r.peer.compress = VT_COMPRESS_LZ4;
+	start(f);
+	handshake(f, T0);
+	/* Compressible: an IP-like header, then text and zeros. */
+	for (size_t len = 1; len <= sizeof(frame); len = len * 3 + 1) {
+		memset(frame, 0, sizeof(frame));
+		fill(frame, len < 40 ? len : 40, 0x45);
+		for (size_t k = 40; k < len; k++)
+			frame[k] = (uint8_t)"vtund-ng compresses this "[k % 25];
+		frame_trip(f, true, frame, len, T0 + 1);
+		frame_trip(f, false, frame, len, T0 + 1);
+	}
+	memset(frame, 'A', sizeof(frame));
+	frame_trip(f, true, frame, sizeof(frame), T0 + 1);
+	put_frame(&f->d, frame, sizeof(frame));
+	assert_int_equal(session_encap(&f->i.s, &f->d, T0 + 1), SV_SEND);
+	assert_true(f->d.len < 200); /* it really went compressed */
+	assert_int_equal(to_r(f, &f->d, T0 + 1), SV_DELIVER);
+	assert_memory_equal(buf_data(&f->d), frame, sizeof(frame));
+	assert_true(f->i.s.stats.comp_out < f->i.s.stats.comp_in);
+	assert_true(f->r.s.stats.comp_out < f->r.s.stats.comp_in);
+
+	/* Random frames do not shrink and go raw. */
+	raw = f->i.s.stats.comp_raw;
+	for (int k = 0; k < 5; k++) {
+		crypto_random(frame, sizeof(frame));
+		frame_trip(f, true, frame, sizeof(frame), T0 + 2);
+	}
+	assert_int_equal(f->i.s.stats.comp_raw, raw + 5);
+	put_frame(&f->d, frame, sizeof(frame));
+	assert_int_equal(session_encap(&f->i.s, &f->d, T0 + 2), SV_SEND);
+	assert_int_equal(f->d.len, WIRE_DATA_HDR_LEN + 1 + sizeof(frame) + WIRE_TAG_LEN);
+	assert_int_equal(to_r(f, &f->d, T0 + 2), SV_DELIVER);
+	assert_int_equal(drops_total(f->r.s.stats.drops), 0);
+	assert_int_equal(drops_total(f->i.s.stats.drops), 0);
+}
+
+static void
+test_chachapoly(void **state)
+{
+	static const size_t sizes[] = { 1, 100, 1400 };
+	struct fx *f = *state;
+	uint8_t frame[1400];
+
+	f->i.peer.cipher = f->r.peer.cipher = VT_CHACHA20POLY1305;
+	start(f);
+	assert_int_equal(session_initiate(&f->i.s, T0, &f->a), SV_SEND);
+	assert_int_equal(buf_data(&f->a)[2], WIRE_SUITE_CHACHAPOLY);
+	handshake(f, T0 + 1);
+	assert_int_equal(buf_data(&f->b)[2], WIRE_SUITE_CHACHAPOLY);
+	assert_int_equal(f->i.s.kp_cur.send.suite, CRYPTO_CHACHAPOLY);
+	assert_int_equal(f->r.s.kp_cur.recv.suite, CRYPTO_CHACHAPOLY);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		fill(frame, sizes[k], (uint8_t)(k + 1));
+		frame_trip(f, true, frame, sizes[k], T0 + 2);
+		frame_trip(f, false, frame, sizes[k], T0 + 2);
+	}
+	/* A flipped ciphertext byte fails Poly1305. */
+	seal_frame(&f->i.s, &f->d, 100, 1, T0 + 3);
+	buf_data(&f->d)[40] ^= 1;
+	assert_int_equal(to_r(f, &f->d, T0 + 3), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_AUTH], 1);
+	assert_int_equal(f->r.s.stats.handshakes, 1);
+}
+
+int
+main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_handshake),
+		T(test_data_both_ways),
+		T(test_no_send_before_confirmation),
+		T(test_tamper),
+		T(test_replay),
+		T(test_wrong_responder_key),
+		T(test_wrong_psk),
+		T(test_psk_on_one_side_only),
+		T(test_unknown_initiator),
+		T(test_bad_mac1),
+		T(test_replayed_initiation),
+		T(test_mismatch_compress),
+		T(test_mismatch_mtu),
+		T(test_mismatch_type),
+		T(test_mismatch_cipher),
+		T(test_mismatch_name),
+		T(test_forged_response),
+		T(test_cookie_under_load),
+		T(test_retransmit),
+		T(test_rekey_and_previous_key),
+		T(test_key_expiry),
+		T(test_keepalive),
+		T(test_keepalive_fresh_responder),
+		T(test_timeout),
+		T(test_next_deadline),
+		T(test_volume_rekey_initiator),
+		T(test_volume_rekey_responder),
+		T(test_volume_reject_initiator),
+		T(test_volume_reject_responder),
+		T(test_message_count_limits),
+		T(test_close),
+		T(test_frame_size_limits),
+		T(test_lz4),
+		T(test_chachapoly),
+	};
+#undef T
+
+	log_init(true, LOG_LVL_ERR);
+	return cmocka_run_group_tests_name("session", tests, NULL, NULL);
+}
