@@ -3,7 +3,8 @@
 #   1. mandoc -T lint finds nothing at warning level or above in either page;
 #   2. every key of src/config.c's config_keys[] is a documented item (".It Ic key") of
 #      vtund-ng.conf(5), and every item there is a real key;
-#   3. every option that `vtund-ng -h` lists is in the SYNOPSIS of vtund-ng(8), and every option
+#   3. every example configuration in vtund-ng.conf(5) passes `vtund-ng -t`;
+#   4. every option that `vtund-ng -h` lists is in the SYNOPSIS of vtund-ng(8), and every option
 #      of that SYNOPSIS is in `vtund-ng -h`.
 # Needs no root. Environment (set by `make check`): top_srcdir, VTUND (the built binary).
 # Prints "ok - ..." or "not ok - ..." per check; exits 1 if any check failed.
@@ -132,6 +133,33 @@ else
 	else
 		not_ok "vtund-ng.conf(5) documents no key that the parser lacks; unknown:$extra"
 	fi
+fi
+
+# ---- 2b. example configurations ------------------------------------------------------------
+# Every literal block of the EXAMPLES section of vtund-ng.conf(5) that sets "peers" must pass
+# `vtund-ng -t`, with its key file paths pointed at keys made here.
+if [ -z "$VTUND" ] || [ ! -x "$VTUND" ]; then
+	skip "examples of vtund-ng.conf(5) pass vtund-ng -t (no built vtund-ng)"
+elif ! (umask 077 && "$VTUND" genkey > "$tmp/example.key"); then
+	not_ok "vtund-ng genkey makes a key for the examples"
+else
+	awk -v dir="$tmp" '
+		/^\.Sh / { on = ($0 ~ /^\.Sh EXAMPLES/) }
+		on && /^\.Ed/ { inb = 0; close(f) }
+		on && inb { print > f }
+		on && /^\.Bd -literal/ { inb = 1; f = dir "/example" (++n) ".conf" }
+	' "$man5"
+	for f in "$tmp"/example*.conf; do
+		[ -e "$f" ] || continue
+		grep -q '^peers' "$f" || continue
+		sed -i "s|\"/etc/vtund-ng/[^\"]*\"|\"$tmp/example.key\"|g" "$f"
+		if out=$("$VTUND" -t -f "$f" 2>&1); then
+			ok "vtund-ng.conf(5) example \"$(head -n 1 "$f")\" passes vtund-ng -t"
+		else
+			printf '%s\n' "$out" | sed 's/^/#   /'
+			not_ok "vtund-ng.conf(5) example \"$(head -n 1 "$f")\" passes vtund-ng -t"
+		fi
+	done
 fi
 
 # ---- 3. options: SYNOPSIS of vtund-ng(8) against `vtund-ng -h` -----------------------------
