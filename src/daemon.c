@@ -159,8 +159,9 @@ daemon_privsep(const char *user, const char *group, int (*child_main)(void *arg,
 			fatal("poll");
 		}
 		if (pfd[1].revents & POLLIN) {
-			n = read(sv[0], &m, sizeof(m));
-			if (n == (ssize_t)sizeof(m) && m.type == PRIV_MSG_READY) {
+			/* MSG_TRUNC: the real length of a longer message, not just what fits. */
+			n = recv(sv[0], &m, sizeof(m), MSG_TRUNC);
+			if (n == (ssize_t)sizeof(m) && m.type == PRIV_MSG_READY && m.arg == 0) {
 				daemon_notify("READY=1");
 			} else if (n > 0) {
 				/* The engine parses network input: never trust what it says. */

@@ -31,7 +31,6 @@
 #include "xmalloc.h"
 
 #define ENGINE_BATCH 64             /* packets per wake-up and direction */
-#define ENGINE_LOAD_THRESHOLD 64    /* initiations per second above which we are under load */
 #define ENGINE_MAX_PENDING 64       /* accepted TCP connections not yet identified */
 #define ENGINE_PENDING_TIMEOUT 10000
 #define ENGINE_RECONNECT_MAX 30000
@@ -87,10 +86,8 @@ struct engine {
 	int ctl_fd;
 	struct event *ctl_ev;
 	struct event *sig_term, *sig_int, *sig_hup;
-	uint64_t load_window;
-	int load_count;
 	int exit_code;
-	struct log_ratelimit rl_roam, rl_tcp;
+	struct log_ratelimit rl_roam, rl_tcp, rl_version;
 	struct buf rx, out;
 };
 
@@ -341,16 +338,6 @@ note_handshake(struct epeer *p, uint64_t before, bool was_up)
 		    p->cfg->proto == VT_TCP ? "tcp" : "udp");
 }
 
-static bool
-under_load(struct engine *e, uint64_t now)
-{
-	if (now - e->load_window >= 1000) {
-		e->load_window = now;
-		e->load_count = 0;
-	}
-	return ++e->load_count > ENGINE_LOAD_THRESHOLD;
-}
-
 /*
  * One wire message from the underlay: from a UDP source, or from TCP connection c. The buffer
  * is e->rx; replies are built in e->out.
@@ -373,7 +360,7 @@ handle_message(struct engine *e, struct econn *c, const struct sockaddr *src,
 		if (!e->setup->server)
 			break;
 		v = session_respond(e->sessions, e->npeers, &e->local, src, srclen, m, b->len,
-		    under_load(e, now), now, &e->out, &s);
+		    false, now, &e->out, &s);
 		if (v != SV_SEND)
 			return;
 		if (s != NULL) {
@@ -425,7 +412,7 @@ handle_message(struct engine *e, struct econn *c, const struct sockaddr *src,
 			return;
 		}
 		p = peer_of(s);
-		if (c != NULL && c->peer != p) {
+		if ((c != NULL && c->peer != p) || (c == NULL && p->cfg->proto == VT_TCP)) {
 			e->local.drops[DROP_NO_SESSION]++;
 			return;
 		}
@@ -446,6 +433,14 @@ handle_message(struct engine *e, struct econn *c, const struct sockaddr *src,
 		peer_finish(p, now);
 		return;
 	default:
+		if (b->len >= 2 && m[0] >= WIRE_HS_INIT && m[0] <= WIRE_DATA &&
+		    m[1] != WIRE_VERSION && log_ratelimit_ok(&e->rl_version)) {
+			char a[80];
+
+			transport_format_addr(src, a, sizeof(a));
+			log_warnx("packet of protocol version %u from %s: we speak version %u",
+			    m[1], a, WIRE_VERSION);
+		}
 		break;
 	}
 	e->local.drops[DROP_MALFORMED]++;
@@ -619,11 +614,17 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		if (e->npending >= ENGINE_MAX_PENDING) {
-			/* Too many connections that never said who they are. */
-			tcp_close(&c->tc);
-			free(c);
+			/* Too many connections that never said who they are: the oldest goes, so
+			 * idle connections cannot lock real clients out. */
+			struct econn *it, *oldest = NULL;
+
+			for (it = e->conns; it != NULL; it = it->next)
+				if (it->pending && !it->dead &&
+				    (oldest == NULL || it->opened < oldest->opened))
+					oldest = it;
+			if (oldest != NULL)
+				conn_drop(oldest);
 			e->local.drops[DROP_RATELIMIT]++;
-			continue;
 		}
 		e->npending++;
 		c->pending = true;

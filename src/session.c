@@ -17,6 +17,7 @@
 
 /* Bound into every handshake hash: a different program or version cannot complete one. */
 static const uint8_t prologue[] = "vtund-ng wire 1";
+_Static_assert(WIRE_VERSION == 1, "bump the prologue with WIRE_VERSION");
 static const uint8_t zero_psk[32];
 
 const char *const session_drop_names[DROP_MAX] = {
@@ -233,7 +234,7 @@ session_local_free(struct session_local *l)
 }
 
 int
-session_init(struct session *s, const struct vt_peer *p, const struct session_local *l,
+session_init(struct session *s, const struct vt_peer *p, struct session_local *l,
     bool initiator)
 {
 	memset(s, 0, sizeof(*s));
@@ -243,8 +244,6 @@ session_init(struct session *s, const struct vt_peer *p, const struct session_lo
 	s->state = SESSION_IDLE;
 	s->want_handshake = initiator;
 	cookie_maker_init(&s->cookie, p->public_key);
-	crypto_random(&s->hs_jitter, sizeof(s->hs_jitter));
-	s->hs_jitter %= 334; /* up to a third of a second, like WireGuard */
 	if (p->compress == VT_COMPRESS_LZ4) {
 		s->lz4_state = malloc(compress_state_size() + SCRATCH_LEN);
 		if (s->lz4_state == NULL)
@@ -309,6 +308,9 @@ session_initiate(struct session *s, uint64_t now, struct buf *out)
 
 	if (!s->hs_active)
 		s->hs_started = now;
+	/* A fresh jitter per try: retries of many clients must not stay in step. */
+	crypto_random(&s->hs_jitter, sizeof(s->hs_jitter));
+	s->hs_jitter %= 334; /* up to a third of a second, like WireGuard */
 	s->hs_active = true;
 	s->hs_sent = now;
 	s->want_handshake = false;
@@ -357,10 +359,21 @@ peer_rate_ok(struct session *s, uint64_t now)
 	return ++s->hs_window_count <= 50;
 }
 
+/* Count an initiation whose mac1 is valid; true if there are more than the threshold a second. */
+static bool
+under_load(struct session_local *l, uint64_t now)
+{
+	if (now - l->load_window >= 1000) {
+		l->load_window = now;
+		l->load_count = 0;
+	}
+	return ++l->load_count > SESSION_LOAD_THRESHOLD;
+}
+
 enum session_verdict
 session_respond(struct session *const *sessions, int n, struct session_local *l,
     const struct sockaddr *src, socklen_t srclen, const uint8_t *msg, size_t len,
-    bool under_load, uint64_t now, struct buf *out, struct session **matched)
+    bool force_load, uint64_t now, struct buf *out, struct session **matched)
 {
 	uint8_t payload[WIRE_INIT_PAYLOAD_LEN], rpayload[WIRE_RESP_PAYLOAD_LEN];
 	uint8_t k1[32], k2[32];
@@ -385,7 +398,7 @@ session_respond(struct session *const *sessions, int n, struct session_local *l,
 		l->drops[DROP_AUTH]++;
 		return SV_DROP;
 	}
-	if (under_load && cr != COOKIE_MAC2_OK) {
+	if ((under_load(l, now) || force_load) && cr != COOKIE_MAC2_OK) {
 		buf_reset(out);
 		cookie_make_reply(&l->checker, msg, len, wire_get32(msg + 4), src, srclen, now,
 		    buf_put(out, WIRE_COOKIE_LEN));
@@ -409,10 +422,7 @@ session_respond(struct session *const *sessions, int n, struct session_local *l,
 			log_info("handshake from %s with an unknown key: refused", addr);
 		goto drop_auth_global;
 	}
-	if (!peer_rate_ok(s, now)) {
-		s->stats.drops[DROP_RATELIMIT]++;
-		goto drop;
-	}
+	/* The timestamp first: replayed initiations must not use up the peer's budget. */
 	if (wire_timestamp_cmp(payload, s->last_timestamp) <= 0) {
 		if (log_ratelimit_ok(&rl_replay))
 			log_info("peer %s: replayed handshake from %s: refused", s->peer->name,
@@ -420,7 +430,12 @@ session_respond(struct session *const *sessions, int n, struct session_local *l,
 		s->stats.drops[DROP_REPLAY]++;
 		goto drop;
 	}
-	if (!wire_params_decode(payload + WIRE_TIMESTAMP_LEN, &theirs)) {
+	if (!peer_rate_ok(s, now)) {
+		s->stats.drops[DROP_RATELIMIT]++;
+		goto drop;
+	}
+	if (!wire_params_decode(payload + WIRE_TIMESTAMP_LEN, &theirs) ||
+	    theirs.cipher != msg[2]) {
 		s->stats.drops[DROP_MALFORMED]++;
 		goto drop;
 	}
@@ -538,7 +553,7 @@ session_consume_response(struct session *s, const uint8_t *msg, size_t len, uint
 		s->stats.drops[DROP_NO_SESSION]++;
 		return SV_DROP;
 	}
-	if (cookie_validate((struct cookie_checker *)&s->local->checker, msg, len,
+	if (cookie_validate(&s->local->checker, msg, len,
 	    (struct sockaddr *)&none, sizeof(none), now) == COOKIE_BAD_MAC1) {
 		s->stats.drops[DROP_AUTH]++;
 		return SV_DROP;
@@ -552,7 +567,7 @@ session_consume_response(struct session *s, const uint8_t *msg, size_t len, uint
 		s->stats.drops[DROP_AUTH]++;
 		goto out;
 	}
-	if (theirs.status != WIRE_STATUS_OK || !params_agree(s->peer, &theirs)) {
+	if (!params_agree(s->peer, &theirs) || theirs.status != WIRE_STATUS_OK) {
 		if (theirs.status == WIRE_STATUS_UNKNOWN_NAME)
 			log_warnx("peer %s: the server does not know a link of that name for "
 			    "our key: refused", s->peer->name);
@@ -570,6 +585,7 @@ session_consume_response(struct session *s, const uint8_t *msg, size_t len, uint
 	s->kp_prev = s->kp_cur;
 	memset(&s->kp_cur, 0, sizeof(s->kp_cur));
 	s->prev_retired = now;
+	s->cur_heard = false;
 	if (keypair_install(&s->kp_cur, s->peer, k1, k2, true, s->hs_index,
 	    wire_get32(msg + 4), now) == -1)
 		goto out;
@@ -682,6 +698,7 @@ promote_next(struct session *s, uint64_t now)
 	keypair_wipe(&s->kp_prev);
 	s->kp_prev = s->kp_cur;
 	s->kp_cur = s->kp_next;
+	s->cur_heard = true;
 	memset(&s->kp_next, 0, sizeof(s->kp_next));
 	s->kp_cur.confirmed = true;
 	s->prev_retired = now;
@@ -729,6 +746,9 @@ session_decap(struct session *s, struct session_keypair *kp, struct buf *b, uint
 	if (kp == &s->kp_next) {
 		promote_next(s, now);
 		kp = &s->kp_cur;
+	} else if (kp == &s->kp_cur && !s->cur_heard) {
+		s->cur_heard = true;
+		s->prev_retired = now;
 	}
 
 	inner = *buf_pull(b, WIRE_INNER_HDR_LEN);
@@ -800,7 +820,10 @@ session_tick(struct session *s, uint64_t now, struct buf *out)
 {
 	const struct vt_peer *p = s->peer;
 
-	if (s->kp_prev.valid && now - s->prev_retired >= SESSION_PREV_KEY_LINGER)
+	/* The previous key stays until the peer is heard under the new one (a lost confirmation
+	 * must not strand its packets), then for the linger time, never past its age limit. */
+	if (s->kp_prev.valid && ((s->cur_heard && now - s->prev_retired >=
+	    SESSION_PREV_KEY_LINGER) || now - s->kp_prev.created >= SESSION_REJECT_AFTER))
 		keypair_wipe(&s->kp_prev);
 	if (s->kp_next.valid && now - s->kp_next.created >= SESSION_REJECT_AFTER)
 		keypair_wipe(&s->kp_next);
@@ -849,8 +872,10 @@ session_next_deadline(const struct session *s, uint64_t now)
 	const struct vt_peer *p = s->peer;
 	uint64_t t = UINT64_MAX;
 
-	if (s->kp_prev.valid)
+	if (s->kp_prev.valid && s->cur_heard)
 		t = min64(t, s->prev_retired + SESSION_PREV_KEY_LINGER);
+	if (s->kp_prev.valid)
+		t = min64(t, s->kp_prev.created + SESSION_REJECT_AFTER);
 	if (s->kp_next.valid)
 		t = min64(t, s->kp_next.created + SESSION_REJECT_AFTER);
 	if (s->kp_cur.valid)

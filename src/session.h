@@ -1,8 +1,8 @@
 /*
  * session.h - per-peer session shared by client and server: the handshake (Noise IKpsk2), key
  * slots, encapsulation (frame -> wire) and decapsulation (wire -> frame), timers and counters.
- * No sockets and no clock: every call gets `now` (monotonic milliseconds) and returns what the
- * engine should do. The only difference between the roles is that the client initiates.
+ * No sockets and no timers of its own: every call gets `now` (monotonic milliseconds) and returns
+ * what the engine should do. The wall clock is read only for handshake timestamps and status. The only difference between the roles is that the client initiates.
  */
 #ifndef VT_SESSION_H
 #define VT_SESSION_H
@@ -24,7 +24,7 @@
 #define SESSION_REKEY_TIMEOUT 5000      /* retransmit an unanswered initiation */
 #define SESSION_REJECT_AFTER 180000     /* a key older than this is never used */
 #define SESSION_PREV_KEY_LINGER 10000   /* previous key kept for packets in flight */
-#define SESSION_REKEY_AFTER_MSGS (UINT64_C(1) << 60)
+#define SESSION_REKEY_AFTER_MSGS (UINT64_C(1) << 59)
 #define SESSION_REJECT_AFTER_MSGS (REPLAY_COUNTER_LIMIT - 1)
 #define SESSION_REKEY_AFTER_BLOCKS (UINT64_C(1) << 33) /* soft: start a new handshake */
 #define SESSION_REJECT_AFTER_BLOCKS (UINT64_C(1) << 34) /* hard: stop using the key */
@@ -84,11 +84,15 @@ struct session_local {
 	struct cookie_checker checker; /* mac1/cookie checks for messages sent to us */
 	struct ratelimit *ratelimit;   /* per-source handshake limit (responder) */
 	uint64_t drops[DROP_MAX];      /* packets of no known session */
+	uint64_t load_window;          /* initiations with a valid mac1 in the current second */
+	int load_count;
 };
+/* Initiations per second with a valid mac1 above which the responder asks for cookies. */
+#define SESSION_LOAD_THRESHOLD 64
 
 struct session {
 	const struct vt_peer *peer;
-	const struct session_local *local;
+	struct session_local *local;
 	bool initiator;             /* client role */
 	enum session_state state;
 
@@ -105,7 +109,9 @@ struct session {
 	struct cookie_maker cookie;     /* macs on messages we send to this peer */
 
 	struct session_keypair kp_cur, kp_prev, kp_next;
-	uint64_t prev_retired;          /* when kp_prev stopped being current */
+	uint64_t prev_retired;          /* when kp_prev stopped being current, or (initiator) when
+	                                   the first packet under the new key arrived */
+	bool cur_heard;                 /* a packet arrived under kp_cur */
 
 	uint64_t last_sent, last_recv;  /* any authenticated packet, ms */
 	bool want_handshake;            /* initiator: start one at the next tick */
@@ -129,7 +135,7 @@ enum session_verdict {
 int session_local_init(struct session_local *l, const uint8_t priv[32]);
 void session_local_free(struct session_local *l);
 /* Prepare a session for peer p; allocates its compression state once. 0 or -1. */
-int session_init(struct session *s, const struct vt_peer *p, const struct session_local *l,
+int session_init(struct session *s, const struct vt_peer *p, struct session_local *l,
     bool initiator);
 /* Wipe every key and free what session_init allocated. */
 void session_free(struct session *s);
@@ -138,13 +144,14 @@ void session_free(struct session *s);
 enum session_verdict session_initiate(struct session *s, uint64_t now, struct buf *out);
 /*
  * Responder: process an initiation (msg, len) from src against sessions[0..n-1]. Checks mac1
- * first (garbage costs one MAC), answers with a cookie under load, rate-limits, then runs the
+ * first (garbage costs one MAC), answers with a cookie under load (more than
+ * SESSION_LOAD_THRESHOLD valid-mac1 initiations a second, or force_load), rate-limits, runs the
  * Noise read, finds the peer by static key and checks its timestamp and settings. On SV_SEND, out
  * holds a response or a cookie reply for src and *matched is the session (NULL for a cookie).
  */
 enum session_verdict session_respond(struct session *const *sessions, int n,
     struct session_local *l, const struct sockaddr *src, socklen_t srclen, const uint8_t *msg,
-    size_t len, bool under_load, uint64_t now, struct buf *out, struct session **matched);
+    size_t len, bool force_load, uint64_t now, struct buf *out, struct session **matched);
 /* Initiator: process a response; SV_SEND (a keepalive that confirms the keys) or SV_DROP. */
 enum session_verdict session_consume_response(struct session *s, const uint8_t *msg,
     size_t len, uint64_t now, struct buf *out);
