@@ -1,0 +1,374 @@
+#!/bin/sh
+# scripts/bench.sh - the performance benchmark (run by hand as root; not a test). It
+#   1. installs what it needs (scripts/deps.sh --bench: openvpn, wireguard-go, wireguard-tools,
+#      iperf3) and builds vtund-ng with -O2 and no sanitizers in build-bench/;
+#   2. for each path below makes two fresh namespaces joined by a veth pair (MTU 1500), brings
+#      the tunnel up between them (inner MTU 1400 everywhere) and measures, with both tunnel
+#      ends and iperf3 on this machine:
+#        - TCP throughput: iperf3 -t $BENCH_SECONDS (10), one stream, client to server, the
+#          receiver's rate;
+#        - latency: the average RTT of ping -c 20 -i 0.05 through the idle tunnel;
+#        - CPU: utime + stime of the tunnel daemons (both ends, from /proc/PID/stat) during the
+#          iperf3 run, divided by the gigabytes received;
+#      paths: bare veth (the ceiling), vtund-ng UDP with AES-256-GCM and ChaCha20-Poly1305,
+#      vtund-ng TCP, vtund-ng UDP with lz4 on iperf3's --repeating-payload (compressible) and
+#      on its default random payload, OpenVPN 2.6 UDP (AES-256-GCM, TLS + tls-crypt, no DCO)
+#      and wireguard-go (userspace; kernel WireGuard is not used);
+#   3. runs tests/tools/vt-bench (seal/open and handshakes per second on one core).
+# The table and vt-bench's output go to the console and to build-bench/results.txt.
+# Only namespace addresses are used; the script kills only the PIDs it started and deletes
+# only the namespaces it made. About 3 minutes with the default BENCH_SECONDS.
+# Environment: BENCH_SECONDS (iperf3 duration, default 10), BENCH_ONLY (space-separated list of
+# path ids to run, e.g. "veth vt-udp ovpn"), SKIP_VT_BENCH=1, SKIP_BUILD=1.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=$top/build-bench
+SECS=${BENCH_SECONDS:-10}
+ONLY=${BENCH_ONLY:-}
+NS_S=vbs$$
+NS_C=vbc$$
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/vtbench.XXXXXX") || exit 1
+PIDS=""
+ROWS=$TMP/rows
+
+die() {
+	echo "bench.sh: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
+
+# Kill what this run started (by PID) and delete this run's namespaces.
+teardown() {
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $PIDS; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 25 ]; do
+			sleep 0.2
+			i=$((i + 1))
+		done
+		kill -9 "$p" 2>/dev/null
+	done
+	PIDS=""
+	ip netns del "$NS_S" 2>/dev/null
+	ip netns del "$NS_C" 2>/dev/null
+	# wireguard-go leaves its UAPI sockets behind when killed
+	rm -f "/var/run/wireguard/wgs$$.sock" "/var/run/wireguard/wgc$$.sock"
+}
+trap 'teardown; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
+trap 'exit 1' INT TERM
+
+# bglog NS LOG CMD...: run CMD in the namespace in the background with its output in LOG and
+# remember its PID in $LAST (ip netns exec and env exec, so $! is the PID of CMD itself).
+bglog() {
+	ns=$1 log=$2
+	shift 2
+	# Empty the log here, not in the background shell: callers grep it at once.
+	: > "$log"
+	ip netns exec "$ns" "$@" > "$log" 2>&1 &
+	LAST=$!
+	PIDS="$PIDS $LAST"
+	LOGS="$LOGS $log"
+}
+
+# wait_for SECONDS CMD...: retry every 0.2 s.
+wait_for() {
+	n=$(($1 * 5))
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# Fresh namespaces joined by veth (MTU 1500): server 10.98.0.1, client 10.98.0.2.
+netns_up() {
+	teardown
+	ip netns add "$NS_S" && ip netns add "$NS_C" || die "cannot create namespaces"
+	ip link add "vbs$$" mtu 1500 netns "$NS_S" type veth peer name "vbc$$" mtu 1500 \
+	    netns "$NS_C" || die "cannot create the veth pair"
+	for ns in "$NS_S" "$NS_C"; do
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$NS_S" addr add 10.98.0.1/24 dev "vbs$$"
+	ip -n "$NS_C" addr add 10.98.0.2/24 dev "vbc$$"
+	ip -n "$NS_S" link set "vbs$$" up
+	ip -n "$NS_C" link set "vbc$$" up
+	DAEMONS=""
+	LOGS=""
+}
+
+# CPU ticks (utime + stime) used so far by the daemons in $DAEMONS and their children.
+cpu_ticks() {
+	t=0
+	for p in $DAEMONS $(for d in $DAEMONS; do pgrep -P "$d"; done); do
+		[ -r "/proc/$p/stat" ] || continue
+		# fields after the ")" that ends the command name: utime is the 12th, stime the 13th
+		v=$(sed 's/.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }')
+		t=$((t + v))
+	done
+	echo "$t"
+}
+
+# measure ID NAME CRYPTO ADDR [IPERF-OPTIONS]: ping and iperf3 from the client namespace to ADDR
+# (a server-namespace address); appends a row to $ROWS.
+measure() {
+	id=$1 name=$2 crypto=$3 addr=$4
+	shift 4
+	mbit=failed rtt=- cpu=-
+	if ! ip netns exec "$NS_C" ping -c 3 -i 0.2 -W 2 "$addr" >/dev/null 2>&1; then
+		echo "  $name: no connectivity through the tunnel; the end of the logs:" >&2
+		for f in $LOGS; do
+			echo "  == $f" >&2
+			tail -n 5 "$f" >&2
+		done
+		echo "$id|$name|$crypto|$mbit|$rtt|$cpu" >> "$ROWS"
+		return
+	fi
+	rtt=$(ip netns exec "$NS_C" ping -q -c 20 -i 0.05 "$addr" |
+	    sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
+	bglog "$NS_S" "$TMP/iperf-s.log" iperf3 -s -1 -B "$addr"
+	wait_for 5 sh -c "ip netns exec $NS_S ss -Hltn | grep -q ':5201 '"
+	c0=$(cpu_ticks)
+	ip netns exec "$NS_C" timeout $((SECS + 20)) iperf3 -c "$addr" -t "$SECS" -J "$@" \
+	    > "$TMP/iperf.json" 2> "$TMP/iperf.err"
+	c1=$(cpu_ticks)
+	# sum_received's bytes and bits_per_second (iperf3 -J prints one key a line)
+	set -- $(awk '/"sum_received"/ { r = 1 }
+	    r && /"bytes"/ { gsub(/[^0-9.e+]/, "", $2); b = $2 }
+	    r && /"bits_per_second"/ { gsub(/[^0-9.e+]/, "", $2); print b, $2; exit }' \
+	    "$TMP/iperf.json")
+	if [ $# -eq 2 ]; then
+		mbit=$(awk -v r="$2" 'BEGIN { printf "%.0f", r / 1e6 }')
+		if [ -n "$DAEMONS" ]; then
+			cpu=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v b="$1" \
+			    'BEGIN { printf "%.1f", t / hz / (b / 1e9) }')
+		fi
+	else
+		echo "  $name: iperf3 failed: $(tail -n 3 "$TMP/iperf.err" "$TMP/iperf.json")" >&2
+	fi
+	echo "  $name: $mbit Mbit/s, RTT ${rtt:-?} ms, ${cpu} CPU-s/GB" >&2
+	echo "$id|$name|$crypto|$mbit|${rtt:--}|$cpu" >> "$ROWS"
+}
+
+# want ID: true if this path is selected (BENCH_ONLY empty or lists it).
+want() {
+	[ -z "$ONLY" ] && return 0
+	case " $ONLY " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+bench_veth() {
+	want veth || return 0
+	netns_up
+	measure veth "bare veth (ceiling)" none 10.98.0.1
+}
+
+# vtund_conf ROLE FILE PROTO CIPHER COMPRESS
+vtund_conf() {
+	if [ "$1" = server ]; then
+		head="listen = \"10.98.0.1:5000\";" priv=$VS_PRIV pub=$VC_PUB own=1 other=2 rem=""
+	else
+		head="" priv=$VC_PRIV pub=$VS_PUB own=2 other=1 rem="remote = \"10.98.0.1:5000\";"
+	fi
+	cat > "$2" <<EOF
+$head
+private-key = "$priv";
+control-socket = "$TMP/$1.sock";
+user = "";
+log-level = "info";
+peers = {
+	bench = {
+		public-key = "$pub";
+		$rem
+		type = "tun";
+		proto = "$3";
+		device = "vt-bench";
+		mtu = 1400;
+		cipher = "$4";
+		compress = "$5";
+		address = "10.99.9.$own/30";
+		peer-address = "10.99.9.$other";
+	};
+};
+EOF
+}
+
+# bench_vtund ID NAME PROTO CIPHER COMPRESS [IPERF-OPTIONS]
+bench_vtund() {
+	id=$1 name=$2 proto=$3 cipher=$4 comp=$5
+	shift 5
+	want "$id" || return 0
+	netns_up
+	vtund_conf server "$TMP/s.conf" "$proto" "$cipher" "$comp"
+	vtund_conf client "$TMP/c.conf" "$proto" "$cipher" "$comp"
+	bglog "$NS_S" "$TMP/s.log" "$VTUND" -n -f "$TMP/s.conf" -s
+	DAEMONS=$LAST
+	wait_for 5 grep -q ready "$TMP/s.log"
+	bglog "$NS_C" "$TMP/c.log" "$VTUND" -n -f "$TMP/c.conf" client bench
+	DAEMONS="$DAEMONS $LAST"
+	wait_for 10 grep -q "session up" "$TMP/c.log" ||
+	    echo "  $name: no session: $(tail -n 2 "$TMP/s.log" "$TMP/c.log")" >&2
+	crypto=$cipher
+	[ "$comp" = lz4 ] && crypto="$cipher + lz4"
+	measure "$id" "$name" "$crypto" 10.99.9.1 "$@"
+}
+
+# A throw-away CA, server and client certificates and a tls-crypt key for OpenVPN.
+openvpn_pki() {
+	d=$TMP/pki
+	mkdir -p "$d"
+	ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+	# shellcheck disable=SC2086
+	openssl req -x509 $ec -keyout "$d/ca.key" -out "$d/ca.crt" -subj /CN=bench-ca \
+	    -days 2 >/dev/null 2>&1 || return 1
+	for n in server client; do
+		# shellcheck disable=SC2086
+		openssl req $ec -keyout "$d/$n.key" -out "$d/$n.csr" -subj "/CN=$n" \
+		    >/dev/null 2>&1 &&
+		openssl x509 -req -in "$d/$n.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+		    -CAcreateserial -out "$d/$n.crt" -days 2 >/dev/null 2>&1 || return 1
+	done
+	openvpn --genkey tls-crypt "$d/tc.key" >/dev/null 2>&1
+}
+
+bench_openvpn() {
+	want ovpn || return 0
+	command -v openvpn >/dev/null || { echo "  OpenVPN: not installed, skipped" >&2; return 0; }
+	openvpn_pki || { echo "  OpenVPN: cannot make certificates, skipped" >&2; return 0; }
+	netns_up
+	d=$TMP/pki
+	common="--dev tun --proto udp --tun-mtu 1400 --disable-dco --data-ciphers AES-256-GCM
+	    --ca $d/ca.crt --tls-crypt $d/tc.key --verb 3"
+	# shellcheck disable=SC2086
+	bglog "$NS_S" "$TMP/ovpn-s.log" openvpn $common --tls-server --dh none \
+	    --cert "$d/server.crt" --key "$d/server.key" --local 10.98.0.1 --lport 1194 \
+	    --ifconfig 10.99.9.1 10.99.9.2
+	DAEMONS=$LAST
+	# shellcheck disable=SC2086
+	bglog "$NS_C" "$TMP/ovpn-c.log" openvpn $common --tls-client --cert "$d/client.crt" \
+	    --key "$d/client.key" --verify-x509-name server name --remote 10.98.0.1 1194 --nobind --ifconfig 10.99.9.2 10.99.9.1
+	DAEMONS="$DAEMONS $LAST"
+	wait_for 15 grep -q "Initialization Sequence Completed" "$TMP/ovpn-c.log" ||
+	    echo "  OpenVPN: not up: $(tail -n 3 "$TMP/ovpn-s.log" "$TMP/ovpn-c.log")" >&2
+	wait_for 5 grep -q "Initialization Sequence Completed" "$TMP/ovpn-s.log"
+	cipher=$(sed -n 's/.*NCP negotiation result:.* cipher=\([A-Za-z0-9-]*\).*/\1/p' \
+	    "$TMP/ovpn-c.log" | tail -n 1)
+	measure ovpn "OpenVPN $OVPN_VERSION UDP" "${cipher:-?}, TLS + tls-crypt" 10.99.9.1
+}
+
+bench_wireguard() {
+	want wg || return 0
+	if ! command -v wireguard-go >/dev/null || ! command -v wg >/dev/null; then
+		echo "  wireguard-go: wireguard-go or wg missing, skipped" >&2
+		return 0
+	fi
+	netns_up
+	(umask 077 && wg genkey > "$TMP/wgs.key" && wg genkey > "$TMP/wgc.key") || return 0
+	for side in s c; do
+		if [ $side = s ]; then
+			ns=$NS_S own=1 other=2 peerkey=$(wg pubkey < "$TMP/wgc.key")
+		else
+			ns=$NS_C own=2 other=1 peerkey=$(wg pubkey < "$TMP/wgs.key")
+		fi
+		dev=wg$side$$
+		bglog "$ns" "$TMP/wg$side.log" env WG_PROCESS_FOREGROUND=1 wireguard-go -f "$dev"
+		DAEMONS="$DAEMONS $LAST"
+		wait_for 5 ip -n "$ns" link show "$dev"
+		wait_for 5 test -S "/var/run/wireguard/$dev.sock"
+		ip netns exec "$ns" wg set "$dev" private-key "$TMP/wg$side.key" listen-port 51820 \
+		    peer "$peerkey" allowed-ips "10.99.9.$other/32" endpoint "10.98.0.$other:51820"
+		ip -n "$ns" addr add "10.99.9.$own/24" dev "$dev"
+		ip -n "$ns" link set "$dev" mtu 1400 up
+	done
+	measure wg "wireguard-go $WG_VERSION" "ChaCha20-Poly1305" 10.99.9.1
+}
+
+# Step 1: packages and the build.
+"$top/scripts/deps.sh" --bench || die "scripts/deps.sh --bench failed"
+if [ -z "${SKIP_BUILD:-}" ]; then
+	echo "== building vtund-ng (-O2, no sanitizers) in $out"
+	[ -x "$top/configure" ] || (cd "$top" && autoreconf -fi) || die "autoreconf failed"
+	mkdir -p "$out"
+	(cd "$out" && "$top/configure" -q CFLAGS="-O2" &&
+	    make -s -j"$(nproc)" vtund-ng tests/tools/vt-bench) > "$TMP/build.log" 2>&1 ||
+	    { tail -n 30 "$TMP/build.log"; die "build failed"; }
+fi
+VTUND=$out/vtund-ng
+[ -x "$VTUND" ] || die "$VTUND is missing"
+VS_PRIV=$("$VTUND" genkey) && VS_PUB=$(echo "$VS_PRIV" | "$VTUND" pubkey) &&
+    VC_PRIV=$("$VTUND" genkey) && VC_PUB=$(echo "$VC_PRIV" | "$VTUND" pubkey) ||
+    die "vtund-ng genkey/pubkey failed"
+OVPN_VERSION=$(openvpn --version 2>/dev/null | sed -n '1s/^OpenVPN \([0-9.]*\).*/\1/p')
+WG_VERSION=$(dpkg-query -W -f='${Version}' wireguard-go 2>/dev/null | sed 's/-.*//')
+IPERF_VERSION=$(iperf3 --version 2>/dev/null | sed -n '1s/^iperf \([0-9.]*\).*/\1/p')
+REPEAT=""
+iperf3 --help 2>&1 | grep -q -- --repeating-payload && REPEAT=--repeating-payload
+
+# Step 2: the paths.
+start=$(date +%s)
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+: > "$ROWS"
+echo "== measuring (iperf3 $IPERF_VERSION, $SECS s per path, one TCP stream)"
+bench_veth
+bench_vtund vt-udp "vtund-ng UDP" udp aes-256-gcm none
+bench_vtund vt-chacha "vtund-ng UDP" udp chacha20-poly1305 none
+bench_vtund vt-tcp "vtund-ng TCP" tcp aes-256-gcm none
+if [ -n "$REPEAT" ]; then
+	bench_vtund vt-lz4-text "vtund-ng UDP lz4, compressible" udp aes-256-gcm lz4 "$REPEAT"
+else
+	echo "  iperf3 has no --repeating-payload: compressible lz4 run skipped" >&2
+fi
+bench_vtund vt-lz4-rand "vtund-ng UDP lz4, random data" udp aes-256-gcm lz4
+bench_openvpn
+bench_wireguard
+teardown
+
+# The table, with throughput as a ratio to OpenVPN's.
+ovpn=$(awk -F'|' '$1 == "ovpn" { print $4 }' "$ROWS")
+{
+	echo "vtund-ng benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) CPUs:" \
+	    "$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
+	echo "commit $(cd "$top" && git rev-parse --short HEAD 2>/dev/null || echo unknown)," \
+	    "iperf3 -t $SECS, one TCP stream, inner MTU 1400, veth MTU 1500;" \
+	    "load average before: $LOAD"
+	echo
+	row() {
+		printf '| %-32s | %-35s | %7s | %10s | %7s | %8s |\n' "$@"
+	}
+	row path crypto Mbit/s "vs OpenVPN" "RTT ms" CPU-s/GB
+	row -------------------------------- ----------------------------------- ------- \
+	    ---------- ------- -------- | tr ' ' -
+	while IFS='|' read -r id name crypto mbit rtt cpu; do
+		ratio=-
+		case "$mbit$ovpn" in
+		*[!0-9]*) ;;
+		*) [ "$ovpn" -gt 0 ] && ratio=$(awk -v a="$mbit" -v b="$ovpn" \
+		    'BEGIN { printf "%.2f", a / b }') ;;
+		esac
+		row "$name" "$crypto" "$mbit" "$ratio" "$rtt" "$cpu"
+	done < "$ROWS"
+	echo
+	echo "Measured in $(($(date +%s) - start)) s. CPU-s/GB: user + system CPU seconds of both"
+	echo "tunnel daemons per gigabyte received by iperf3 (not counting iperf3 or the kernel's"
+	echo "softirq work charged elsewhere)."
+} > "$TMP/table"
+
+# Step 3: the micro-benchmark.
+if [ -z "${SKIP_VT_BENCH:-}" ] && [ -x "$out/tests/tools/vt-bench" ]; then
+	{
+		echo
+		echo "tests/tools/vt-bench (one core):"
+		"$out/tests/tools/vt-bench"
+	} >> "$TMP/table"
+fi
+mkdir -p "$out"
+cp "$TMP/table" "$out/results.txt"
+echo
+cat "$out/results.txt"
+echo
+echo "saved to $out/results.txt"
