@@ -281,6 +281,7 @@ test_handshake(void **state)
 	assert_false(f->decoy[0].kp_next.valid);
 	assert_false(f->decoy[1].kp_next.valid);
 	assert_true(f->r.s.kp_next.valid);
+	assert_false(f->r.s.kp_next.confirmed);
 	assert_false(f->r.s.kp_cur.valid);
 	assert_int_equal(f->r.s.state, SESSION_IDLE);
 	assert_int_equal(wire_get32(buf_data(&f->b) + 8), f->i.s.hs_index);
@@ -879,6 +880,60 @@ test_cookie_under_load(void **state)
 }
 
 static void
+test_under_load_by_count(void **state)
+{
+	struct fx *f = *state;
+	struct session *m;
+	struct sockaddr_in other = f->src;
+	int k;
+
+	start(f);
+	assert_int_equal(session_initiate(&f->i.s, T0, &f->a), SV_SEND);
+	/* Initiations with a valid mac1 count towards the load, whatever becomes of them. */
+	for (k = 0; k < SESSION_LOAD_THRESHOLD; k++) {
+		other.sin_addr.s_addr = htonl(0xc6336400 + (uint32_t)k);
+		assert_int_equal(session_respond(f->rs, NR, &f->r.local, SA(other), sizeof(other),
+		    buf_data(&f->a), f->a.len, false, T0 + 500, &f->b, &m), k == 0 ? SV_SEND :
+		    SV_DROP);
+	}
+	assert_int_equal(f->r.s.stats.drops[DROP_REPLAY], SESSION_LOAD_THRESHOLD - 1);
+	/* One more in the same second: a cookie reply, with no Diffie-Hellman. */
+	assert_int_equal(respond(f, &f->a, false, T0 + 999, &f->b, &m), SV_SEND);
+	assert_null(m);
+	assert_int_equal(f->b.len, WIRE_COOKIE_LEN);
+	assert_int_equal(f->r.s.stats.drops[DROP_REPLAY], SESSION_LOAD_THRESHOLD - 1);
+	/* A quiet second later the load is gone. */
+	assert_int_equal(session_initiate(&f->i.s, T0 + 2000, &f->a), SV_SEND);
+	assert_int_equal(respond(f, &f->a, false, T0 + 2000, &f->b, &m), SV_SEND);
+	assert_ptr_equal(m, &f->r.s);
+	assert_int_equal(f->b.len, WIRE_RESP_LEN);
+}
+
+static void
+test_replays_spare_peer_budget(void **state)
+{
+	struct fx *f = *state;
+	struct session *m;
+	struct sockaddr_in other = f->src;
+
+	start(f);
+	assert_int_equal(session_initiate(&f->i.s, T0, &f->a), SV_SEND);
+	assert_int_equal(respond(f, &f->a, false, T0, &f->b, &m), SV_SEND);
+	/* Replays from many addresses (past the per-source limit) within one second. */
+	for (int k = 0; k < 60; k++) {
+		other.sin_addr.s_addr = htonl(0xc6336400 + (uint32_t)k);
+		assert_int_equal(session_respond(f->rs, NR, &f->r.local, SA(other), sizeof(other),
+		    buf_data(&f->a), f->a.len, false, T0 + 1, &f->b, &m), SV_DROP);
+	}
+	assert_int_equal(f->r.s.stats.drops[DROP_REPLAY], 60);
+	assert_int_equal(f->r.s.stats.drops[DROP_RATELIMIT], 0);
+	/* The peer's genuine new initiation is still answered in that second. */
+	assert_int_equal(session_initiate(&f->i.s, T0 + 2, &f->a), SV_SEND);
+	assert_int_equal(respond(f, &f->a, false, T0 + 2, &f->b, &m), SV_SEND);
+	assert_ptr_equal(m, &f->r.s);
+}
+
+static void
 test_retransmit(void **state)
 {
 	struct fx *f = *state;
@@ -996,6 +1051,64 @@ test_rekey_and_previous_key(void **state)
 	seal_frame(&f->i.s, &f->d, 30, 14, linger_end);
 	assert_int_equal(to_r(f, &f->d, linger_end), SV_DELIVER);
 	free(old);
+}
+
+static void
+test_prev_key_kept_until_heard(void **state)
+{
+	struct fx *f = *state;
+	struct session *m;
+	uint64_t rk = T0 + 120000, t;
+
+	start(f);
+	handshake(f, T0);
+	assert_int_equal(session_tick(&f->i.s, rk, &f->a), SV_SEND);
+	assert_int_equal(respond(f, &f->a, false, rk, &f->b, &m), SV_SEND);
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len, rk,
+	    &f->c), SV_SEND);
+	/* The confirming keepalive is lost: the server goes on with the old key, and the client
+	 * must keep accepting it well past the linger time. */
+	for (t = rk + 1000; t < rk + 3 * SESSION_PREV_KEY_LINGER; t += 1000) {
+		session_tick(&f->i.s, t, &f->d);
+		assert_true(f->i.s.kp_prev.valid);
+		seal_frame(&f->r.s, &f->d, 20, (uint8_t)t, t);
+		assert_int_equal(to_i(f, &f->d, t), SV_DELIVER);
+		check_delivered(&f->d, 20, (uint8_t)t);
+	}
+	/* Client data on the new key confirms it; the server switches and is heard. */
+	seal_frame(&f->i.s, &f->d, 20, 1, t);
+	assert_int_equal(to_r(f, &f->d, t), SV_DELIVER);
+	assert_true(f->r.s.kp_cur.confirmed);
+	seal_frame(&f->r.s, &f->d, 20, 2, t);
+	assert_int_equal(to_i(f, &f->d, t), SV_DELIVER);
+	/* Only now does the linger start. */
+	session_tick(&f->i.s, t + SESSION_PREV_KEY_LINGER - 1, &f->d);
+	assert_true(f->i.s.kp_prev.valid);
+	session_tick(&f->i.s, t + SESSION_PREV_KEY_LINGER, &f->d);
+	assert_false(f->i.s.kp_prev.valid);
+}
+
+static void
+test_prev_key_age_limit(void **state)
+{
+	struct fx *f = *state;
+	struct session *m;
+	uint64_t rk = T0 + 120000;
+
+	start(f);
+	handshake(f, T0);
+	assert_int_equal(session_tick(&f->i.s, rk, &f->a), SV_SEND);
+	assert_int_equal(respond(f, &f->a, false, rk, &f->b, &m), SV_SEND);
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len, rk,
+	    &f->c), SV_SEND);
+	/* Never heard under the new key: the old one still goes at its age limit. */
+	assert_int_equal(session_next_deadline(&f->i.s, rk), T0 + SESSION_REJECT_AFTER);
+	session_tick(&f->i.s, T0 + SESSION_REJECT_AFTER - 1, &f->d);
+	assert_true(f->i.s.kp_prev.valid);
+	session_tick(&f->i.s, T0 + SESSION_REJECT_AFTER, &f->d);
+	assert_false(f->i.s.kp_prev.valid);
+	assert_true(f->i.s.kp_cur.valid);
+	assert_int_equal(f->i.s.state, SESSION_ESTABLISHED);
 }
 
 static void
@@ -1159,11 +1272,17 @@ test_next_deadline(void **state)
 	assert_int_equal(respond(f, &f->a, false, T0 + 320000, &f->b, &m), SV_SEND);
 	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len,
 	    T0 + 321000, &f->c), SV_SEND);
+	/* The client keeps its previous key until it hears the server under the new one, at most
+	 * until that key's age limit. */
 	assert_int_equal(session_next_deadline(&f->i.s, T0 + 321000),
-	    T0 + 321000 + SESSION_PREV_KEY_LINGER);
+	    T0 + 200000 + SESSION_REJECT_AFTER);
 	assert_int_equal(to_r(f, &f->c, T0 + 322000), SV_NONE);
 	assert_int_equal(session_next_deadline(&f->r.s, T0 + 322000),
 	    T0 + 322000 + SESSION_PREV_KEY_LINGER);
+	seal_frame(&f->r.s, &f->a, 10, 1, T0 + 322500);
+	assert_int_equal(to_i(f, &f->a, T0 + 322500), SV_DELIVER);
+	assert_int_equal(session_next_deadline(&f->i.s, T0 + 322500),
+	    T0 + 322500 + SESSION_PREV_KEY_LINGER);
 	/* Closed: a server has nothing to do. */
 	session_close(&f->r.s, T0 + 323000, &f->a);
 	assert_int_equal(session_next_deadline(&f->r.s, T0 + 323000), UINT64_MAX);
@@ -1203,6 +1322,7 @@ test_volume_rekey_responder(void **state)
 	handshake(f, T0);
 	assert_int_equal(session_tick(&f->r.s, T0 + 1, &f->a), SV_NONE);
 	f->r.s.kp_cur.send_blocks = SESSION_REKEY_AFTER_BLOCKS;
+	assert_int_equal(session_next_deadline(&f->r.s, T0 + 1), T0 + 1);
 	/* The server cannot start a handshake: it asks the client to. */
 	assert_int_equal(session_tick(&f->r.s, T0 + 1, &f->a), SV_SEND);
 	assert_int_equal(wire_classify(buf_data(&f->a), f->a.len), WIRE_DATA);
@@ -1424,8 +1544,12 @@ main(void)
 		T(test_mismatch_name),
 		T(test_forged_response),
 		T(test_cookie_under_load),
+		T(test_under_load_by_count),
+		T(test_replays_spare_peer_budget),
 		T(test_retransmit),
 		T(test_rekey_and_previous_key),
+		T(test_prev_key_kept_until_heard),
+		T(test_prev_key_age_limit),
 		T(test_key_expiry),
 		T(test_keepalive),
 		T(test_keepalive_fresh_responder),
