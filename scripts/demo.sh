@@ -147,7 +147,8 @@ echo "-- server log ($NS_S):"
 sed 's/^/    /' "$tmp/server.log"
 echo "-- client log ($NS_C):"
 sed 's/^/    /' "$tmp/client.log"
-grep -q 'peer alice: session up' "$tmp/client.log" || die "no session within 10 s (see the logs above)"
+grep -q 'peer alice: session up' "$tmp/client.log" ||
+    die "no session within 10 s (see the logs above)"
 
 section "5. The tunnel interface in $NS_C"
 echo "+ ip -n $NS_C addr show vt-alice"
