@@ -1153,6 +1153,52 @@ test_key_expiry(void **state)
 }
 
 static void
+test_expiry_spares_pending_key(void **state)
+{
+	struct fx *f = *state;
+	struct session *m;
+	uint64_t rk = T0 + 120000, end = T0 + SESSION_REJECT_AFTER;
+
+	start(f);
+	handshake(f, T0);
+	/* A rekey whose confirming keepalive is lost; the client has nothing else to send. */
+	assert_int_equal(session_tick(&f->i.s, rk, &f->a), SV_SEND);
+	assert_int_equal(respond(f, &f->a, false, rk, &f->b, &m), SV_SEND);
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len, rk,
+	    &f->c), SV_SEND);
+	assert_true(f->r.s.kp_next.valid);
+	/* The server's old key reaches its age limit: the new one, 60 s old, must survive. */
+	session_tick(&f->r.s, end, &f->d);
+	assert_true(f->r.s.kp_next.valid);
+	seal_frame(&f->i.s, &f->d, 30, 1, end + 1);
+	assert_int_equal(to_r(f, &f->d, end + 1), SV_DELIVER);
+	check_delivered(&f->d, 30, 1);
+	assert_int_equal(f->r.s.state, SESSION_ESTABLISHED);
+}
+
+static void
+test_timeout_spares_pending_key(void **state)
+{
+	struct fx *f = *state;
+	struct session *m;
+	uint64_t to = T0 + 60000;
+
+	f->i.peer.timeout = f->r.peer.timeout = 60;
+	start(f);
+	handshake(f, T0);
+	/* The server hears nothing for almost a minute, then a new initiation just in time; its
+	 * timeout fires before the confirmation arrives. The fresh key must not go with it. */
+	assert_int_equal(session_initiate(&f->i.s, to - 100, &f->a), SV_SEND);
+	assert_int_equal(respond(f, &f->a, false, to - 100, &f->b, &m), SV_SEND);
+	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len, to - 50,
+	    &f->c), SV_SEND);
+	session_tick(&f->r.s, to, &f->d);
+	assert_true(f->r.s.kp_next.valid);
+	assert_int_equal(to_r(f, &f->c, to + 50), SV_NONE);
+	assert_int_equal(f->r.s.state, SESSION_ESTABLISHED);
+}
+
+static void
 test_keepalive(void **state)
 {
 	struct fx *f = *state;
@@ -1551,6 +1597,8 @@ main(void)
 		T(test_prev_key_kept_until_heard),
 		T(test_prev_key_age_limit),
 		T(test_key_expiry),
+		T(test_expiry_spares_pending_key),
+		T(test_timeout_spares_pending_key),
 		T(test_keepalive),
 		T(test_keepalive_fresh_responder),
 		T(test_timeout),
