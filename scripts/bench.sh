@@ -216,6 +216,16 @@ bench_vtund() {
 	crypto=$cipher
 	[ "$comp" = lz4 ] && crypto="$cipher + lz4"
 	measure "$id" "$name" "$crypto" 10.99.9.1 "$@"
+	if [ "$comp" = lz4 ]; then
+		# What lz4 made of the client's packets, from its status (bytes_out / bytes_in).
+		# shellcheck disable=SC2020
+		"$VTUND" status --json -S "$TMP/client.sock" 2>/dev/null | tr ',{}' '\n\n\n' |
+		    awk -v n="$name" -F: '$1 == "\"bytes_in\"" { i = $2 }
+		    $1 == "\"bytes_out\"" { o = $2 }
+		    $1 == "\"raw_packets\"" { r = $2 }
+		    END { if (i > 0) printf "%s: lz4 sent %.1f %% of the bytes, %d packets raw\n",
+			n, 100 * o / i, r }' >> "$TMP/notes"
+	fi
 }
 
 # A throw-away CA, server and client certificates and a tls-crypt key for OpenVPN.
@@ -353,6 +363,7 @@ ovpn=$(awk -F'|' '$1 == "ovpn" { print $4 }' "$ROWS")
 		row "$name" "$crypto" "$mbit" "$ratio" "$rtt" "$cpu"
 	done < "$ROWS"
 	echo
+	[ -s "$TMP/notes" ] && cat "$TMP/notes" && echo
 	echo "Measured in $(($(date +%s) - start)) s. CPU-s/GB: user + system CPU seconds of both"
 	echo "tunnel daemons per gigabyte received by iperf3 (not counting iperf3 or the kernel's"
 	echo "softirq work charged elsewhere)."
