@@ -1,0 +1,847 @@
+/*
+ * vt-inject.c - hostile traffic for the namespace tests: replay UDP payloads out of a pcap file,
+ * flood a server with forged handshake initiations that carry a valid mac1 (so each one gets
+ * past the cheapest check), and send garbage datagrams. Every mode is bounded in count and time.
+ *
+ * Usage:
+ *   vt-inject replay PCAPFILE HOST PORT [--type N] [--count K] [--dport P] [--repeat N]
+ *   vt-inject flood HOST PORT --server-pub BASE64 --count N --rate R [--noise | --bad-mac1]
+ *   vt-inject garbage HOST PORT --count N
+ *   vt-inject hold HOST PORT --count N --max-time S   (idle TCP connections, held S seconds)
+ * Common: --rate R (packets per second; default as fast as possible), --max-time SECONDS
+ * (default 60) stops any mode early, --bind ADDR sends from ADDR; repeated, the packets take
+ * turns over the addresses (several sources, as a per-source rate limiter sees them).
+ * Prints one summary line on stdout; exits 0, 1 on error, 2 on bad usage.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "src/cookie.h" /* tools get -I$(srcdir), not -I src */
+#include "src/crypto.h"
+#include "src/noise.h"
+#include "src/transport.h"
+#include "src/wire.h"
+
+#define MAX_COUNT 10000000L
+#define MAX_PCAP (64L * 1024 * 1024)
+#define GARBAGE_MAX 1400 /* below any receive buffer, so every datagram reaches the parser */
+#define MAX_BIND 64
+#define MAX_HOLD 1000
+
+/* Pcap link types we can take apart. */
+#define LINK_ETHERNET 1
+#define LINK_RAW 101
+#define LINK_LINUX_SLL 113
+#define LINK_IPV4 228
+#define LINK_IPV6 229
+#define LINK_LINUX_SLL2 276
+
+/* The prologue the daemon binds into every handshake (session.c); a copy, as a test fixture. */
+static const uint8_t prologue[] = "vtund-ng wire 1";
+
+struct opts {
+	const char *bind[MAX_BIND];
+	int nbind;
+	long repeat;      /* replay: send the matching packets this many times */
+	const char *server_pub;
+	long count;
+	double rate;      /* packets per second; 0 = as fast as the socket takes them */
+	double max_time;  /* seconds */
+	int type;         /* replay: only payloads whose first byte is this; 0 = all */
+	int dport;        /* replay: only datagrams sent to this UDP port; 0 = all */
+	int noise;        /* flood: real Noise initiations from unknown static keys */
+	int bad_mac1;     /* flood: a wrong mac1, to be dropped before any other work */
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: vt-inject replay PCAPFILE HOST PORT [--type N] [--count K] [--dport P]\n"
+	    "                 [--repeat N] [--rate R] [--bind ADDR]... [--max-time S]\n"
+	    "       vt-inject flood HOST PORT --server-pub BASE64 --count N --rate R\n"
+	    "                 [--noise | --bad-mac1]"
+	    "                 [--bind ADDR]... [--max-time S]\n"
+	    "       vt-inject garbage HOST PORT --count N [--rate R] [--bind ADDR]...\n"
+	    "                 [--max-time S]\n"
+	    "       vt-inject hold HOST PORT --count N --max-time S [--bind ADDR]...\n");
+	exit(2);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t
+now_ms(void)
+{
+	return (uint64_t)(now_s() * 1000.0);
+}
+
+/* Sleep until packet number i is due at `rate` per second from `start`; true while within the
+ * time budget. */
+static int
+pace(double start, long i, const struct opts *o)
+{
+	double due, t = now_s();
+
+	if (t - start > o->max_time)
+		return 0;
+	if (o->rate <= 0)
+		return 1;
+	due = start + (double)i / o->rate;
+	if (due > t) {
+		struct timespec ts;
+		double d = due - t;
+
+		ts.tv_sec = (time_t)d;
+		ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
+		nanosleep(&ts, NULL);
+	}
+	return 1;
+}
+
+static long
+parse_long(const char *s, long lo, long hi, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "vt-inject: %s: want an integer in %ld..%ld, got '%s'\n", what,
+		    lo, hi, s);
+		exit(2);
+	}
+	return v;
+}
+
+static double
+parse_double(const char *s, double lo, double hi, const char *what)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *s == '\0' || *end != '\0' || !(v >= lo && v <= hi)) {
+		fprintf(stderr, "vt-inject: %s: want a number in %g..%g, got '%s'\n", what, lo,
+		    hi, s);
+		exit(2);
+	}
+	return v;
+}
+
+/* Options after the positional arguments. */
+static void
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->count = -1;
+	o->repeat = 1;
+	o->max_time = 60;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--noise") == 0) {
+			o->noise = 1;
+			continue;
+		}
+		if (strcmp(a, "--bad-mac1") == 0) {
+			o->bad_mac1 = 1;
+			continue;
+		}
+		if (i + 1 >= argc)
+			usage();
+		if (strcmp(a, "--bind") == 0) {
+			if (o->nbind == MAX_BIND) {
+				fprintf(stderr, "vt-inject: at most %d --bind\n", MAX_BIND);
+				exit(2);
+			}
+			o->bind[o->nbind++] = argv[++i];
+		} else if (strcmp(a, "--repeat") == 0)
+			o->repeat = parse_long(argv[++i], 1, 1000, "--repeat");
+		else if (strcmp(a, "--server-pub") == 0)
+			o->server_pub = argv[++i];
+		else if (strcmp(a, "--count") == 0)
+			o->count = parse_long(argv[++i], 0, MAX_COUNT, "--count");
+		else if (strcmp(a, "--rate") == 0)
+			o->rate = parse_double(argv[++i], 0, 1e7, "--rate");
+		else if (strcmp(a, "--max-time") == 0)
+			o->max_time = parse_double(argv[++i], 0, 3600, "--max-time");
+		else if (strcmp(a, "--type") == 0)
+			o->type = (int)parse_long(argv[++i], 0, 255, "--type");
+		else if (strcmp(a, "--dport") == 0)
+			o->dport = (int)parse_long(argv[++i], 1, 65535, "--dport");
+		else
+			usage();
+	}
+}
+
+/* Where the packets go and the sockets they leave from (one per --bind, at least one). */
+struct out {
+	struct sockaddr_storage dst;
+	socklen_t dstlen;
+	int fd[MAX_BIND];
+	int nfd;
+};
+
+/* A socket of dst's family and the given type, bound to addr unless it is NULL; exits on
+ * failure. */
+static int
+open_socket(const struct sockaddr_storage *dst, const char *addr, int type)
+{
+	struct sockaddr_storage src;
+	socklen_t srclen;
+	char err[256];
+	int fd;
+
+	fd = socket(dst->ss_family, type | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		perror("vt-inject: socket");
+		exit(1);
+	}
+	if (addr == NULL)
+		return fd;
+	if (transport_resolve(addr, 0, type, &src, &srclen, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vt-inject: --bind %s\n", err);
+		exit(1);
+	}
+	if (src.ss_family != dst->ss_family) {
+		fprintf(stderr, "vt-inject: --bind %s: not the address family of the target\n",
+		    addr);
+		exit(1);
+	}
+	if (bind(fd, (struct sockaddr *)&src, srclen) == -1) {
+		fprintf(stderr, "vt-inject: bind %s: %s\n", addr, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+/* Resolve HOST:PORT; exits on failure. */
+static void
+resolve_target(struct out *out, const char *host, const char *port, int type)
+{
+	char err[256];
+
+	if (transport_resolve(host, (uint16_t)parse_long(port, 1, 65535, "PORT"), type,
+	    &out->dst, &out->dstlen, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vt-inject: %s\n", err);
+		exit(1);
+	}
+}
+
+/* Resolve HOST:PORT and open the UDP sockets; exits on failure. */
+static void
+open_out(struct out *out, const char *host, const char *port, const struct opts *o)
+{
+	resolve_target(out, host, port, SOCK_DGRAM);
+	out->nfd = o->nbind > 0 ? o->nbind : 1;
+	for (int i = 0; i < out->nfd; i++)
+		out->fd[i] = open_socket(&out->dst, o->nbind > 0 ? o->bind[i] : NULL, SOCK_DGRAM);
+}
+
+static void
+close_out(struct out *out)
+{
+	for (int i = 0; i < out->nfd; i++)
+		close(out->fd[i]);
+}
+
+/* Send packet number i (from the next source in turn); 0, or -1, counted by the caller: a full
+ * buffer loses one packet, it does not end the run. */
+static int
+send_one(const struct out *out, long i, const uint8_t *p, size_t len)
+{
+	return sendto(out->fd[i % out->nfd], p, len, 0, (const struct sockaddr *)&out->dst,
+	    out->dstlen) == (ssize_t)len ? 0 : -1;
+}
+
+/* pcap ------------------------------------------------------------------------------------ */
+
+struct pcap {
+	uint8_t *data;
+	size_t len, off;
+	int swap;
+	uint32_t linktype;
+};
+
+static uint32_t
+pcap_u32(const struct pcap *pc, const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return pc->swap ? __builtin_bswap32(v) : v;
+}
+
+/* Read a whole classic pcap file and check its global header; 0 or -1 with a message. */
+static int
+pcap_open(struct pcap *pc, const char *path)
+{
+	struct stat st;
+	uint32_t magic;
+	ssize_t n;
+	size_t got = 0;
+	int fd, ret = -1;
+
+	memset(pc, 0, sizeof(*pc));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		fprintf(stderr, "vt-inject: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	if (st.st_size < 24 || st.st_size > MAX_PCAP) {
+		fprintf(stderr, "vt-inject: %s: %lld bytes: not a pcap file we read\n", path,
+		    (long long)st.st_size);
+		goto out;
+	}
+	pc->len = (size_t)st.st_size;
+	pc->data = malloc(pc->len);
+	if (pc->data == NULL) {
+		fprintf(stderr, "vt-inject: out of memory\n");
+		goto out;
+	}
+	while (got < pc->len) {
+		n = read(fd, pc->data + got, pc->len - got);
+		if (n <= 0) {
+			fprintf(stderr, "vt-inject: %s: short read\n", path);
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	memcpy(&magic, pc->data, 4);
+	if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d) {
+		pc->swap = 0;
+	} else if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1) {
+		pc->swap = 1;
+	} else {
+		fprintf(stderr, "vt-inject: %s: not a classic pcap file (pcapng is not read; "
+		    "write it with tcpdump -w)\n", path);
+		goto out;
+	}
+	pc->linktype = pcap_u32(pc, pc->data + 20) & 0x0fffffff;
+	pc->off = 24;
+	ret = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (ret == -1) {
+		free(pc->data);
+		pc->data = NULL;
+	}
+	return ret;
+}
+
+/* Next record: its captured bytes and their count; 1, 0 at the end, -1 if the file is cut. */
+static int
+pcap_next(struct pcap *pc, const uint8_t **pkt, size_t *caplen)
+{
+	uint32_t incl;
+
+	if (pc->off == pc->len)
+		return 0;
+	if (pc->len - pc->off < 16)
+		return -1;
+	incl = pcap_u32(pc, pc->data + pc->off + 8);
+	if (incl > pc->len - pc->off - 16)
+		return -1; /* tcpdump killed mid-write: ignore the partial last record */
+	*pkt = pc->data + pc->off + 16;
+	*caplen = incl;
+	pc->off += 16 + (size_t)incl;
+	return 1;
+}
+
+/* The UDP payload of an IPv4 or IPv6 packet; NULL if it is not a whole, unfragmented UDP
+ * datagram. Sets *dport. */
+static const uint8_t *
+ip_udp_payload(const uint8_t *p, size_t n, size_t *len, int *dport)
+{
+	size_t hl, total, ulen;
+	unsigned nh;
+
+	if (n < 1)
+		return NULL;
+	if (p[0] >> 4 == 4) {
+		if (n < 20)
+			return NULL;
+		hl = (size_t)(p[0] & 0x0f) * 4;
+		total = wire_get16(p + 2);
+		/* Fragments (offset or more-fragments set) carry no whole datagram. */
+		if (hl < 20 || total < hl || total > n || p[9] != IPPROTO_UDP ||
+		    (wire_get16(p + 6) & 0x3fff) != 0)
+			return NULL;
+		p += hl;
+		n = total - hl;
+	} else if (p[0] >> 4 == 6) {
+		if (n < 40)
+			return NULL;
+		total = 40 + (size_t)wire_get16(p + 4);
+		if (total > n)
+			return NULL;
+		nh = p[6];
+		p += 40;
+		n = total - 40;
+		/* Walk the extension headers that may sit in front of UDP. */
+		while (nh != IPPROTO_UDP) {
+			if (n < 8)
+				return NULL;
+			if (nh == 0 || nh == 43 || nh == 60) {
+				hl = ((size_t)p[1] + 1) * 8;
+			} else if (nh == 44) {
+				if ((wire_get16(p + 2) & 0xfff9) != 0)
+					return NULL; /* a fragment */
+				hl = 8;
+			} else {
+				return NULL;
+			}
+			if (hl > n)
+				return NULL;
+			nh = p[0];
+			p += hl;
+			n -= hl;
+		}
+	} else {
+		return NULL;
+	}
+	if (n < 8)
+		return NULL;
+	ulen = wire_get16(p + 4);
+	if (ulen < 8 || ulen > n)
+		return NULL;
+	*dport = wire_get16(p + 2);
+	*len = ulen - 8;
+	return p + 8;
+}
+
+/* Strip the link-layer header of a captured frame and return its UDP payload, or NULL. */
+static const uint8_t *
+frame_udp_payload(uint32_t linktype, const uint8_t *p, size_t n, size_t *len, int *dport)
+{
+	uint16_t proto;
+	size_t hl;
+
+	switch (linktype) {
+	case LINK_ETHERNET:
+		if (n < 14)
+			return NULL;
+		proto = wire_get16(p + 12);
+		hl = 14;
+		while ((proto == 0x8100 || proto == 0x88a8) && n >= hl + 4) {
+			proto = wire_get16(p + hl + 2);
+			hl += 4;
+		}
+		break;
+	case LINK_LINUX_SLL:
+		if (n < 16)
+			return NULL;
+		proto = wire_get16(p + 14);
+		hl = 16;
+		break;
+	case LINK_LINUX_SLL2:
+		if (n < 20)
+			return NULL;
+		proto = wire_get16(p);
+		hl = 20;
+		break;
+	case LINK_RAW:
+	case LINK_IPV4:
+	case LINK_IPV6:
+		return ip_udp_payload(p, n, len, dport);
+	default:
+		return NULL;
+	}
+	if (proto != 0x0800 && proto != 0x86dd)
+		return NULL;
+	return ip_udp_payload(p + hl, n - hl, len, dport);
+}
+
+/* Resend the UDP payloads captured in a pcap file (filtered by first byte and port). */
+static int
+cmd_replay(int argc, char **argv)
+{
+	struct pcap pc;
+	struct opts o;
+	struct out out;
+	const uint8_t *pkt, *pl;
+	size_t caplen, plen;
+	long seen = 0, sent = 0, failed = 0, n;
+	double start;
+	int dport;
+
+	if (argc < 3)
+		usage();
+	parse_opts(argc - 3, argv + 3, &o);
+	if (pcap_open(&pc, argv[0]) == -1)
+		return 1;
+	if (pc.linktype != LINK_ETHERNET && pc.linktype != LINK_LINUX_SLL &&
+	    pc.linktype != LINK_LINUX_SLL2 && pc.linktype != LINK_RAW &&
+	    pc.linktype != LINK_IPV4 && pc.linktype != LINK_IPV6) {
+		fprintf(stderr, "vt-inject: %s: link type %u is not supported\n", argv[0],
+		    pc.linktype);
+		free(pc.data);
+		return 1;
+	}
+	open_out(&out, argv[1], argv[2], &o);
+	start = now_s();
+	for (long r = 0; r < o.repeat; r++) {
+		pc.off = 24;
+		while ((o.count < 0 || sent + failed < o.count) &&
+		    pcap_next(&pc, &pkt, &caplen) == 1) {
+			pl = frame_udp_payload(pc.linktype, pkt, caplen, &plen, &dport);
+			if (pl == NULL || plen == 0)
+				continue;
+			if ((o.type != 0 && pl[0] != o.type) ||
+			    (o.dport != 0 && dport != o.dport))
+				continue;
+			seen++;
+			n = sent + failed;
+			if (!pace(start, n, &o))
+				goto done;
+			if (send_one(&out, n, pl, plen) == 0)
+				sent++;
+			else
+				failed++;
+		}
+	}
+done:
+	printf("replayed %ld of %ld matching packets (%ld failed)\n", sent, seen, failed);
+	close_out(&out);
+	free(pc.data);
+	return failed == 0 ? 0 : 1;
+}
+
+/* flood ----------------------------------------------------------------------------------- */
+
+#define FLOOD_STATICS 8
+
+/* One initiation with a valid mac1 towards the server key: either a random body (the server
+ * spends one DH before the static key fails to open) or a real Noise message 1 from an
+ * unknown static key (two DHs, then "unknown key"); with bad_mac1 the mac1 is spoilt. */
+static int
+forge_init(uint8_t msg[WIRE_INIT_LEN], struct cookie_maker *cm, const uint8_t server_pub[32],
+    const uint8_t (*statics)[32], long i, int noise, int bad_mac1)
+{
+	static const uint8_t zero_psk[32];
+	uint8_t payload[WIRE_INIT_PAYLOAD_LEN], pub[32], priv[32];
+	struct wire_params params;
+	struct noise_hs hs;
+	uint32_t idx;
+	size_t n;
+	int ret = -1;
+
+	wire_put_header(msg, WIRE_HS_INIT, WIRE_SUITE_AESGCM);
+	crypto_random(&idx, sizeof(idx));
+	wire_put32(msg + 4, idx);
+	if (!noise) {
+		/* A real public key as ephemeral, so the server's DH cannot fail early. */
+		if (crypto_x25519_keygen(priv, pub) == -1)
+			goto out;
+		memcpy(msg + 8, pub, 32);
+		crypto_random(msg + 40, WIRE_INIT_LEN - 40 - 2 * WIRE_MAC_LEN);
+	} else {
+		if (noise_init(&hs, NOISE_IKPSK2, CRYPTO_AESGCM, true, prologue,
+		    sizeof(prologue) - 1, statics[i % FLOOD_STATICS], server_pub,
+		    zero_psk) == -1)
+			goto out;
+		memset(&params, 0, sizeof(params));
+		params.version = WIRE_VERSION;
+		params.mtu = 1400;
+		snprintf(params.name, sizeof(params.name), "flood");
+		wire_timestamp_encode(payload, (uint64_t)time(NULL), (uint32_t)i);
+		wire_params_encode(payload + WIRE_TIMESTAMP_LEN, &params);
+		if (noise_write_message(&hs, payload, sizeof(payload), msg + 8,
+		    WIRE_INIT_LEN - 8 - 2 * WIRE_MAC_LEN, &n) == -1 ||
+		    n != WIRE_INIT_LEN - 8 - 2 * WIRE_MAC_LEN) {
+			noise_wipe(&hs);
+			goto out;
+		}
+		noise_wipe(&hs);
+	}
+	cookie_add_macs(cm, msg, WIRE_INIT_LEN, now_ms());
+	if (bad_mac1)
+		msg[WIRE_INIT_LEN - 2 * WIRE_MAC_LEN] ^= 0x01;
+	ret = 0;
+out:
+	crypto_wipe(priv, sizeof(priv));
+	return ret;
+}
+
+/* Count the cookie replies (type 3) waiting on the socket, without blocking. */
+static long
+drain_cookies(int fd)
+{
+	uint8_t b[2048];
+	long cookies = 0;
+	ssize_t n;
+
+	while ((n = recv(fd, b, sizeof(b), MSG_DONTWAIT)) >= 0)
+		if (wire_classify(b, (size_t)n) == WIRE_COOKIE)
+			cookies++;
+	return cookies;
+}
+
+/* Send forged initiations with a valid mac1 at a bounded rate. */
+static int
+cmd_flood(int argc, char **argv)
+{
+	uint8_t server_pub[32], msg[WIRE_INIT_LEN], statics[FLOOD_STATICS][32], pub[32];
+	struct cookie_maker cm;
+	struct opts o;
+	struct out out;
+	long sent = 0, failed = 0, cookies = 0, i;
+	double start, end;
+
+	if (argc < 2)
+		usage();
+	parse_opts(argc - 2, argv + 2, &o);
+	if (o.server_pub == NULL || o.count < 0 || o.rate <= 0 || (o.noise && o.bad_mac1))
+		usage();
+	if (crypto_init() == -1 || crypto_key_from_base64(server_pub, o.server_pub) == -1) {
+		fprintf(stderr, "vt-inject: --server-pub: not a base64 key\n");
+		return 2;
+	}
+	for (i = 0; i < FLOOD_STATICS; i++)
+		if (crypto_x25519_keygen(statics[i], pub) == -1)
+			return 1;
+	cookie_maker_init(&cm, server_pub);
+	open_out(&out, argv[0], argv[1], &o);
+	start = now_s();
+	for (i = 0; i < o.count; i++) {
+		if (!pace(start, i, &o))
+			break;
+		if (forge_init(msg, &cm, server_pub, (const uint8_t (*)[32])statics, i,
+		    o.noise, o.bad_mac1) == -1) {
+			fprintf(stderr, "vt-inject: cannot build an initiation\n");
+			break;
+		}
+		if (send_one(&out, i, msg, sizeof(msg)) == 0)
+			sent++;
+		else
+			failed++;
+		if ((i & 63) == 0)
+			for (int k = 0; k < out.nfd; k++)
+				cookies += drain_cookies(out.fd[k]);
+	}
+	end = now_s();
+	/* Replies to the last messages are still on their way. */
+	usleep(300000);
+	for (int k = 0; k < out.nfd; k++)
+		cookies += drain_cookies(out.fd[k]);
+	printf("flood: sent %ld initiations in %.1f s (%ld failed), %ld cookie replies\n", sent,
+	    end - start, failed, cookies);
+	crypto_wipe(statics, sizeof(statics));
+	cookie_maker_wipe(&cm);
+	close_out(&out);
+	return sent > 0 ? 0 : 1;
+}
+
+/* garbage --------------------------------------------------------------------------------- */
+
+static uint32_t
+rnd(uint32_t below)
+{
+	uint32_t v;
+
+	crypto_random(&v, sizeof(v));
+	return below == 0 ? v : v % below;
+}
+
+static size_t
+expected_len(int type)
+{
+	switch (type) {
+	case WIRE_HS_INIT:
+		return WIRE_INIT_LEN;
+	case WIRE_HS_RESP:
+		return WIRE_RESP_LEN;
+	case WIRE_COOKIE:
+		return WIRE_COOKIE_LEN;
+	default:
+		return WIRE_DATA_MIN_LEN;
+	}
+}
+
+/* A length near, but never equal to, the right one for a handshake message (or below the
+ * minimum for data). */
+static size_t
+wrong_len(int type)
+{
+	size_t want = expected_len(type), d = 1 + rnd(40);
+
+	if (type == WIRE_DATA)
+		return 4 + rnd((uint32_t)(WIRE_DATA_MIN_LEN - 4));
+	return rnd(2) && want > d ? want - d : want + d;
+}
+
+/* Garbage number i into b; returns its length (never 0: an empty datagram is not a message). */
+static size_t
+make_garbage(uint8_t *b, long i)
+{
+	int type = 1 + (int)rnd(4);
+	size_t len;
+
+	switch (i % 8) {
+	case 0: /* anything */
+		len = 1 + rnd(GARBAGE_MAX);
+		crypto_random(b, len);
+		break;
+	case 1: /* a header with an unknown type or version */
+		len = 4 + rnd(GARBAGE_MAX - 4);
+		crypto_random(b, len);
+		b[0] = rnd(2) ? (uint8_t)(5 + rnd(251)) : (uint8_t)type;
+		if (b[0] <= WIRE_DATA && b[1] == WIRE_VERSION)
+			b[1] = WIRE_VERSION + 1;
+		break;
+	case 2: /* a known type with the wrong length */
+	case 3:
+		len = wrong_len(type);
+		crypto_random(b, len);
+		wire_put_header(b, (enum wire_type)type, 0);
+		break;
+	case 4: /* a handshake message of the right length and random content */
+		type = 1 + (int)rnd(3);
+		len = expected_len(type);
+		crypto_random(b, len);
+		wire_put_header(b, (enum wire_type)type, (uint8_t)rnd(2));
+		break;
+	default: /* data for a random receiver index (and so no session) */
+		len = WIRE_DATA_MIN_LEN + rnd(GARBAGE_MAX - WIRE_DATA_MIN_LEN);
+		crypto_random(b, len);
+		wire_put_header(b, WIRE_DATA, 0);
+		break;
+	}
+	return len;
+}
+
+/* Send bounded garbage: random datagrams and valid-looking headers with wrong contents. */
+static int
+cmd_garbage(int argc, char **argv)
+{
+	uint8_t b[GARBAGE_MAX + 64];
+	struct opts o;
+	struct out out;
+	long sent = 0, failed = 0, i;
+	double start;
+
+	if (argc < 2)
+		usage();
+	parse_opts(argc - 2, argv + 2, &o);
+	if (o.count < 0)
+		usage();
+	open_out(&out, argv[0], argv[1], &o);
+	start = now_s();
+	for (i = 0; i < o.count; i++) {
+		size_t len;
+
+		if (!pace(start, i, &o))
+			break;
+		len = make_garbage(b, i);
+		if (send_one(&out, i, b, len) == 0)
+			sent++;
+		else
+			failed++;
+	}
+	printf("garbage: sent %ld datagrams (%ld failed)\n", sent, failed);
+	close_out(&out);
+	return failed == 0 ? 0 : 1;
+}
+
+/* hold ------------------------------------------------------------------------------------ */
+
+/* Open idle TCP connections that never send a byte, hold them, and count those the server
+ * closes: a daemon must not let such connections lock out real clients. */
+static int
+cmd_hold(int argc, char **argv)
+{
+	struct pollfd *pfd;
+	struct out out;
+	struct opts o;
+	long opened = 0, closed = 0, i;
+	double start, left;
+	uint8_t b[256];
+
+	if (argc < 2)
+		usage();
+	parse_opts(argc - 2, argv + 2, &o);
+	if (o.count < 1 || o.count > MAX_HOLD)
+		usage();
+	resolve_target(&out, argv[0], argv[1], SOCK_STREAM);
+	pfd = calloc((size_t)o.count, sizeof(*pfd));
+	if (pfd == NULL)
+		return 1;
+	start = now_s();
+	for (i = 0; i < o.count; i++) {
+		int fd = open_socket(&out.dst, o.nbind > 0 ? o.bind[i % o.nbind] : NULL,
+		    SOCK_STREAM);
+
+		if (connect(fd, (struct sockaddr *)&out.dst, out.dstlen) == -1) {
+			fprintf(stderr, "vt-inject: connect: %s\n", strerror(errno));
+			close(fd);
+			break;
+		}
+		pfd[opened].fd = fd;
+		pfd[opened].events = POLLIN;
+		opened++;
+	}
+	while ((left = o.max_time - (now_s() - start)) > 0) {
+		int n = poll(pfd, (nfds_t)opened, (int)(left * 1000) + 1);
+
+		if (n <= 0)
+			continue;
+		for (i = 0; i < opened; i++) {
+			ssize_t got;
+
+			if (pfd[i].fd == -1 || pfd[i].revents == 0)
+				continue;
+			/* Data would be a protocol reply (there is none to idle peers); EOF or a
+			 * reset means the server let go of us. */
+			got = recv(pfd[i].fd, b, sizeof(b), MSG_DONTWAIT);
+			if (got == 0 || (got == -1 && errno != EAGAIN && errno != EINTR)) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				closed++;
+			}
+		}
+	}
+	printf("hold: opened %ld connections, %ld closed by the server\n", opened, closed);
+	for (i = 0; i < opened; i++)
+		if (pfd[i].fd != -1)
+			close(pfd[i].fd);
+	free(pfd);
+	return opened == o.count ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "replay") == 0)
+		return cmd_replay(argc - 2, argv + 2);
+	if (strcmp(argv[1], "flood") == 0)
+		return cmd_flood(argc - 2, argv + 2);
+	if (strcmp(argv[1], "garbage") == 0)
+		return cmd_garbage(argc - 2, argv + 2);
+	if (strcmp(argv[1], "hold") == 0)
+		return cmd_hold(argc - 2, argv + 2);
+	usage();
+	return 2;
+}
