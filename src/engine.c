@@ -282,9 +282,9 @@ peer_set_endpoint(struct epeer *p, const struct sockaddr *src, socklen_t srclen)
 {
 	char a[80];
 
-	if (p->ep_len == srclen && transport_addr_equal((struct sockaddr *)&p->ep, src))
+	if (p->ep_len == srclen && addr_equal((struct sockaddr *)&p->ep, src))
 		return;
-	transport_format_addr(src, a, sizeof(a));
+	addr_format(src, a, sizeof(a));
 	if (p->ep_len != 0 && log_ratelimit_ok(&p->e->rl_roam))
 		log_info("peer %s: endpoint now %s", p->cfg->name, a);
 	else if (p->ep_len == 0)
@@ -315,7 +315,7 @@ conn_bind(struct econn *c, struct epeer *p)
 		c->pending = false;
 		c->e->npending--;
 	}
-	transport_format_addr((struct sockaddr *)&c->addr, a, sizeof(a));
+	addr_format((struct sockaddr *)&c->addr, a, sizeof(a));
 	log_info("peer %s: tcp connection from %s", p->cfg->name, a);
 }
 
@@ -328,9 +328,9 @@ note_handshake(struct epeer *p, uint64_t before, bool was_up)
 	if (p->s.stats.handshakes == before)
 		return;
 	if (p->conn != NULL)
-		transport_format_addr((struct sockaddr *)&p->conn->addr, a, sizeof(a));
+		addr_format((struct sockaddr *)&p->conn->addr, a, sizeof(a));
 	else if (p->ep_len != 0)
-		transport_format_addr((struct sockaddr *)&p->ep, a, sizeof(a));
+		addr_format((struct sockaddr *)&p->ep, a, sizeof(a));
 	if (was_up)
 		log_info("peer %s: rekeyed (%s)", p->cfg->name, a);
 	else
@@ -363,7 +363,7 @@ handle_message(struct engine *e, struct econn *c, const struct sockaddr *src,
 		    false, now, &e->out, &s);
 		if (v != SV_SEND)
 			return;
-		if (s != NULL) {
+		if (s != NULL && s->respond_ok) {
 			p = peer_of(s);
 			if ((p->cfg->proto == VT_TCP) != (c != NULL)) {
 				/* Right key, wrong transport: refuse rather than guess. */
@@ -377,6 +377,8 @@ handle_message(struct engine *e, struct econn *c, const struct sockaddr *src,
 			peer_send(p, &e->out);
 			peer_finish(p, now);
 		} else if (c != NULL) {
+			/* A cookie or a refusal goes back where the initiation came from; the peer's
+			 * endpoint and connection stay as they are. */
 			tcp_queue(&c->tc, buf_data(&e->out), e->out.len);
 			conn_flush(c);
 		} else {
@@ -437,7 +439,7 @@ handle_message(struct engine *e, struct econn *c, const struct sockaddr *src,
 		    m[1] != WIRE_VERSION && log_ratelimit_ok(&e->rl_version)) {
 			char a[80];
 
-			transport_format_addr(src, a, sizeof(a));
+			addr_format(src, a, sizeof(a));
 			log_warnx("packet of protocol version %u from %s: we speak version %u",
 			    m[1], a, WIRE_VERSION);
 		}
@@ -559,7 +561,7 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		struct epeer *p = c->peer;
 		char a[80];
 
-		transport_format_addr((struct sockaddr *)&c->addr, a, sizeof(a));
+		addr_format((struct sockaddr *)&c->addr, a, sizeof(a));
 		if (tcp_connect_done(&c->tc, err, sizeof(err)) == -1) {
 			log_warnx("peer %s: connect to %s: %s", p->cfg->name, a, err);
 			conn_drop(c);
@@ -647,7 +649,7 @@ reconnect_cb(evutil_socket_t fd, short what, void *arg)
 		fatalx("out of memory");
 	memcpy(&c->addr, &st->remote, st->remote_len);
 	c->addrlen = st->remote_len;
-	transport_format_addr((struct sockaddr *)&c->addr, a, sizeof(a));
+	addr_format((struct sockaddr *)&c->addr, a, sizeof(a));
 	if (tcp_connect(&c->tc, (struct sockaddr *)&st->remote, st->remote_len, err,
 	    sizeof(err)) == -1) {
 		log_warnx("peer %s: %s", p->cfg->name, err);
@@ -720,10 +722,10 @@ status_reply(struct engine *e, const char *line, size_t len, char *out, size_t c
 		c->proto = p->cfg->proto == VT_TCP ? "tcp" : "udp";
 		snprintf(c->device, sizeof(c->device), "%s", p->cfg->device);
 		if (p->cfg->proto == VT_TCP && p->conn != NULL)
-			transport_format_addr((struct sockaddr *)&p->conn->addr, c->endpoint,
+			addr_format((struct sockaddr *)&p->conn->addr, c->endpoint,
 			    sizeof(c->endpoint));
 		else if (p->ep_len != 0)
-			transport_format_addr((struct sockaddr *)&p->ep, c->endpoint,
+			addr_format((struct sockaddr *)&p->ep, c->endpoint,
 			    sizeof(c->endpoint));
 		c->state = session_state_name(p->s.state);
 		c->cipher = ciphers[p->cfg->cipher];

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "addr.h"
 #include "compress.h"
 #include "log.h"
 
@@ -328,26 +329,6 @@ find_by_key(struct session *const *sessions, int n, const uint8_t *pub)
 	return NULL;
 }
 
-static void
-format_addr(const struct sockaddr *sa, char *out, size_t cap)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-		snprintf(out, cap, "%s:%u", a, ntohs(in->sin_port));
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-		snprintf(out, cap, "[%s]:%u", a, ntohs(in6->sin6_port));
-	} else {
-		snprintf(out, cap, "?");
-	}
-}
-
 /* Per-peer initiation rate: at most 50 per second reach the Diffie-Hellman of message 2. */
 static bool
 peer_rate_ok(struct session *s, uint64_t now)
@@ -409,7 +390,7 @@ session_respond(struct session *const *sessions, int n, struct session_local *l,
 		return SV_DROP;
 	}
 
-	format_addr(src, addr, sizeof(addr));
+	addr_format(src, addr, sizeof(addr));
 	if (noise_init(&hs, NOISE_IKPSK2, (enum crypto_suite)msg[2], false, prologue,
 	    sizeof(prologue) - 1, l->priv, NULL, NULL) == -1)
 		goto drop_auth_global;
@@ -472,6 +453,7 @@ session_respond(struct session *const *sessions, int n, struct session_local *l,
 	cookie_add_macs(&s->cookie, r, WIRE_RESP_LEN, now);
 	*matched = s;
 	v = SV_SEND;
+	s->respond_ok = status == WIRE_STATUS_OK;
 	if (status != WIRE_STATUS_OK) {
 		s->stats.drops[DROP_MISMATCH]++;
 		goto out;

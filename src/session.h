@@ -116,6 +116,8 @@ struct session {
 	uint64_t last_sent, last_recv;  /* any authenticated packet, ms */
 	bool want_handshake;            /* initiator: start one at the next tick */
 	bool close_received;
+	bool respond_ok;                /* the last session_respond accepted the initiation: only
+	                                   then may the engine move the endpoint or connection */
 
 	void *lz4_state;                /* compress_state_size() bytes, allocated once */
 	struct session_stats stats;
@@ -147,7 +149,8 @@ enum session_verdict session_initiate(struct session *s, uint64_t now, struct bu
  * first (garbage costs one MAC), answers with a cookie under load (more than
  * SESSION_LOAD_THRESHOLD valid-mac1 initiations a second, or force_load), rate-limits, runs the
  * Noise read, finds the peer by static key and checks its timestamp and settings. On SV_SEND, out
- * holds a response or a cookie reply for src and *matched is the session (NULL for a cookie).
+ * holds a response or a cookie reply for src and *matched is the session (NULL for a cookie);
+ * (*matched)->respond_ok tells an accepted initiation from a refusal sent back to src.
  */
 enum session_verdict session_respond(struct session *const *sessions, int n,
     struct session_local *l, const struct sockaddr *src, socklen_t srclen, const uint8_t *msg,

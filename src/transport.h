@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "wire.h"
 
@@ -21,10 +22,6 @@
  * message in err. Start-up only: may block on DNS. */
 int transport_resolve(const char *host, uint16_t port, int socktype,
     struct sockaddr_storage *ss, socklen_t *sslen, char *err, size_t errlen);
-/* "192.0.2.1:5000" or "[2001:db8::1]:5000". */
-void transport_format_addr(const struct sockaddr *sa, char *out, size_t cap);
-/* True if a and b are the same address and port. */
-bool transport_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
 
 /* UDP */
 /* A non-blocking UDP socket bound to addr (dual-stack when it is [::]); -1 with err. */

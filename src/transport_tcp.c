@@ -24,7 +24,7 @@ tcp_listen(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	if (bind(fd, addr, len) == -1 || listen(fd, 64) == -1) {
-		transport_format_addr(addr, a, sizeof(a));
+		addr_format(addr, a, sizeof(a));
 		snprintf(err, errlen, "listen tcp %s: %s", a, strerror(errno));
 		close(fd);
 		return -1;
@@ -75,7 +75,7 @@ tcp_connect(struct tcp_conn *c, const struct sockaddr *dst, socklen_t len, char 
 	conn_init(c, fd);
 	if (connect(fd, dst, len) == -1) {
 		if (errno != EINPROGRESS) {
-			transport_format_addr(dst, a, sizeof(a));
+			addr_format(dst, a, sizeof(a));
 			snprintf(err, errlen, "connect %s: %s", a, strerror(errno));
 			close(fd);
 			c->fd = -1;

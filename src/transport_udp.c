@@ -1,6 +1,8 @@
 /* transport_udp.c - address parsing and UDP datagrams: one socket serves every UDP peer. */
 #include "transport.h"
 
+#include "addr.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -44,51 +46,6 @@ transport_resolve(const char *host, uint16_t port, int socktype, struct sockaddr
 	return 0;
 }
 
-void
-transport_format_addr(const struct sockaddr *sa, char *out, size_t cap)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-		snprintf(out, cap, "%s:%u", a, ntohs(in->sin_port));
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-		/* A dual-stack socket sees IPv4 peers as ::ffff:a.b.c.d: show them as IPv4. */
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], a, sizeof(a));
-			snprintf(out, cap, "%s:%u", a, ntohs(in6->sin6_port));
-			return;
-		}
-		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-		snprintf(out, cap, "[%s]:%u", a, ntohs(in6->sin6_port));
-	} else {
-		snprintf(out, cap, "-");
-	}
-}
-
-bool
-transport_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
-{
-	if (a->sa_family != b->sa_family)
-		return false;
-	if (a->sa_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin6_port == y->sin6_port &&
-		    memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-	}
-	return false;
-}
-
 /* Socket buffers of a few MB absorb bursts a batch-driven loop cannot drain at once. */
 #define UDP_SOCKBUF (4 * 1024 * 1024)
 
@@ -123,7 +80,7 @@ udp_bind(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	if (bind(fd, addr, len) == -1) {
-		transport_format_addr(addr, a, sizeof(a));
+		addr_format(addr, a, sizeof(a));
 		snprintf(err, errlen, "bind udp %s: %s", a, strerror(errno));
 		close(fd);
 		return -1;

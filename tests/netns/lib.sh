@@ -66,7 +66,7 @@ finish() {
 # Two namespaces joined by veth, IPv4 and IPv6 on the underlay.
 setup_netns() {
 	trap cleanup EXIT
-	trap 'exit 1' INT TERM
+	trap 'exit 1' INT TERM HUP PIPE
 	ip netns add "$NS_S" || exit 1
 	ip netns add "$NS_C" || exit 1
 	ip link add "vs$$" netns "$NS_S" type veth peer name "vc$$" netns "$NS_C" || exit 1
@@ -99,9 +99,22 @@ start_daemon() {
 	track "$LAST_PID"
 }
 
-# stop_daemon PID: SIGTERM and wait up to 10 s; true if it exited with status 0.
+# stop_daemon PID: SIGTERM and wait up to 10 s (then SIGKILL); true if it exited with status 0.
 stop_daemon() {
 	kill -TERM "$1" 2>/dev/null || return 1
+	_n=50
+	while [ "$_n" -gt 0 ] && kill -0 "$1" 2>/dev/null; do
+		# a zombie child still answers kill -0: check its state
+		[ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ] && break
+		sleep 0.2
+		_n=$((_n - 1))
+	done
+	if [ "$_n" -eq 0 ]; then
+		echo "# daemon $1 did not exit 10 s after SIGTERM: killed"
+		kill -9 "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+		return 1
+	fi
 	wait "$1"
 }
 
