@@ -187,14 +187,25 @@ wipe_all_keys(struct session *s)
 	s->hs_active = false;
 }
 
-/* Mark the session down (logging once) and wipe every key. */
+/*
+ * Mark the session down (logging once) and wipe the keys in use. A responder's unconfirmed new
+ * key (kp_next) survives: it belongs to a handshake that is newer than whatever went wrong.
+ */
 static void
 go_down(struct session *s, const char *why)
 {
+	struct session_keypair next = s->kp_next;
+
 	if (s->stats.up_since != 0)
 		log_info("peer %s: session down (%s)", s->peer->name, why);
 	s->stats.up_since = 0;
+	memset(&s->kp_next, 0, sizeof(s->kp_next));
 	wipe_all_keys(s);
+	if (!s->initiator)
+		s->kp_next = next;
+	else
+		keypair_wipe(&next);
+	crypto_wipe(&next, sizeof(next));
 	s->state = SESSION_IDLE;
 }
 
@@ -468,6 +479,9 @@ session_respond(struct session *const *sessions, int n, struct session_local *l,
 		v = SV_DROP;
 		goto out;
 	}
+	/* An authenticated initiation shows the peer is alive, and the response counts as sent. */
+	s->last_recv = now;
+	s->last_sent = now;
 	log_debug("peer %s: handshake from %s answered", s->peer->name, addr);
 	goto out;
 
@@ -894,6 +908,7 @@ void
 session_reset(struct session *s, uint64_t now)
 {
 	go_down(s, "connection lost");
+	keypair_wipe(&s->kp_next); /* it came over the lost connection */
 	s->want_handshake = s->initiator;
 	s->hs_started = 0;
 	(void)now;
