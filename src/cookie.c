@@ -333,7 +333,16 @@ source_of(const struct sockaddr *src, socklen_t srclen, uint8_t *family, uint8_t
 		return true;
 	}
 	if (src->sa_family == AF_INET6 && srclen >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		memcpy(addr, &((const struct sockaddr_in6 *)src)->sin6_addr, 16);
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)src)->sin6_addr;
+
+		/* An IPv4 peer on a dual-stack socket is one IPv4 source. */
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			memcpy(addr, &a6->s6_addr[12], 4);
+			*family = 4;
+			return true;
+		}
+		/* One IPv6 source is a /64, as in WireGuard: a host owns a whole prefix. */
+		memcpy(addr, a6, 8);
 		*family = 6;
 		return true;
 	}

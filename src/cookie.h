@@ -76,7 +76,8 @@ void cookie_checker_wipe(struct cookie_checker *c);
 void cookie_maker_wipe(struct cookie_maker *m);
 
 /*
- * Per-source handshake rate limiter: token bucket per source IP address (not port), RATE per
+ * Per-source handshake rate limiter: token bucket per source (an IPv4 address, IPv4-mapped
+ * included, or an IPv6 /64; never the port), RATE per
  * second with a burst of BURST, in a fixed-size table (no allocation after creation); entries
  * idle for a second are reused. A full table refuses (fails closed).
  */

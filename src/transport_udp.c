@@ -99,11 +99,11 @@ udp_recv(int fd, struct buf *b, struct sockaddr_storage *src, socklen_t *srclen)
 	    srclen);
 	if (n == -1)
 		return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
-	if ((size_t)n > buf_tailroom(b))
-		n = 0; /* truncated: larger than anything we send; treat as nothing */
-	if (n > 0)
+	/* An empty or oversized datagram is consumed with an empty buffer: it counts as
+	 * malformed and the batch goes on. */
+	if (n > 0 && (size_t)n <= buf_tailroom(b))
 		buf_put(b, (size_t)n);
-	return n;
+	return 1;
 }
 
 int

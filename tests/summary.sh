@@ -15,9 +15,10 @@ for dir in "$@"; do
 	for log in $(find "$dir" -name '*.log' \( -path '*/tests/*' -o -path '*/ci-steps/*' \) \
 	    ! -name 'test-suite.log' 2>/dev/null | sort); do
 		trs=${log%.log}.trs
-		# cmocka: one "[       OK ]" per passing test, a "[  FAILED  ] N test(s)" summary
+		# cmocka: "[ RUN      ]" starts a test, "[       OK ]" ends a passing one; a test that
+		# started and did not pass (failed, errored or crashed) is a failure
 		p=$(grep -c -E '^\[       OK \]' "$log")
-		f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$log" | awk '{n+=$1} END {print n+0}')
+		f=$(($(grep -c -E '^\[ RUN      \]' "$log") - p))
 		# shell tests: TAP-like lines
 		sp=$(grep -c -E '^ok - ' "$log")
 		s=$(grep -c -E '^ok - .*# SKIP' "$log")

@@ -493,8 +493,9 @@ test_ratelimit_independent(void **state)
 {
 	struct ratelimit *rl = ratelimit_new();
 	struct sockaddr_in a = v4("203.0.113.1", 1000), b = v4("203.0.113.2", 1000);
-	struct sockaddr_in6 x = v6("2001:db8::1", 1000), y = v6("2001:db8::2", 1000),
-	    x2 = v6("2001:db8::1", 4000), mapped = v6("::ffff:203.0.113.1", 1000);
+	struct sockaddr_in6 x = v6("2001:db8::1", 1000), y = v6("2001:db8:0:1::2", 1000),
+	    x2 = v6("2001:db8::1", 4000), same64 = v6("2001:db8::99", 1000),
+	    mapped = v6("::ffff:203.0.113.1", 1000);
 	struct sockaddr_un sun;
 
 	(void)state;
@@ -503,9 +504,11 @@ test_ratelimit_independent(void **state)
 	assert_int_equal(allowed(rl, SA(b), sizeof(b), T0, 10), 5);
 	assert_int_equal(allowed(rl, SA(x), sizeof(x), T0, 10), 5);
 	assert_int_equal(allowed(rl, SA(x2), sizeof(x2), T0, 10), 0);
+	/* An IPv6 source is a /64: another host of the same prefix shares the bucket. */
+	assert_int_equal(allowed(rl, SA(same64), sizeof(same64), T0, 10), 0);
 	assert_int_equal(allowed(rl, SA(y), sizeof(y), T0, 10), 5);
-	/* ::ffff:a.b.c.d is another family: its own bucket. */
-	assert_int_equal(allowed(rl, SA(mapped), sizeof(mapped), T0, 10), 5);
+	/* ::ffff:a.b.c.d is the IPv4 source a.b.c.d (a dual-stack socket): a's empty bucket. */
+	assert_int_equal(allowed(rl, SA(mapped), sizeof(mapped), T0, 10), 0);
 	/* 50 ms later each has one token again. */
 	assert_int_equal(allowed(rl, SA(a), sizeof(a), T0 + 50, 10), 1);
 	assert_int_equal(allowed(rl, SA(x), sizeof(x), T0 + 50, 10), 1);
@@ -551,8 +554,8 @@ test_ratelimit_flood(void **state)
 	/* Within the second, slots are not handed to newcomers. */
 	ok = 0;
 	for (i = 0; i < 1000; i++) {
-		s6.sin6_addr.s6_addr[15] = (uint8_t)i;
-		s6.sin6_addr.s6_addr[14] = (uint8_t)(i >> 8);
+		s6.sin6_addr.s6_addr[7] = (uint8_t)i;
+		s6.sin6_addr.s6_addr[6] = (uint8_t)(i >> 8);
 		ok += ratelimit_allow(rl, SA(s6), sizeof(s6), T0 + 1000);
 	}
 	assert_true(ok < 1000);
@@ -561,9 +564,9 @@ test_ratelimit_flood(void **state)
 	 * that they cannot fill a whole probe chain among themselves). */
 	ok = 0;
 	for (i = 0; i < 300; i++) {
-		s6.sin6_addr.s6_addr[13] = 1;
-		s6.sin6_addr.s6_addr[15] = (uint8_t)i;
-		s6.sin6_addr.s6_addr[14] = (uint8_t)(i >> 8);
+		s6.sin6_addr.s6_addr[5] = 1;
+		s6.sin6_addr.s6_addr[7] = (uint8_t)i;
+		s6.sin6_addr.s6_addr[6] = (uint8_t)(i >> 8);
 		ok += ratelimit_allow(rl, SA(s6), sizeof(s6), T0 + 2001);
 	}
 	assert_int_equal(ok, 300);
