@@ -23,6 +23,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "replay.h"
+#include "compress.h"
 #include "session.h"
 #include "wire.h"
 
@@ -1539,6 +1540,81 @@ test_lz4(void **state)
 	assert_int_equal(drops_total(f->i.s.stats.drops), 0);
 }
 
+/* Seal an inner message (type + body) with the initiator's current key, as a peer holding the
+ * keys could: the only way to reach the receiver's decompression with hostile input. */
+static void
+seal_inner(struct fx *f, struct buf *b, uint8_t inner, const uint8_t *body, size_t len)
+{
+	struct session_keypair *kp = &f->i.s.kp_cur;
+	struct wire_data_hdr h = { kp->remote_index, kp->send_counter++ };
+	uint8_t *p;
+
+	buf_reset(b);
+	p = buf_put(b, WIRE_DATA_HDR_LEN + 1 + len + WIRE_TAG_LEN);
+	wire_data_hdr_encode(p, &h);
+	p[WIRE_DATA_HDR_LEN] = inner;
+	memcpy(p + WIRE_DATA_HDR_LEN + 1, body, len);
+	assert_int_equal(crypto_aead_seal(&kp->send, h.counter, p, WIRE_DATA_HDR_LEN,
+	    p + WIRE_DATA_HDR_LEN, 1 + len, p + WIRE_DATA_HDR_LEN), 0);
+}
+
+static void
+test_lz4_malformed(void **state)
+{
+	struct fx *f = *state;
+	uint8_t garbage[64], big[9018], block[COMPRESS_BOUND(9018)], *lz4state;
+	size_t n;
+
+	f->i.peer.compress = f->r.peer.compress = VT_COMPRESS_LZ4;
+	start(f);
+	handshake(f, T0);
+	/* Not an LZ4 block at all. */
+	fill(garbage, sizeof(garbage), 7);
+	garbage[0] = 0xff;
+	seal_inner(f, &f->d, WIRE_INNER_FRAME_LZ4, garbage, sizeof(garbage));
+	assert_int_equal(to_r(f, &f->d, T0 + 1), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_MALFORMED], 1);
+	/* An empty LZ4 body. */
+	seal_inner(f, &f->d, WIRE_INNER_FRAME_LZ4, garbage, 0);
+	assert_int_equal(to_r(f, &f->d, T0 + 2), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_MALFORMED], 2);
+	/* A valid block that inflates past the MTU (a small bomb). */
+	memset(big, 'A', sizeof(big));
+	lz4state = malloc(compress_state_size());
+	assert_non_null(lz4state);
+	n = compress_encode(lz4state, big, f->r.peer.mtu + 1, block, sizeof(block), 1);
+	free(lz4state);
+	assert_true(n > 0 && n < 100);
+	seal_inner(f, &f->d, WIRE_INNER_FRAME_LZ4, block, n);
+	assert_int_equal(to_r(f, &f->d, T0 + 3), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_MALFORMED], 3);
+	/* Nothing reached the device, and the session still works. */
+	assert_int_equal(f->r.s.stats.rx_packets, 0);
+	seal_frame(&f->i.s, &f->d, 300, 9, T0 + 4);
+	assert_int_equal(to_r(f, &f->d, T0 + 4), SV_DELIVER);
+	check_delivered(&f->d, 300, 9);
+}
+
+static void
+test_lz4_frame_without_compression(void **state)
+{
+	struct fx *f = *state;
+	uint8_t body[16] = { 0 };
+
+	start(f);
+	handshake(f, T0);
+	/* A peer that compresses although the handshake said it would not. */
+	seal_inner(f, &f->d, WIRE_INNER_FRAME_LZ4, body, sizeof(body));
+	assert_int_equal(to_r(f, &f->d, T0 + 1), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_MALFORMED], 1);
+	/* Unknown inner types and a keepalive with a body are malformed too. */
+	seal_inner(f, &f->d, 0x7f, body, sizeof(body));
+	assert_int_equal(to_r(f, &f->d, T0 + 2), SV_DROP);
+	seal_inner(f, &f->d, WIRE_INNER_KEEPALIVE, body, 1);
+	assert_int_equal(to_r(f, &f->d, T0 + 3), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_MALFORMED], 3);
+}
+
 static void
 test_chachapoly(void **state)
 {
@@ -1611,6 +1687,8 @@ main(void)
 		T(test_close),
 		T(test_frame_size_limits),
 		T(test_lz4),
+		T(test_lz4_malformed),
+		T(test_lz4_frame_without_compression),
 		T(test_chachapoly),
 	};
 #undef T
