@@ -80,7 +80,7 @@ wire_classify(const uint8_t *msg, size_t len)
 	default:
 		return 0;
 	}
-	/* Handshake messages (cookie replies included) name the suite of the exchange. */
+	/* Handshake messages name the suite of the exchange; a cookie reply always carries 0. */
 	if (len != want || (msg[2] != WIRE_SUITE_AESGCM && msg[2] != WIRE_SUITE_CHACHAPOLY))
 		return 0;
 	return (enum wire_type)msg[0];

@@ -71,7 +71,8 @@ struct wire_params {
 /* First byte of the decrypted payload of a data message. */
 enum wire_inner {
 	WIRE_INNER_FRAME = 0,     /* an IP packet (tun) or Ethernet frame (tap) follows */
-	WIRE_INNER_FRAME_LZ4 = 1, /* an LZ4 block follows; decompressed size <= MTU */
+	WIRE_INNER_FRAME_LZ4 = 1, /* an LZ4 block follows; it inflates to at most the largest
+	                             frame: MTU (tun) or MTU + 18 (tap) */
 	WIRE_INNER_KEEPALIVE = 2, /* nothing follows */
 	WIRE_INNER_CLOSE = 3,     /* the sender is shutting the session down */
 	WIRE_INNER_REKEY = 4,     /* responder asks the initiator for a new handshake */
@@ -108,7 +109,7 @@ void wire_data_hdr_encode(uint8_t *p, const struct wire_data_hdr *h);
 void wire_params_encode(uint8_t *p, const struct wire_params *params);
 /* Decode params; false if malformed (name not terminated/too long, reserved bytes set). */
 bool wire_params_decode(const uint8_t *p, struct wire_params *params);
-/* Timestamp (TAI64N-like: 8 bytes seconds + 4 bytes nanoseconds, big-endian). */
+/* Timestamp: Unix time, 8 bytes seconds + 4 bytes nanoseconds, big-endian. */
 void wire_timestamp_encode(uint8_t *p, uint64_t sec, uint32_t nsec);
 /* Compare two encoded timestamps: <0, 0, >0. */
 int wire_timestamp_cmp(const uint8_t *a, const uint8_t *b);
