@@ -344,8 +344,8 @@ ovpn=$(awk -F'|' '$1 == "ovpn" { print $4 }' "$ROWS")
 	echo "vtund-ng benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) CPUs:" \
 	    "$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
 	echo "commit $(cd "$top" && git rev-parse --short HEAD 2>/dev/null || echo unknown)," \
-	    "iperf3 -t $SECS, one TCP stream, inner MTU 1400, veth MTU 1500;" \
-	    "load average before: $LOAD"
+	    "iperf3 -t $SECS, one TCP stream, inner MTU 1400, veth MTU 1500"
+	echo "load average before: $LOAD"
 	echo
 	row() {
 		printf '| %-32s | %-35s | %7s | %10s | %7s | %8s |\n' "$@"
