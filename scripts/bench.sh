@@ -17,7 +17,7 @@
 #   3. runs tests/tools/vt-bench (seal/open and handshakes per second on one core).
 # The table and vt-bench's output go to the console and to build-bench/results.txt.
 # Only namespace addresses are used; the script kills only the PIDs it started and deletes
-# only the namespaces it made. About 3 minutes with the default BENCH_SECONDS.
+# only the namespaces it made. About 2 minutes with the default BENCH_SECONDS (plus the build).
 # Environment: BENCH_SECONDS (iperf3 duration, default 10), BENCH_ONLY (space-separated list of
 # path ids to run, e.g. "veth vt-udp ovpn"), SKIP_VT_BENCH=1, SKIP_BUILD=1.
 set -u
