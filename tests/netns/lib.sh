@@ -94,7 +94,8 @@ start_daemon() {
 	_ns=$1
 	_log=$2
 	shift 2
-	ip netns exec "$_ns" "$VTUND" -n "$@" > "$_log" 2>&1 &
+	: > "$_log" # empty it now: a grep right after must not see a previous run's lines
+	ip netns exec "$_ns" "$VTUND" -n "$@" >> "$_log" 2>&1 &
 	LAST_PID=$!
 	track "$LAST_PID"
 }
