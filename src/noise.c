@@ -189,6 +189,15 @@ noise_init(struct noise_hs *hs, enum noise_pattern p, enum crypto_suite suite,
     bool initiator, const uint8_t *prologue, size_t prologue_len, const uint8_t *s_priv,
     const uint8_t *rs, const uint8_t *psk)
 {
+	return noise_init_kp(hs, p, suite, initiator, prologue, prologue_len, s_priv, NULL, rs,
+	    psk);
+}
+
+int
+noise_init_kp(struct noise_hs *hs, enum noise_pattern p, enum crypto_suite suite,
+    bool initiator, const uint8_t *prologue, size_t prologue_len, const uint8_t *s_priv,
+    const uint8_t *s_pub, const uint8_t *rs, const uint8_t *psk)
+{
 	const struct pattern *pat;
 	const char *name;
 	size_t len;
@@ -212,7 +221,9 @@ noise_init(struct noise_hs *hs, enum noise_pattern p, enum crypto_suite suite,
 
 	if (s_priv != NULL) {
 		memcpy(hs->s_priv, s_priv, 32);
-		if (crypto_x25519_public(hs->s_priv, hs->s_pub) == -1)
+		if (s_pub != NULL)
+			memcpy(hs->s_pub, s_pub, 32);
+		else if (crypto_x25519_public(hs->s_priv, hs->s_pub) == -1)
 			goto fail;
 		hs->has_s = true;
 	}

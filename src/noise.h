@@ -57,6 +57,11 @@ const char *noise_protocol_name(enum noise_pattern p, enum crypto_suite suite);
 int noise_init(struct noise_hs *hs, enum noise_pattern p, enum crypto_suite suite,
     bool initiator, const uint8_t *prologue, size_t prologue_len, const uint8_t *s_priv,
     const uint8_t *rs, const uint8_t *psk);
+/* The same, with our static public key already known (saves one scalar multiplication per
+ * handshake); s_pub must belong to s_priv. */
+int noise_init_kp(struct noise_hs *hs, enum noise_pattern p, enum crypto_suite suite,
+    bool initiator, const uint8_t *prologue, size_t prologue_len, const uint8_t *s_priv,
+    const uint8_t *s_pub, const uint8_t *rs, const uint8_t *psk);
 /* Use this ephemeral private key instead of a random one (test vectors only). */
 void noise_set_ephemeral(struct noise_hs *hs, const uint8_t e_priv[32]);
 /* Set or replace the pre-shared key (a responder learns which peer after reading message 1). */

@@ -293,8 +293,8 @@ session_initiate(struct session *s, uint64_t now, struct buf *out)
 	if (!s->initiator || now < s->hs_backoff_until)
 		return SV_NONE;
 	noise_wipe(&s->hs);
-	if (noise_init(&s->hs, NOISE_IKPSK2, suite_of(p), true, prologue, sizeof(prologue) - 1,
-	    s->local->priv, p->public_key, psk_of(p)) == -1)
+	if (noise_init_kp(&s->hs, NOISE_IKPSK2, suite_of(p), true, prologue,
+	    sizeof(prologue) - 1, s->local->priv, s->local->pub, p->public_key, psk_of(p)) == -1)
 		return SV_NONE;
 	s->hs_index = new_index();
 
@@ -402,8 +402,8 @@ session_respond(struct session *const *sessions, int n, struct session_local *l,
 	}
 
 	addr_format(src, addr, sizeof(addr));
-	if (noise_init(&hs, NOISE_IKPSK2, (enum crypto_suite)msg[2], false, prologue,
-	    sizeof(prologue) - 1, l->priv, NULL, NULL) == -1)
+	if (noise_init_kp(&hs, NOISE_IKPSK2, (enum crypto_suite)msg[2], false, prologue,
+	    sizeof(prologue) - 1, l->priv, l->pub, NULL, NULL) == -1)
 		goto drop_auth_global;
 	if (noise_read_message(&hs, msg + 8, len - 8 - 2 * WIRE_MAC_LEN, payload,
 	    sizeof(payload), &plen) == -1 || plen != sizeof(payload))
