@@ -62,7 +62,7 @@ build() {
 fuzz() {
 	dir=$out/fuzz
 	rc=0
-	for f in wire session_decap noise config compress; do
+	for f in wire session_decap noise config compress stream; do
 		corpus=$top/tests/fuzz/corpus/$f
 		work=$dir/corpus-$f
 		mkdir -p "$work"

@@ -48,14 +48,14 @@ addr_bytes(const struct sockaddr *src, socklen_t srclen, uint8_t out[ADDR_BYTES_
 	if (src == NULL)
 		return 0;
 	if (src->sa_family == AF_INET && srclen >= (socklen_t)sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)src;
+		const struct sockaddr_in *sin = (const void *)src;
 
 		memcpy(out, &sin->sin_addr, 4);
 		memcpy(out + 4, &sin->sin_port, 2);
 		return 6;
 	}
 	if (src->sa_family == AF_INET6 && srclen >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)src;
+		const struct sockaddr_in6 *sin6 = (const void *)src;
 
 		memcpy(out, &sin6->sin6_addr, 16);
 		memcpy(out + 16, &sin6->sin6_port, 2);
@@ -328,12 +328,12 @@ source_of(const struct sockaddr *src, socklen_t srclen, uint8_t *family, uint8_t
 	if (src == NULL)
 		return false;
 	if (src->sa_family == AF_INET && srclen >= (socklen_t)sizeof(struct sockaddr_in)) {
-		memcpy(addr, &((const struct sockaddr_in *)src)->sin_addr, 4);
+		memcpy(addr, &((const void *)src)->sin_addr, 4);
 		*family = 4;
 		return true;
 	}
 	if (src->sa_family == AF_INET6 && srclen >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)src)->sin6_addr;
+		const struct in6_addr *a6 = &((const void *)src)->sin6_addr;
 
 		/* An IPv4 peer on a dual-stack socket is one IPv4 source. */
 		if (IN6_IS_ADDR_V4MAPPED(a6)) {

@@ -43,7 +43,7 @@ log_level_parse(const char *s)
 	return -1;
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 log_vwrite(enum log_level lvl, const char *fmt, va_list ap, int errnum)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
