@@ -1,7 +1,8 @@
 /*
  * test_config.c - the configuration loader: every good fixture and example loads with the
  * expected values, every bad fixture fails with the line and message written in its first line
- * ("# expect: LINE: fragment"), errors are all collected, key files are read and checked.
+ * ("# expect: LINE: fragment"), errors are all collected, key files are read and checked. The
+ * pure value parsers of config_parse.h are also called directly.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "config_parse.h"
 #include "crypto.h"
 
 #define OWN_PRIV "EF9futNLuiOSG/P0TwkprGrTWws05ZwuQdbRaqsqFVo="
@@ -804,6 +806,182 @@ test_prescan(void **state)
 	expect_error(WITH("", "mtu = 1e3;"), 6, "mtu must be an integer, not a float");
 }
 
+/* ---- the pure parsers of config_parse.h, called directly ------------------------------- */
+
+static void
+test_parse_hostport(void **state)
+{
+	char host[CONFIG_HOST_MAX + 1], longname[CONFIG_HOST_MAX + 8];
+	uint16_t port;
+
+	(void)state;
+	assert_null(config_parse_hostport("[fd00::1]:6000", true, host, &port));
+	assert_string_equal(host, "fd00::1");
+	assert_int_equal(port, 6000);
+	assert_null(config_parse_hostport("0.0.0.0", true, host, &port));
+	assert_string_equal(host, "0.0.0.0");
+	assert_int_equal(port, CONFIG_DEFAULT_PORT);
+	assert_null(config_parse_hostport("::", true, host, &port));
+	assert_string_equal(host, "::");
+	/* a name only where names are allowed */
+	assert_null(config_parse_hostport("vpn.example.net:7", false, host, &port));
+	assert_string_equal(host, "vpn.example.net");
+	assert_int_equal(port, 7);
+	assert_string_equal(config_parse_hostport("vpn.example.net:7", true, host, &port),
+	    "not a numeric IPv4 or IPv6 address");
+	assert_non_null(strstr(config_parse_hostport("5000", true, host, &port),
+	    "a port alone is not enough"));
+	assert_string_equal(config_parse_hostport("5000", false, host, &port),
+	    "not a valid host name or address");
+	assert_string_equal(config_parse_hostport("[::1", false, host, &port), "missing ']'");
+	assert_string_equal(config_parse_hostport("[::1]x", false, host, &port),
+	    "unexpected text after ']'");
+	assert_string_equal(config_parse_hostport("h:123456", false, host, &port), "bad port");
+	assert_string_equal(config_parse_hostport("h:0", false, host, &port),
+	    "port out of range 1..65535");
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_string_equal(config_parse_hostport(longname, false, host, &port),
+	    "host name too long");
+	/* 63 characters make a label, 64 do not */
+	memset(longname, 'a', 64);
+	strcpy(longname + 64, ".example");
+	assert_string_equal(config_parse_hostport(longname, false, host, &port),
+	    "not a valid host name or address");
+	strcpy(longname + 63, ".example");
+	assert_null(config_parse_hostport(longname, false, host, &port));
+}
+
+static void
+test_parse_addr(void **state)
+{
+	struct vt_addr a;
+
+	(void)state;
+	assert_null(config_parse_addr("10.1.2.3/0", true, &a));
+	assert_addr(&a, AF_INET, "10.1.2.3", 0);
+	assert_null(config_parse_addr("fd00::1/128", true, &a));
+	assert_addr(&a, AF_INET6, "fd00::1", 128);
+	/* without a prefix the full length is implied */
+	assert_null(config_parse_addr("fd00::2", false, &a));
+	assert_addr(&a, AF_INET6, "fd00::2", 128);
+	assert_string_equal(config_parse_addr("10.0.0.1", true, &a),
+	    "needs a prefix length (e.g. /24)");
+	assert_string_equal(config_parse_addr("fd00::1", true, &a),
+	    "needs a prefix length (e.g. /64)");
+	assert_string_equal(config_parse_addr("10.0.0.1/33", true, &a),
+	    "prefix length out of range 0..32");
+	assert_string_equal(config_parse_addr("fd00::1/129", true, &a),
+	    "prefix length out of range 0..128");
+	assert_string_equal(config_parse_addr("10.0.0.1/-1", true, &a), "has a bad prefix length");
+	assert_string_equal(config_parse_addr("10.0.0.1/0024", true, &a),
+	    "has a bad prefix length");
+	assert_string_equal(config_parse_addr("10.0.0.1/8", false, &a),
+	    "must not have a prefix length");
+	assert_string_equal(config_parse_addr("host/8", true, &a),
+	    "is not an IPv4 or IPv6 address");
+}
+
+static void
+test_names(void **state)
+{
+	static const char *const peers_ok[] = { "a", "alice", "B-2_x.y",
+		"abcdefghijklmnopqrstuvwxyzabcde" };
+	static const char *const peers_bad[] = { "", "1abc", "-a", ".a", "a*", "a b", "a/b",
+		"abcdefghijklmnopqrstuvwxyzabcdef" };
+	static const char *const ifs_ok[] = { "vt-alice", "a", "tun0.1-x_y@z",
+		"abcdefghijklmno" };
+	static const char *const ifs_bad[] = { "", ".", "..", "a/b", "a:b", "tun%d", "a b",
+		"a\tb", "a\x7f", "abcdefghijklmnop" };
+	static const char *const accounts_ok[] = { "", "vtund", "_vt", "a.b-c_d", "machine$",
+		"abcdefghijklmnopqrstuvwxyzabcdef" };
+	static const char *const accounts_bad[] = { "-vt", "a$b", "a*", "a b", "a:b",
+		"abcdefghijklmnopqrstuvwxyzabcdefg" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(peers_ok) / sizeof(peers_ok[0]); i++)
+		assert_true(config_valid_peer_name(peers_ok[i]));
+	for (size_t i = 0; i < sizeof(peers_bad) / sizeof(peers_bad[0]); i++)
+		assert_false(config_valid_peer_name(peers_bad[i]));
+	for (size_t i = 0; i < sizeof(ifs_ok) / sizeof(ifs_ok[0]); i++)
+		assert_true(config_valid_ifname(ifs_ok[i]));
+	for (size_t i = 0; i < sizeof(ifs_bad) / sizeof(ifs_bad[0]); i++)
+		assert_false(config_valid_ifname(ifs_bad[i]));
+	for (size_t i = 0; i < sizeof(accounts_ok) / sizeof(accounts_ok[0]); i++)
+		assert_true(config_valid_account(accounts_ok[i]));
+	for (size_t i = 0; i < sizeof(accounts_bad) / sizeof(accounts_bad[0]); i++)
+		assert_false(config_valid_account(accounts_bad[i]));
+}
+
+static void
+test_subst_and_keys(void **state)
+{
+	static const char *const good[] = { "", "plain", "%d%p%r%a%P%m%%", "%%d", "a%%" };
+	const char *arg;
+	uint8_t k[32], want[32], zero[32] = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_null(config_bad_subst(good[i]));
+	arg = "x%d-%q";
+	assert_ptr_equal(config_bad_subst(arg), arg + 4);
+	arg = "%%%";
+	assert_ptr_equal(config_bad_subst(arg), arg + 2);
+	arg = "%";
+	assert_ptr_equal(config_bad_subst(arg), arg);
+
+	assert_int_equal(config_parse_key(k, K1), 0);
+	key_of(want, K1);
+	assert_memory_equal(k, want, 32);
+	assert_false(config_is_example_key(zero));
+	assert_true(config_is_example_key(k)); /* K1 is the key of etc/server.conf */
+	key_of(want, OWN_PUB);
+	assert_false(config_is_example_key(want));
+	/* one character short: refused, and nothing of it left behind */
+	memset(k, 0xaa, sizeof(k));
+	assert_int_equal(config_parse_key(k, "PFazca8sc6ownTAq8Tq7a2BGQN327vcaFS/eiNdTnzw"), -1);
+	assert_memory_equal(k, zero, 32);
+}
+
+static void
+test_scan(void **state)
+{
+	const char *text = "a = 1;\n"
+			   "b = 99999999999; # 99999999999\n"
+			   "s = \"@include \\\" 99999999999\";\n"
+			   "/* 0x100000000\n   @include */ @include \"x\"\n"
+			   "c = 0x100000000; d = 0x0000000080000000L; e = 1.5e99999999999;\n"
+			   "f = 9223372036854775808L; g = x99999999999;\n";
+	struct config_scan_finding f;
+	struct config_scan sc;
+
+	(void)state;
+	config_scan_init(&sc, text);
+	assert_true(config_scan_next(&sc, &f));
+	assert_int_equal(f.what, CONFIG_SCAN_TOO_LARGE);
+	assert_int_equal(f.line, 2);
+	assert_int_equal(f.len, 11);
+	assert_memory_equal(f.text, "99999999999", 11);
+	assert_true(config_scan_next(&sc, &f));
+	assert_int_equal(f.what, CONFIG_SCAN_INCLUDE);
+	assert_int_equal(f.line, 5);
+	assert_memory_equal(f.text, "@include", 8);
+	assert_true(config_scan_next(&sc, &f));
+	assert_int_equal(f.what, CONFIG_SCAN_TOO_LARGE);
+	assert_int_equal(f.line, 6);
+	assert_int_equal(f.len, 11);
+	assert_memory_equal(f.text, "0x100000000", 11);
+	assert_true(config_scan_next(&sc, &f));
+	assert_int_equal(f.what, CONFIG_SCAN_TOO_LARGE);
+	assert_int_equal(f.line, 7);
+	assert_int_equal(f.len, 19);
+	assert_memory_equal(f.text, "9223372036854775808", 19);
+	assert_false(config_scan_next(&sc, &f));
+	assert_false(config_scan_next(&sc, &f)); /* stays at the end */
+	config_scan_init(&sc, "");
+	assert_false(config_scan_next(&sc, &f));
+}
+
 static void
 test_free_wipes(void **state)
 {
@@ -842,6 +1020,11 @@ main(void)
 		cmocka_unit_test(test_hook_substitutions),
 		cmocka_unit_test(test_prescan),
 		cmocka_unit_test(test_free_wipes),
+		cmocka_unit_test(test_parse_hostport),
+		cmocka_unit_test(test_parse_addr),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_subst_and_keys),
+		cmocka_unit_test(test_scan),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
