@@ -328,12 +328,12 @@ source_of(const struct sockaddr *src, socklen_t srclen, uint8_t *family, uint8_t
 	if (src == NULL)
 		return false;
 	if (src->sa_family == AF_INET && srclen >= (socklen_t)sizeof(struct sockaddr_in)) {
-		memcpy(addr, &((const void *)src)->sin_addr, 4);
+		memcpy(addr, &((const struct sockaddr_in *)(const void *)src)->sin_addr, 4);
 		*family = 4;
 		return true;
 	}
 	if (src->sa_family == AF_INET6 && srclen >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		const struct in6_addr *a6 = &((const void *)src)->sin6_addr;
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)src)->sin6_addr;
 
 		/* An IPv4 peer on a dual-stack socket is one IPv4 source. */
 		if (IN6_IS_ADDR_V4MAPPED(a6)) {
