@@ -333,7 +333,8 @@ source_of(const struct sockaddr *src, socklen_t srclen, uint8_t *family, uint8_t
 		return true;
 	}
 	if (src->sa_family == AF_INET6 && srclen >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)src)->sin6_addr;
+		const struct sockaddr_in6 *sin6 = (const void *)src;
+		const struct in6_addr *a6 = &sin6->sin6_addr;
 
 		/* An IPv4 peer on a dual-stack socket is one IPv4 source. */
 		if (IN6_IS_ADDR_V4MAPPED(a6)) {
