@@ -1,7 +1,7 @@
 /*
  * engine.c - the libevent loop. Device, sessions, timers and transports meet only here:
  *   TX  device readable -> tun_read -> session_encap -> udp_send / tcp_queue
- *   RX  socket readable -> udp_recv / tcp_next_message -> session_* -> tun_write
+ *   RX  socket readable -> udp_recv_batch / tcp_next_message -> session_* -> tun_write
  * Each wake-up handles a bounded batch; buffers live in struct engine (no allocation per
  * packet). Sessions return verdicts; the engine acts on them.
  */
@@ -30,7 +30,7 @@
 #include "wire.h"
 #include "xmalloc.h"
 
-#define ENGINE_BATCH 64             /* packets per wake-up and direction */
+#define ENGINE_BATCH UDP_BATCH_MAX  /* packets per wake-up and direction */
 #define ENGINE_MAX_PENDING 64       /* accepted TCP connections not yet identified */
 #define ENGINE_PENDING_TIMEOUT 10000
 #define ENGINE_RECONNECT_MAX 30000
@@ -88,7 +88,11 @@ struct engine {
 	struct event *sig_term, *sig_int, *sig_hup;
 	int exit_code;
 	struct log_ratelimit rl_roam, rl_tcp, rl_version;
-	struct buf rx, out;
+	/* Wire messages from the underlay: a UDP batch (one recvmmsg), or rx[0] for TCP. */
+	struct buf rx[ENGINE_BATCH];
+	struct sockaddr_storage rx_src[ENGINE_BATCH];
+	socklen_t rx_srclen[ENGINE_BATCH];
+	struct buf tx, out;
 };
 
 static void peer_arm(struct epeer *p, uint64_t now);
@@ -251,14 +255,14 @@ tun_cb(evutil_socket_t fd, short what, void *arg)
 			if (p->conn != NULL && p->conn->tc.tx_len >= TCP_TX_HIGH)
 				break;
 		}
-		n = tun_read(p->tun_fd, &e->rx);
+		n = tun_read(p->tun_fd, &e->tx);
 		if (n <= 0) {
 			if (n == -1)
 				log_warn("device %s: read", p->cfg->device);
 			break;
 		}
-		if (session_encap(&p->s, &e->rx, now) == SV_SEND)
-			peer_send(p, &e->rx);
+		if (session_encap(&p->s, &e->tx, now) == SV_SEND)
+			peer_send(p, &e->tx);
 	}
 	peer_finish(p, now);
 }
@@ -339,14 +343,13 @@ note_handshake(struct epeer *p, uint64_t before, bool was_up)
 }
 
 /*
- * One wire message from the underlay: from a UDP source, or from TCP connection c. The buffer
- * is e->rx; replies are built in e->out.
+ * One wire message b (one of e->rx) from the underlay: from a UDP source, or from TCP
+ * connection c. Replies are built in e->out.
  */
 static void
-handle_message(struct engine *e, struct econn *c, const struct sockaddr *src,
+handle_message(struct engine *e, struct econn *c, struct buf *b, const struct sockaddr *src,
     socklen_t srclen, uint64_t now)
 {
-	struct buf *b = &e->rx;
 	const uint8_t *m = buf_data(b);
 	struct session_keypair *kp;
 	struct session *s = NULL;
@@ -448,21 +451,19 @@ handle_message(struct engine *e, struct econn *c, const struct sockaddr *src,
 	e->local.drops[DROP_MALFORMED]++;
 }
 
+/* The UDP socket is readable: one recvmmsg of up to ENGINE_BATCH datagrams, then each in
+ * turn. */
 static void
 udp_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
-	struct sockaddr_storage src;
-	socklen_t srclen;
 	uint64_t now = now_ms();
-	ssize_t n;
+	int n;
 
-	for (int i = 0; i < ENGINE_BATCH; i++) {
-		n = udp_recv(e->udp_fd, &e->rx, &src, &srclen);
-		if (n <= 0)
-			break;
-		handle_message(e, NULL, (struct sockaddr *)&src, srclen, now);
-	}
+	n = udp_recv_batch(e->udp_fd, e->rx, e->rx_src, e->rx_srclen, ENGINE_BATCH);
+	for (int i = 0; i < n; i++)
+		handle_message(e, NULL, &e->rx[i], (struct sockaddr *)&e->rx_src[i],
+		    e->rx_srclen[i], now);
 }
 
 /*
@@ -530,7 +531,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 
 	n = tcp_fill(&c->tc);
 	for (int i = 0; i < ENGINE_BATCH * 4; i++) {
-		rc = tcp_next_message(&c->tc, &e->rx);
+		rc = tcp_next_message(&c->tc, &e->rx[0]);
 		if (rc == 0)
 			break;
 		if (rc == -1) {
@@ -540,7 +541,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 			conn_drop(c);
 			return;
 		}
-		handle_message(e, c, (struct sockaddr *)&c->addr, c->addrlen, now);
+		handle_message(e, c, &e->rx[0], (struct sockaddr *)&c->addr, c->addrlen, now);
 		if (c->dead)
 			return;
 	}

@@ -28,9 +28,13 @@ int transport_resolve(const char *host, uint16_t port, int socktype,
 int udp_bind(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen);
 /* An unbound non-blocking UDP socket of addr's family (client). */
 int udp_socket(int family, char *err, size_t errlen);
-/* Receive one datagram into b (reset first): 1 if one was consumed (b->len is 0 for an empty or
- * oversized one), 0 if nothing is waiting, -1 on error. */
-ssize_t udp_recv(int fd, struct buf *b, struct sockaddr_storage *src, socklen_t *srclen);
+/* The most datagrams one udp_recv_batch call moves (one system call). */
+#define UDP_BATCH_MAX 64
+/* Receive up to max (at most UDP_BATCH_MAX) datagrams in one system call: datagram i into
+ * bufs[i] (reset first), its source into srcs[i] and srclens[i]. Returns how many were consumed
+ * (bufs[i].len is 0 for an empty or oversized one), 0 if nothing is waiting, -1 on error. */
+int udp_recv_batch(int fd, struct buf *bufs, struct sockaddr_storage *srcs, socklen_t *srclens,
+    int max);
 /* Send one datagram; 0, 1 if the socket buffer is full (dropped), -1 on error. */
 int udp_send(int fd, const uint8_t *p, size_t len, const struct sockaddr *dst,
     socklen_t dstlen);

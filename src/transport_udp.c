@@ -1,4 +1,5 @@
 /* transport_udp.c - address parsing and UDP datagrams: one socket serves every UDP peer. */
+#define _GNU_SOURCE /* recvmmsg */
 #include "transport.h"
 
 #include "addr.h"
@@ -10,6 +11,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 int
@@ -88,22 +90,37 @@ udp_bind(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen)
 	return fd;
 }
 
-ssize_t
-udp_recv(int fd, struct buf *b, struct sockaddr_storage *src, socklen_t *srclen)
+int
+udp_recv_batch(int fd, struct buf *bufs, struct sockaddr_storage *srcs, socklen_t *srclens,
+    int max)
 {
-	ssize_t n;
+	struct mmsghdr msgs[UDP_BATCH_MAX];
+	struct iovec iov[UDP_BATCH_MAX];
+	int n;
 
-	buf_reset(b);
-	*srclen = sizeof(*src);
-	n = recvfrom(fd, buf_data(b), buf_tailroom(b), MSG_TRUNC, (struct sockaddr *)src,
-	    srclen);
+	if (max > UDP_BATCH_MAX)
+		max = UDP_BATCH_MAX;
+	memset(msgs, 0, sizeof(msgs[0]) * (size_t)max);
+	for (int i = 0; i < max; i++) {
+		buf_reset(&bufs[i]);
+		iov[i].iov_base = buf_data(&bufs[i]);
+		iov[i].iov_len = buf_tailroom(&bufs[i]);
+		msgs[i].msg_hdr.msg_name = &srcs[i];
+		msgs[i].msg_hdr.msg_namelen = sizeof(srcs[i]);
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	n = recvmmsg(fd, msgs, (unsigned int)max, MSG_DONTWAIT, NULL);
 	if (n == -1)
 		return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
-	/* An empty or oversized datagram is consumed with an empty buffer: it counts as
-	 * malformed and the batch goes on. */
-	if (n > 0 && (size_t)n <= buf_tailroom(b))
-		buf_put(b, (size_t)n);
-	return 1;
+	for (int i = 0; i < n; i++) {
+		srclens[i] = msgs[i].msg_hdr.msg_namelen;
+		/* An empty or truncated (oversized) datagram stays an empty buffer: it counts as
+		 * malformed and the batch goes on. */
+		if (msgs[i].msg_len > 0 && !(msgs[i].msg_hdr.msg_flags & MSG_TRUNC))
+			buf_put(&bufs[i], msgs[i].msg_len);
+	}
+	return n;
 }
 
 int
