@@ -1,6 +1,6 @@
 /*
  * engine.c - the libevent loop. Device, sessions, timers and transports meet only here:
- *   TX  device readable -> tun_read -> session_encap -> udp_send / tcp_queue
+ *   TX  device readable -> tun_read -> session_encap -> udp_send_batch / tcp_queue
  *   RX  socket readable -> udp_recv_batch / tcp_next_message -> session_* -> tun_write
  * Each wake-up handles a bounded batch; buffers live in struct engine (no allocation per
  * packet). Sessions return verdicts; the engine acts on them.
@@ -92,7 +92,9 @@ struct engine {
 	struct buf rx[ENGINE_BATCH];
 	struct sockaddr_storage rx_src[ENGINE_BATCH];
 	socklen_t rx_srclen[ENGINE_BATCH];
-	struct buf tx, out;
+	/* Device frames sealed into wire messages: a UDP batch (one sendmmsg), or tx[0] for TCP. */
+	struct buf tx[ENGINE_BATCH];
+	struct buf out;
 };
 
 static void peer_arm(struct epeer *p, uint64_t now);
@@ -171,6 +173,29 @@ peer_send(struct epeer *p, const struct buf *b)
 		p->s.stats.drops[DROP_DEVICE]++;
 }
 
+/*
+ * Send n sealed messages to a UDP peer with one sendmmsg. What the socket does not take is
+ * offered once more, then counted as device drops.
+ */
+static void
+peer_send_batch(struct epeer *p, struct buf *bufs, int n)
+{
+	struct engine *e = p->e;
+	int sent;
+
+	if (n == 0)
+		return;
+	if (p->ep_len == 0) {
+		p->s.stats.drops[DROP_NO_SESSION] += (uint64_t)n;
+		return;
+	}
+	sent = udp_send_batch(e->udp_fd, bufs, n, (struct sockaddr *)&p->ep, p->ep_len);
+	if (sent < n)
+		sent += udp_send_batch(e->udp_fd, bufs + sent, n - sent,
+		    (struct sockaddr *)&p->ep, p->ep_len);
+	p->s.stats.drops[DROP_DEVICE] += (uint64_t)(n - sent);
+}
+
 /* End of a batch for a peer: push TCP data out, re-arm its timer. */
 static void
 peer_finish(struct epeer *p, uint64_t now)
@@ -241,12 +266,11 @@ peer_arm(struct epeer *p, uint64_t now)
 	p->timer_at = at;
 }
 
+/* Device -> TCP: each sealed frame is queued on the connection (flushed by peer_finish). */
 static void
-tun_cb(evutil_socket_t fd, short what, void *arg)
+tun_to_tcp(struct epeer *p, uint64_t now)
 {
-	struct epeer *p = arg;
 	struct engine *e = p->e;
-	uint64_t now = now_ms();
 	ssize_t n;
 
 	for (int i = 0; i < ENGINE_BATCH; i++) {
@@ -255,15 +279,49 @@ tun_cb(evutil_socket_t fd, short what, void *arg)
 			if (p->conn != NULL && p->conn->tc.tx_len >= TCP_TX_HIGH)
 				break;
 		}
-		n = tun_read(p->tun_fd, &e->tx);
+		n = tun_read(p->tun_fd, &e->tx[0]);
 		if (n <= 0) {
 			if (n == -1)
 				log_warn("device %s: read", p->cfg->device);
 			break;
 		}
-		if (session_encap(&p->s, &e->tx, now) == SV_SEND)
-			peer_send(p, &e->tx);
+		if (session_encap(&p->s, &e->tx[0], now) == SV_SEND)
+			peer_send(p, &e->tx[0]);
 	}
+}
+
+/* Device -> UDP: each frame is sealed in its own e->tx slot, then the batch leaves in one
+ * sendmmsg. */
+static void
+tun_to_udp(struct epeer *p, uint64_t now)
+{
+	struct engine *e = p->e;
+	ssize_t r;
+	int n = 0;
+
+	for (int i = 0; i < ENGINE_BATCH; i++) {
+		r = tun_read(p->tun_fd, &e->tx[n]);
+		if (r <= 0) {
+			if (r == -1)
+				log_warn("device %s: read", p->cfg->device);
+			break;
+		}
+		if (session_encap(&p->s, &e->tx[n], now) == SV_SEND)
+			n++;
+	}
+	peer_send_batch(p, e->tx, n);
+}
+
+static void
+tun_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct epeer *p = arg;
+	uint64_t now = now_ms();
+
+	if (p->cfg->proto == VT_TCP)
+		tun_to_tcp(p, now);
+	else
+		tun_to_udp(p, now);
 	peer_finish(p, now);
 }
 

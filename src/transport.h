@@ -28,7 +28,7 @@ int transport_resolve(const char *host, uint16_t port, int socktype,
 int udp_bind(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen);
 /* An unbound non-blocking UDP socket of addr's family (client). */
 int udp_socket(int family, char *err, size_t errlen);
-/* The most datagrams one udp_recv_batch call moves (one system call). */
+/* The most datagrams one udp_recv_batch or udp_send_batch call moves (one system call). */
 #define UDP_BATCH_MAX 64
 /* Receive up to max (at most UDP_BATCH_MAX) datagrams in one system call: datagram i into
  * bufs[i] (reset first), its source into srcs[i] and srclens[i]. Returns how many were consumed
@@ -37,6 +37,10 @@ int udp_recv_batch(int fd, struct buf *bufs, struct sockaddr_storage *srcs, sock
     int max);
 /* Send one datagram; 0, 1 if the socket buffer is full (dropped), -1 on error. */
 int udp_send(int fd, const uint8_t *p, size_t len, const struct sockaddr *dst,
+    socklen_t dstlen);
+/* Send bufs[0..n) (n at most UDP_BATCH_MAX), one datagram each, to dst in one system call.
+ * Returns how many the socket took (0..n); errno says why the rest were not. */
+int udp_send_batch(int fd, struct buf *bufs, int n, const struct sockaddr *dst,
     socklen_t dstlen);
 
 /* TCP */

@@ -1,5 +1,5 @@
 /* transport_udp.c - address parsing and UDP datagrams: one socket serves every UDP peer. */
-#define _GNU_SOURCE /* recvmmsg */
+#define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include "transport.h"
 
 #include "addr.h"
@@ -132,4 +132,28 @@ udp_send(int fd, const uint8_t *p, size_t len, const struct sockaddr *dst, sockl
 		return -1;
 	}
 	return 0;
+}
+
+int
+udp_send_batch(int fd, struct buf *bufs, int n, const struct sockaddr *dst, socklen_t dstlen)
+{
+	struct mmsghdr msgs[UDP_BATCH_MAX];
+	struct iovec iov[UDP_BATCH_MAX];
+	int sent;
+
+	if (n > UDP_BATCH_MAX)
+		n = UDP_BATCH_MAX;
+	if (n <= 0)
+		return 0;
+	memset(msgs, 0, sizeof(msgs[0]) * (size_t)n);
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = buf_data(&bufs[i]);
+		iov[i].iov_len = bufs[i].len;
+		msgs[i].msg_hdr.msg_name = (void *)(uintptr_t)dst;
+		msgs[i].msg_hdr.msg_namelen = dst != NULL ? dstlen : 0;
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	sent = sendmmsg(fd, msgs, (unsigned int)n, 0);
+	return sent < 0 ? 0 : sent;
 }
