@@ -76,6 +76,8 @@ struct engine {
 	struct session **sessions;
 	int npeers;
 	int udp_fd;
+	bool udp_connected;         /* client: the socket is connected to the server */
+	bool udp_tried;             /* client: a connect was tried (log only the first failure) */
 	struct event *udp_ev;
 	int tcp_fd;
 	struct event *tcp_ev;
@@ -147,11 +149,49 @@ conn_flush(struct econn *c)
 		peer_pause(c->peer, c->tc.tx_len >= TCP_TX_HIGH);
 }
 
+/*
+ * Client, UDP: connect the socket to the server (again). The kernel then looks the route up
+ * once instead of per datagram and picks the source address and port afresh, which a host that
+ * moved to another network needs. Without a route now, datagrams go out with the address until
+ * the next try.
+ */
+static void
+client_udp_connect(struct engine *e)
+{
+	const struct engine_setup *st = e->setup;
+	bool was = e->udp_connected;
+	char err[256];
+
+	e->udp_connected = udp_connect(e->udp_fd, (const struct sockaddr *)&st->remote,
+	    st->remote_len, err, sizeof(err)) == 0;
+	if (!e->udp_connected && (was || !e->udp_tried))
+		log_warnx("%s: sending unconnected", err);
+	e->udp_tried = true;
+}
+
+/* A UDP send failed with an error, not a full buffer (an address that went away, no route):
+ * a client connects again; the server's socket has nothing to redo. */
+static void
+udp_send_failed(struct engine *e)
+{
+	if (!e->setup->server)
+		client_udp_connect(e);
+}
+
+/* Where to send a UDP peer's datagrams: its endpoint, or NULL on the client's connected
+ * socket. */
+static const struct sockaddr *
+peer_dst(const struct epeer *p)
+{
+	return p->e->udp_connected ? NULL : (const struct sockaddr *)&p->ep;
+}
+
 /* Send one wire message to the peer by its transport. */
 static void
 peer_send(struct epeer *p, const struct buf *b)
 {
 	struct engine *e = p->e;
+	int rc;
 
 	if (p->cfg->proto == VT_TCP) {
 		if (p->conn == NULL || p->conn->tc.connecting) {
@@ -168,9 +208,15 @@ peer_send(struct epeer *p, const struct buf *b)
 		p->s.stats.drops[DROP_NO_SESSION]++;
 		return;
 	}
-	if (udp_send(e->udp_fd, b->mem + b->off, b->len, (struct sockaddr *)&p->ep,
-	    p->ep_len) != 0)
+	/* A client without a route at its last connect tries again with each handshake or
+	 * keepalive message. */
+	if (!e->setup->server && !e->udp_connected)
+		client_udp_connect(e);
+	rc = udp_send(e->udp_fd, b->mem + b->off, b->len, peer_dst(p), p->ep_len);
+	if (rc != 0)
 		p->s.stats.drops[DROP_DEVICE]++;
+	if (rc == -1)
+		udp_send_failed(e);
 }
 
 /*
@@ -181,7 +227,7 @@ static void
 peer_send_batch(struct epeer *p, struct buf *bufs, int n)
 {
 	struct engine *e = p->e;
-	int sent;
+	int sent = 0, rc;
 
 	if (n == 0)
 		return;
@@ -189,10 +235,13 @@ peer_send_batch(struct epeer *p, struct buf *bufs, int n)
 		p->s.stats.drops[DROP_NO_SESSION] += (uint64_t)n;
 		return;
 	}
-	sent = udp_send_batch(e->udp_fd, bufs, n, (struct sockaddr *)&p->ep, p->ep_len);
-	if (sent < n)
-		sent += udp_send_batch(e->udp_fd, bufs + sent, n - sent,
-		    (struct sockaddr *)&p->ep, p->ep_len);
+	for (int tries = 0; tries < 2 && sent < n; tries++) {
+		rc = udp_send_batch(e->udp_fd, bufs + sent, n - sent, peer_dst(p), p->ep_len);
+		if (rc == -1)
+			udp_send_failed(e);
+		else
+			sent += rc;
+	}
 	p->s.stats.drops[DROP_DEVICE] += (uint64_t)(n - sent);
 }
 
@@ -205,7 +254,8 @@ peer_finish(struct epeer *p, uint64_t now)
 	peer_arm(p, now);
 }
 
-/* The session went down: drop its TCP connection; a client dials again. */
+/* The session went down: drop its TCP connection, a client dials again; a UDP client connects
+ * its socket again, in case the host moved and its old source address leads nowhere now. */
 static void
 peer_down(struct epeer *p)
 {
@@ -215,6 +265,8 @@ peer_down(struct epeer *p)
 		conn_flush(c);
 		conn_drop(c);
 	}
+	if (!p->e->setup->server && p->cfg->proto == VT_UDP)
+		client_udp_connect(p->e);
 }
 
 static void
@@ -967,11 +1019,13 @@ engine_run(const struct engine_setup *st)
 	e->sessions = xcalloc((size_t)st->npeers, sizeof(*e->sessions));
 
 	if (!st->server) {
-		/* A client has one peer; a UDP client sends from an unbound socket. */
+		/* A client has one peer; a UDP client sends from an unbound socket, connected to
+		 * the server. */
 		if (st->peers[0]->proto == VT_UDP) {
 			e->udp_fd = udp_socket(st->remote.ss_family, err, sizeof(err));
 			if (e->udp_fd == -1)
 				fatalx("%s", err);
+			client_udp_connect(e);
 		}
 	}
 	for (int i = 0; i < st->npeers; i++) {

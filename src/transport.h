@@ -28,6 +28,11 @@ int transport_resolve(const char *host, uint16_t port, int socktype,
 int udp_bind(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen);
 /* An unbound non-blocking UDP socket of addr's family (client). */
 int udp_socket(int family, char *err, size_t errlen);
+/* Connect the socket to dst, or again (client): datagrams then leave without an address and the
+ * route is looked up once, not per packet; only datagrams from dst are received. Connecting
+ * again picks the source address and port afresh. 0 or -1 with err (the socket is then
+ * unconnected). */
+int udp_connect(int fd, const struct sockaddr *dst, socklen_t len, char *err, size_t errlen);
 /* The most datagrams one udp_recv_batch or udp_send_batch call moves (one system call). */
 #define UDP_BATCH_MAX 64
 /* Receive up to max (at most UDP_BATCH_MAX) datagrams in one system call: datagram i into
@@ -35,11 +40,13 @@ int udp_socket(int family, char *err, size_t errlen);
  * (bufs[i].len is 0 for an empty or oversized one), 0 if nothing is waiting, -1 on error. */
 int udp_recv_batch(int fd, struct buf *bufs, struct sockaddr_storage *srcs, socklen_t *srclens,
     int max);
-/* Send one datagram; 0, 1 if the socket buffer is full (dropped), -1 on error. */
+/* Send one datagram (dst NULL on a connected socket); 0, 1 if the socket buffer is full
+ * (dropped), -1 on error. */
 int udp_send(int fd, const uint8_t *p, size_t len, const struct sockaddr *dst,
     socklen_t dstlen);
-/* Send bufs[0..n) (n at most UDP_BATCH_MAX), one datagram each, to dst in one system call.
- * Returns how many the socket took (0..n); errno says why the rest were not. */
+/* Send bufs[0..n) (n at most UDP_BATCH_MAX), one datagram each, to dst (NULL on a connected
+ * socket) in one system call. Returns how many the socket took (0..n; 0 if its buffer is full),
+ * or -1 if the first one failed with an error. */
 int udp_send_batch(int fd, struct buf *bufs, int n, const struct sockaddr *dst,
     socklen_t dstlen);
 

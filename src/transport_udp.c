@@ -70,6 +70,23 @@ udp_socket(int family, char *err, size_t errlen)
 }
 
 int
+udp_connect(int fd, const struct sockaddr *dst, socklen_t len, char *err, size_t errlen)
+{
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+	char a[80];
+
+	/* Dissolve an earlier connection first: the kernel then forgets the source address and
+	 * port it chose and picks them afresh for the current routes. */
+	connect(fd, &unspec, sizeof(unspec));
+	if (connect(fd, dst, len) == -1) {
+		addr_format(dst, a, sizeof(a));
+		snprintf(err, errlen, "connect udp %s: %s", a, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
 udp_bind(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen)
 {
 	char a[80];
@@ -155,5 +172,7 @@ udp_send_batch(int fd, struct buf *bufs, int n, const struct sockaddr *dst, sock
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	sent = sendmmsg(fd, msgs, (unsigned int)n, 0);
-	return sent < 0 ? 0 : sent;
+	if (sent >= 0)
+		return sent;
+	return (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) ? 0 : -1;
 }
