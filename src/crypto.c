@@ -87,17 +87,26 @@ suite_cipher(enum crypto_suite suite)
 static void
 make_nonce(uint8_t iv[NONCE_LEN], enum crypto_suite suite, uint64_t n)
 {
-	int i;
-
 	memset(iv, 0, 4);
-	for (i = 0; i < 8; i++) {
-		uint8_t byte = (uint8_t)(n >> (8 * i));
-
-		if (suite == CRYPTO_AESGCM)
-			iv[NONCE_LEN - 1 - i] = byte;
-		else
-			iv[4 + i] = byte;
+	if (suite == CRYPTO_AESGCM) {
+		for (int i = 0; i < 8; i++)
+			iv[NONCE_LEN - 1 - i] = (uint8_t)(n >> (8 * i));
+	} else {
+		for (int i = 0; i < 8; i++)
+			iv[4 + i] = (uint8_t)(n >> (8 * i));
 	}
+}
+
+/*
+ * The AEAD tag as a parameter, passed straight to the provider: EVP_CIPHER_CTX_ctrl would
+ * translate a GET_TAG or SET_TAG into the same parameter on every packet.
+ */
+static OSSL_PARAM *
+tag_param(OSSL_PARAM p[2], uint8_t tag[CRYPTO_TAG_LEN])
+{
+	p[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, CRYPTO_TAG_LEN);
+	p[1] = OSSL_PARAM_construct_end();
+	return p;
 }
 
 /* Encrypt with a context that already holds cipher and key; sets only the nonce. */
@@ -105,6 +114,7 @@ static int
 ctx_seal(EVP_CIPHER_CTX *ctx, const uint8_t iv[NONCE_LEN], const uint8_t *ad, size_t adlen,
     const uint8_t *pt, size_t ptlen, uint8_t *out)
 {
+	OSSL_PARAM p[2];
 	int len;
 
 	if (adlen > INT_MAX || ptlen > INT_MAX - CRYPTO_TAG_LEN)
@@ -118,7 +128,7 @@ ctx_seal(EVP_CIPHER_CTX *ctx, const uint8_t iv[NONCE_LEN], const uint8_t *ad, si
 		return -1;
 	if (!EVP_CipherFinal_ex(ctx, out + ptlen, &len))
 		return -1;
-	if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, CRYPTO_TAG_LEN, out + ptlen))
+	if (!EVP_CIPHER_CTX_get_params(ctx, tag_param(p, out + ptlen)))
 		return -1;
 	return 0;
 }
@@ -129,14 +139,15 @@ ctx_open(EVP_CIPHER_CTX *ctx, const uint8_t iv[NONCE_LEN], const uint8_t *ad, si
     const uint8_t *ct, size_t ctlen, uint8_t *out)
 {
 	uint8_t tag[CRYPTO_TAG_LEN];
+	OSSL_PARAM p[2];
 	size_t ptlen;
 	int len;
 
 	if (ctlen < CRYPTO_TAG_LEN || adlen > INT_MAX || ctlen > INT_MAX)
 		return -1;
 	ptlen = ctlen - CRYPTO_TAG_LEN;
-	/* Copy the tag first: an in-place decryption may not touch it, but the ctrl wants it
-	 * writable. */
+	/* Copy the tag first: an in-place decryption may not touch it, but the parameter wants
+	 * it writable. */
 	memcpy(tag, ct + ptlen, CRYPTO_TAG_LEN);
 	if (!EVP_CipherInit_ex(ctx, NULL, NULL, NULL, iv, 0))
 		return -1;
@@ -144,7 +155,7 @@ ctx_open(EVP_CIPHER_CTX *ctx, const uint8_t iv[NONCE_LEN], const uint8_t *ad, si
 		return -1;
 	if (ptlen > 0 && !EVP_CipherUpdate(ctx, out, &len, ct, (int)ptlen))
 		return -1;
-	if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, CRYPTO_TAG_LEN, tag))
+	if (!EVP_CIPHER_CTX_set_params(ctx, tag_param(p, tag)))
 		return -1;
 	if (EVP_CipherFinal_ex(ctx, out + ptlen, &len) <= 0)
 		return -1;
