@@ -215,6 +215,20 @@ netlink_set_mtu(const char *ifname, int mtu, char *err, size_t errlen)
 }
 
 int
+netlink_set_txqlen(const char *ifname, int qlen, char *err, size_t errlen)
+{
+	char what[96];
+
+	snprintf(what, sizeof(what), "set txqueuelen %d on %s", qlen, ifname);
+	if (qlen <= 0) {
+		snprintf(err, errlen, "%s: %s", what, strerror(EINVAL));
+		return -1;
+	}
+	return link_request(ifname, RTM_SETLINK, 0, 0, IFLA_TXQLEN, (uint32_t)qlen, what, err,
+	    errlen);
+}
+
+int
 netlink_set_up(const char *ifname, bool up, char *err, size_t errlen)
 {
 	char what[96];

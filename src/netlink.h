@@ -13,6 +13,8 @@
 
 /* Set the MTU of ifname. 0, or -1 with err. */
 int netlink_set_mtu(const char *ifname, int mtu, char *err, size_t errlen);
+/* Set the transmit queue length (txqueuelen, in frames) of ifname. 0, or -1 with err. */
+int netlink_set_txqlen(const char *ifname, int qlen, char *err, size_t errlen);
 /*
  * Add address local (with its prefix) to ifname. peer: NULL, or an address of the same family
  * that becomes the point-to-point IFA_ADDRESS (TUN). IPv6 addresses get IFA_F_NODAD so they are

@@ -58,7 +58,17 @@ fill_vars(const struct vt_peer *p, const char *role, struct hook_vars *v, char *
 	v->mtu = p->mtu;
 }
 
-/* MTU, addresses and link state of a device we created. */
+/*
+ * Transmit queue of a device we create, in frames. The kernel gives TUN/TAP 500. A bulk sender
+ * inside the tunnel fills that queue while the engine seals and sends its previous batch, and
+ * the kernel drops what does not fit (tx_dropped on the device), which TCP inside the tunnel
+ * takes as loss. 1000, the default of Ethernet devices, absorbs those bursts; a longer queue
+ * only adds delay when the underlay is the bottleneck. Persistent devices keep the
+ * administrator's setting.
+ */
+#define PRIV_TXQUEUELEN 1000
+
+/* MTU, transmit queue, addresses and link state of a device we created. */
 static int
 configure(const struct vt_peer *p, char *err, size_t errlen)
 {
@@ -75,6 +85,8 @@ configure(const struct vt_peer *p, char *err, size_t errlen)
 		}
 	}
 	if (netlink_set_mtu(p->device, p->mtu, err, errlen) == -1)
+		return -1;
+	if (netlink_set_txqlen(p->device, PRIV_TXQUEUELEN, err, errlen) == -1)
 		return -1;
 	for (int i = 0; i < p->naddrs; i++) {
 		a = &p->addrs[i];
