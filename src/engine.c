@@ -78,6 +78,7 @@ struct engine {
 	int udp_fd;
 	bool udp_connected;         /* client: the socket is connected to the server */
 	bool udp_tried;             /* client: a connect was tried (log only the first failure) */
+	bool udp_gso;               /* send batches with UDP_SEGMENT (off once the kernel refuses) */
 	struct event *udp_ev;
 	int tcp_fd;
 	struct event *tcp_ev;
@@ -169,12 +170,16 @@ client_udp_connect(struct engine *e)
 	e->udp_tried = true;
 }
 
-/* A UDP send failed with an error, not a full buffer (an address that went away, no route):
- * a client connects again; the server's socket has nothing to redo. */
+/* A UDP send failed with an error (errno), not a full buffer. If the source address went away
+ * or there is no route, a client connects again; a port closed at the server or a firewall is
+ * not the client's socket to fix, and the server's socket has nothing to redo. */
 static void
 udp_send_failed(struct engine *e)
 {
-	if (!e->setup->server)
+	if (e->setup->server)
+		return;
+	if (errno == ENETUNREACH || errno == EHOSTUNREACH || errno == ENETDOWN ||
+	    errno == EADDRNOTAVAIL || errno == EINVAL)
 		client_udp_connect(e);
 }
 
@@ -228,6 +233,7 @@ peer_send_batch(struct epeer *p, struct buf *bufs, int n)
 {
 	struct engine *e = p->e;
 	int sent = 0, rc;
+	bool gso;
 
 	if (n == 0)
 		return;
@@ -236,11 +242,16 @@ peer_send_batch(struct epeer *p, struct buf *bufs, int n)
 		return;
 	}
 	for (int tries = 0; tries < 2 && sent < n; tries++) {
-		rc = udp_send_batch(e->udp_fd, bufs + sent, n - sent, peer_dst(p), p->ep_len);
+		gso = e->udp_gso;
+		rc = udp_send_batch(e->udp_fd, bufs + sent, n - sent, peer_dst(p), p->ep_len,
+		    &e->udp_gso);
 		if (rc == -1)
 			udp_send_failed(e);
 		else
 			sent += rc;
+		if (gso && !e->udp_gso)
+			log_info("udp: the kernel refuses segmentation offload on this path (%s); "
+			    "sending one datagram per message", strerror(errno));
 	}
 	p->s.stats.drops[DROP_DEVICE] += (uint64_t)(n - sent);
 }
@@ -1049,6 +1060,7 @@ engine_run(const struct engine_setup *st)
 		}
 	}
 	if (e->udp_fd != -1) {
+		e->udp_gso = udp_gso_supported(e->udp_fd);
 		e->udp_ev = event_new(e->base, e->udp_fd, EV_READ | EV_PERSIST, udp_cb, e);
 		event_add(e->udp_ev, NULL);
 	}

@@ -44,11 +44,17 @@ int udp_recv_batch(int fd, struct buf *bufs, struct sockaddr_storage *srcs, sock
  * (dropped), -1 on error. */
 int udp_send(int fd, const uint8_t *p, size_t len, const struct sockaddr *dst,
     socklen_t dstlen);
-/* Send bufs[0..n) (n at most UDP_BATCH_MAX), one datagram each, to dst (NULL on a connected
- * socket) in one system call. Returns how many the socket took (0..n; 0 if its buffer is full),
- * or -1 if the first one failed with an error. */
+/*
+ * Send bufs[0..n) (n at most UDP_BATCH_MAX), one datagram each, to dst (NULL on a connected
+ * socket) in one system call. With *gso set, each run of equal-sized datagrams goes down the
+ * stack as one message that the kernel or the NIC cuts up (UDP_SEGMENT); if the kernel refuses
+ * that, *gso is cleared and the batch goes out unsegmented. Returns how many datagrams the
+ * socket took (0..n; 0 if its buffer is full), or -1 if the first one failed with an error.
+ */
 int udp_send_batch(int fd, struct buf *bufs, int n, const struct sockaddr *dst,
-    socklen_t dstlen);
+    socklen_t dstlen, bool *gso);
+/* Whether the kernel can segment datagrams sent on fd (UDP_SEGMENT, Linux 4.18). */
+bool udp_gso_supported(int fd);
 
 /* TCP */
 #define TCP_RX_CAP (2 * (WIRE_TCP_PREFIX_LEN + 65535))

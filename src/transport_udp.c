@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -47,6 +48,11 @@ transport_resolve(const char *host, uint16_t port, int socktype, struct sockaddr
 	freeaddrinfo(res);
 	return 0;
 }
+
+/* Limits of one UDP_SEGMENT send: the kernel's segment count (UDP_MAX_SEGMENTS) and what fits
+ * the IP length field with room for the headers. */
+#define UDP_GSO_MAX_SEGS 64
+#define UDP_GSO_MAX_BYTES 65000
 
 /* Socket buffers of a few MB absorb bursts a batch-driven loop cannot drain at once. */
 #define UDP_SOCKBUF (4 * 1024 * 1024)
@@ -151,12 +157,35 @@ udp_send(int fd, const uint8_t *p, size_t len, const struct sockaddr *dst, sockl
 	return 0;
 }
 
+/* How many of bufs[0..n) one GSO send can carry: a run of datagrams as long as the first, the
+ * last of them possibly shorter, within the kernel's limits. */
+static int
+gso_run(const struct buf *bufs, int n)
+{
+	size_t seg = bufs[0].len, total = seg;
+	int k = 1;
+
+	while (k < n && k < UDP_GSO_MAX_SEGS && bufs[k].len <= seg &&
+	    total + bufs[k].len <= UDP_GSO_MAX_BYTES) {
+		total += bufs[k].len;
+		if (bufs[k++].len < seg)
+			break; /* a shorter datagram ends the run */
+	}
+	return k;
+}
+
 int
-udp_send_batch(int fd, struct buf *bufs, int n, const struct sockaddr *dst, socklen_t dstlen)
+udp_send_batch(int fd, struct buf *bufs, int n, const struct sockaddr *dst, socklen_t dstlen,
+    bool *gso)
 {
 	struct mmsghdr msgs[UDP_BATCH_MAX];
 	struct iovec iov[UDP_BATCH_MAX];
-	int sent;
+	union {
+		uint8_t b[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl[UDP_BATCH_MAX];
+	int first[UDP_BATCH_MAX + 1]; /* the first datagram of each message */
+	int nmsg = 0, sent;
 
 	if (n > UDP_BATCH_MAX)
 		n = UDP_BATCH_MAX;
@@ -166,13 +195,50 @@ udp_send_batch(int fd, struct buf *bufs, int n, const struct sockaddr *dst, sock
 	for (int i = 0; i < n; i++) {
 		iov[i].iov_base = buf_data(&bufs[i]);
 		iov[i].iov_len = bufs[i].len;
-		msgs[i].msg_hdr.msg_name = (void *)(uintptr_t)dst;
-		msgs[i].msg_hdr.msg_namelen = dst != NULL ? dstlen : 0;
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
-	sent = sendmmsg(fd, msgs, (unsigned int)n, 0);
+	for (int i = 0, k; i < n; i += k, nmsg++) {
+		struct msghdr *h = &msgs[nmsg].msg_hdr;
+
+		k = *gso ? gso_run(bufs + i, n - i) : 1;
+		first[nmsg] = i;
+		h->msg_name = (void *)(uintptr_t)dst;
+		h->msg_namelen = dst != NULL ? dstlen : 0;
+		h->msg_iov = &iov[i];
+		h->msg_iovlen = (size_t)k;
+		if (k > 1) {
+			/* One message, cut by the kernel (or the NIC) into datagrams of this size. */
+			uint16_t size = (uint16_t)bufs[i].len;
+			struct cmsghdr *cm;
+
+			h->msg_control = ctl[nmsg].b;
+			h->msg_controllen = sizeof(ctl[nmsg].b);
+			cm = CMSG_FIRSTHDR(h);
+			cm->cmsg_level = SOL_UDP;
+			cm->cmsg_type = UDP_SEGMENT;
+			cm->cmsg_len = CMSG_LEN(sizeof(size));
+			memcpy(CMSG_DATA(cm), &size, sizeof(size));
+		}
+	}
+	first[nmsg] = n;
+	sent = sendmmsg(fd, msgs, (unsigned int)nmsg, 0);
 	if (sent >= 0)
-		return sent;
+		return first[sent];
+	if (msgs[0].msg_hdr.msg_iovlen > 1 &&
+	    (errno == EIO || errno == EINVAL || errno == EMSGSIZE)) {
+		/* The route cannot segment (no checksum offload: EIO) or the datagrams are larger
+		 * than the path MTU and need IP fragments (EMSGSIZE, EINVAL on older kernels): one
+		 * datagram per message from now on. */
+		*gso = false;
+		return udp_send_batch(fd, bufs, n, dst, dstlen, gso);
+	}
 	return (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) ? 0 : -1;
+}
+
+bool
+udp_gso_supported(int fd)
+{
+	int zero = 0;
+
+	/* Linux 4.18 and later know the option; 0 leaves sends unsegmented by default. */
+	return setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
 }
