@@ -34,6 +34,7 @@
 #define ENGINE_MAX_PENDING 64       /* accepted TCP connections not yet identified */
 #define ENGINE_PENDING_TIMEOUT 10000
 #define ENGINE_RECONNECT_MAX 30000
+#define ENGINE_STAGE 8              /* frames a client keeps while its handshake completes */
 #define CONTROL_REPLY_MAX (256 * 1024)
 
 struct engine;
@@ -53,6 +54,8 @@ struct epeer {
 	struct econn *conn;         /* TCP connection carrying this peer */
 	struct event *reconnect_ev; /* client, TCP */
 	uint64_t backoff;
+	struct buf *stage;          /* client: frames from the device waiting for the first keys */
+	int nstage;
 };
 
 struct econn {
@@ -329,6 +332,35 @@ peer_arm(struct epeer *p, uint64_t now)
 	p->timer_at = at;
 }
 
+/*
+ * A client with no keys yet keeps the first frames from its device instead of dropping them, so
+ * the packet that brought the link up (a ping, a TCP SYN) is not lost; they leave as soon as the
+ * handshake completes. True if the frame in b was kept (then it is not counted as dropped).
+ */
+static bool
+stage_frame(struct epeer *p, const struct buf *b)
+{
+	struct buf *slot;
+
+	if (p->stage == NULL || p->nstage == ENGINE_STAGE || p->s.state == SESSION_ESTABLISHED)
+		return false;
+	slot = &p->stage[p->nstage++];
+	buf_reset(slot);
+	memcpy(buf_put(slot, b->len), b->mem + b->off, b->len);
+	p->s.stats.drops[DROP_NO_KEY]--;
+	return true;
+}
+
+/* Keys are ready: send the kept frames, oldest first. */
+static void
+stage_flush(struct epeer *p, uint64_t now)
+{
+	for (int i = 0; i < p->nstage; i++)
+		if (session_encap(&p->s, &p->stage[i], now) == SV_SEND)
+			peer_send(p, &p->stage[i]);
+	p->nstage = 0;
+}
+
 /* Device -> TCP: each sealed frame is queued on the connection (flushed by peer_finish). */
 static void
 tun_to_tcp(struct epeer *p, uint64_t now)
@@ -350,6 +382,8 @@ tun_to_tcp(struct epeer *p, uint64_t now)
 		}
 		if (session_encap(&p->s, &e->tx[0], now) == SV_SEND)
 			peer_send(p, &e->tx[0]);
+		else
+			stage_frame(p, &e->tx[0]);
 	}
 }
 
@@ -371,6 +405,8 @@ tun_to_udp(struct epeer *p, uint64_t now)
 		}
 		if (session_encap(&p->s, &e->tx[n], now) == SV_SEND)
 			n++;
+		else
+			stage_frame(p, &e->tx[n]);
 	}
 	peer_send_batch(p, e->tx, n);
 }
@@ -519,6 +555,7 @@ handle_message(struct engine *e, struct econn *c, struct buf *b, const struct so
 		if (session_consume_response(s, m, b->len, now, &e->out) == SV_SEND) {
 			p->backoff = 0;
 			peer_send(p, &e->out);
+			stage_flush(p, now);
 		}
 		note_handshake(p, before, was_up);
 		peer_finish(p, now);
@@ -983,6 +1020,7 @@ engine_free(struct engine *e)
 		if (p->reconnect_ev)
 			event_free(p->reconnect_ev);
 		session_free(&p->s);
+		free(p->stage);
 	}
 	free(e->peers);
 	free(e->sessions);
@@ -1045,6 +1083,8 @@ engine_run(const struct engine_setup *st)
 		p->e = e;
 		p->cfg = st->peers[i];
 		p->tun_fd = st->tun_fds[i];
+		if (!st->server)
+			p->stage = xcalloc(ENGINE_STAGE, sizeof(*p->stage));
 		if (session_init(&p->s, p->cfg, &e->local, !st->server) == -1)
 			fatalx("out of memory");
 		e->sessions[i] = &p->s;

@@ -28,11 +28,18 @@ peers = { r$proto = { public-key = "$S_PUB"; proto = "$proto"; device = "vrc$pro
 	remote = "10.98.0.1:$port"; address = "10.99.20.2/30"; peer-address = "10.99.20.1";
 	keepalive = 1; timeout = 4; }; };
 CONF
-	start_daemon "$NS_S" "$TMP/s-$proto.log" -f "$TMP/s-$proto.conf" -s
-	spid=$LAST_PID
+	# The client starts first; a ping sent while it waits for the server is kept, not lost,
+	# and answered once the session is up.
 	start_daemon "$NS_C" "$TMP/c-$proto.log" -f "$TMP/c-$proto.conf" client "r$proto"
 	cpid=$LAST_PID
-	check "$proto: first session up" wait_for 10 grep -q "session up" "$TMP/c-$proto.log"
+	wait_for 10 link_exists "$NS_C" "vrc$proto"
+	ip netns exec "$NS_C" ping -c 1 -W 15 10.99.20.1 > "$TMP/early-$proto.out" 2>&1 &
+	early=$!
+	sleep 1
+	start_daemon "$NS_S" "$TMP/s-$proto.log" -f "$TMP/s-$proto.conf" -s
+	spid=$LAST_PID
+	check "$proto: first session up" wait_for 15 grep -q "session up" "$TMP/c-$proto.log"
+	check "$proto: a ping sent before the session was up is answered" wait "$early"
 	check "$proto: ping" ping_ok "$NS_C" 10.99.20.1
 	idx=$(ifindex "$NS_C" "vrc$proto")
 
