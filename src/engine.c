@@ -119,7 +119,7 @@ now_ms(void)
 static struct epeer *
 peer_of(struct session *s)
 {
-	return (struct epeer *)((char *)s - offsetof(struct epeer, s));
+	return (struct epeer *)(void *)((char *)s - offsetof(struct epeer, s));
 }
 
 /* Stop or resume reading the device (TCP backpressure). */

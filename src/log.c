@@ -22,12 +22,6 @@ log_init(bool foreground, enum log_level level)
 		openlog("vtund-ng", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
-void
-log_set_level(enum log_level level)
-{
-	log_level = level;
-}
-
 enum log_level
 log_get_level(void)
 {

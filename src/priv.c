@@ -162,16 +162,6 @@ caps_set_net_admin(bool keep)
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
-bool
-priv_have_net_admin(void)
-{
-	struct __user_cap_data_struct data[2];
-
-	if (caps_get(data) == -1)
-		return false;
-	return (data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective & CAP_TO_MASK(CAP_NET_ADMIN)) != 0;
-}
-
 /* Resolve user (and group) to ids; -1 with err if unknown. */
 static int
 lookup_ids(const char *user, const char *group, uid_t *uid, gid_t *gid, char *err,

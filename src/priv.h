@@ -36,7 +36,4 @@ void priv_device_down(const struct vt_peer *p, const char *role, int fd);
 int priv_drop(const char *user, const char *group, bool keep_net_admin, char *err,
     size_t errlen);
 
-/* True if CAP_NET_ADMIN is in the effective capability set. */
-bool priv_have_net_admin(void);
-
 #endif
