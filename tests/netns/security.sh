@@ -366,8 +366,14 @@ _rl1=$(global_num "$SSOCK" ratelimit)
 check "e: the rate limiter dropped flood initiations ($_rl0 -> $_rl1)" [ "$_rl1" -gt "$_rl0" ]
 check "e: the server is still alive" kill -0 "$SERVER"
 check "e: alice's tunnel still works after the flood" ping_ok "$NS_C" 10.99.1.1
-check "e: dave was sent a cookie and came back with mac2" \
-    log_has "$TMP/dave.log" "server is under load, got a cookie"
+# Not asserted: whether dave himself needed a cookie depends on where his first initiation falls
+# in the server's one-second load window (the first 64 valid ones of each second get a response;
+# a distcheck run hit that). The flood's cookie replies above show the cookie path worked.
+if log_has "$TMP/dave.log" "server is under load, got a cookie"; then
+	echo "# dave was sent a cookie and came back with mac2"
+else
+	echo "# dave's initiation fell among the first 64 of a load window: answered without a cookie"
+fi
 stop "$DAVE"
 
 # e2. Initiations with a wrong mac1 cost the server one hash each and must not count as load:
