@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+_Static_assert(WIRE_FRAME_MAX == BUF_MAX_FRAME, "one largest frame for wire and buf");
+_Static_assert(WIRE_MSG_MAX <= BUF_CAP - BUF_HEADROOM, "a buf holds the largest message");
+
 int
 tcp_listen(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen)
 {
@@ -130,7 +133,7 @@ tcp_next_message(struct tcp_conn *c, struct buf *b)
 	if (c->rx_len < WIRE_TCP_PREFIX_LEN)
 		return 0;
 	mlen = wire_get16(c->rx + c->rx_off);
-	if (mlen == 0 || mlen > BUF_CAP - BUF_HEADROOM)
+	if (mlen == 0 || mlen > WIRE_MSG_MAX)
 		return -1;
 	if (c->rx_len < WIRE_TCP_PREFIX_LEN + mlen)
 		return 0;

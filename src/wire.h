@@ -88,6 +88,13 @@ struct wire_data_hdr {
 /* Length prefix in front of every message on a TCP stream. */
 #define WIRE_TCP_PREFIX_LEN 2
 
+/* The largest frame a link carries: a 9000-byte MTU plus an Ethernet header with a VLAN tag. */
+#define WIRE_FRAME_MAX 9018
+/* The largest message any peer sends: a data message with the largest frame, uncompressed (an
+ * LZ4 block is sent only when it is smaller than the frame). A TCP length above this, or 0,
+ * marks the stream as corrupt. */
+#define WIRE_MSG_MAX (WIRE_DATA_HDR_LEN + WIRE_INNER_HDR_LEN + WIRE_FRAME_MAX + WIRE_TAG_LEN)
+
 /* Big-endian helpers. */
 static inline void wire_put16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v; }
 static inline uint16_t wire_get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }

@@ -15,8 +15,30 @@ VT_INJECT=${VT_INJECT:-$(dirname "$VTUND")/tests/tools/vt-inject}
 
 passed=0
 failed=0
+skipped=0
+planned=""
+finished=""
 ok() { echo "ok - $*"; passed=$((passed + 1)); }
 not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+skip() { echo "ok - $* # SKIP"; skipped=$((skipped + 1)); }
+# plan N: this script runs exactly N checks, whatever their outcome (TAP "1..N"). A check that
+# does not run (the script stopped early, a branch left it out) counts as failed: finish and
+# the EXIT trap report each missing one, and tests/summary.sh counts them for a script that died.
+plan() {
+	planned=$1
+	echo "1..$1"
+}
+# Report every planned check that did not run as failed, and a plan that ran over.
+plan_missing() {
+	[ -n "$planned" ] || return 0
+	_ran=$((passed + failed + skipped))
+	_k=$_ran
+	while [ "$_k" -lt "$planned" ]; do
+		_k=$((_k + 1))
+		not_ok "planned check $_k of $planned did not run"
+	done
+	[ "$_ran" -le "$planned" ] || not_ok "$_ran checks ran, but the plan says $planned"
+}
 # check DESCRIPTION COMMAND...: ok if the command succeeds
 check() {
 	_d=$1
@@ -43,6 +65,7 @@ PIDS=""
 track() { PIDS="$PIDS $1"; }
 
 cleanup() {
+	[ -n "$finished" ] || plan_missing
 	for _p in $PIDS; do
 		kill "$_p" 2>/dev/null
 	done
@@ -59,7 +82,10 @@ cleanup() {
 }
 
 finish() {
-	echo "# $passed passed, $failed failed"
+	plan_missing
+	finished=yes
+	[ -n "$planned" ] || echo "# no plan: this script does not say how many checks it runs"
+	echo "# $passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ]
 }
 
