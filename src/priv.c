@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include "hooks.h"
@@ -52,7 +53,7 @@ fill_vars(const struct vt_peer *p, const char *role, struct hook_vars *v, char *
 	v->device = p->device;
 	v->peer = p->name;
 	v->role = role;
-	v->type = p->type == VT_TAP ? "tap" : "tun";
+	v->type = names_devtype[p->type];
 	v->local = ls;
 	v->remote_addr = rs;
 	v->mtu = p->mtu;
@@ -100,14 +101,19 @@ configure(const struct vt_peer *p, char *err, size_t errlen)
 }
 
 int
-priv_device_up(const struct vt_peer *p, const char *role, char *err, size_t errlen)
+priv_device_up(const struct vt_peer *p, const char *role, int *ifindex, char *err,
+    size_t errlen)
 {
 	char ls[INET6_ADDRSTRLEN], rs[INET6_ADDRSTRLEN];
 	struct hook_vars v;
 	int fd;
 
+	*ifindex = 0;
 	if ((fd = tun_open(p->device, p->type, p->persist, err, errlen)) == -1)
 		return -1;
+	/* Remember which device we made, to delete exactly that one at the end. */
+	if (!p->persist)
+		*ifindex = (int)if_nametoindex(p->device);
 	if (!p->persist && configure(p, err, errlen) == -1)
 		goto fail;
 	fill_vars(p, role, &v, ls, rs);
@@ -115,26 +121,34 @@ priv_device_up(const struct vt_peer *p, const char *role, char *err, size_t errl
 		snprintf(err, errlen, "device %s: up hook failed", p->device);
 		goto fail;
 	}
-	log_debug("device %s: up (%s%s)", p->device, p->type == VT_TAP ? "tap" : "tun",
+	log_debug("device %s: up (%s%s)", p->device, names_devtype[p->type],
 	    p->persist ? ", persistent" : "");
 	return fd;
 fail:
 	/* Closing the only fd removes a device we created, with its addresses. */
 	close(fd);
+	*ifindex = 0;
 	return -1;
 }
 
 void
-priv_device_down(const struct vt_peer *p, const char *role, int fd)
+priv_device_down(const struct vt_peer *p, const char *role, int fd, int ifindex)
 {
-	char ls[INET6_ADDRSTRLEN], rs[INET6_ADDRSTRLEN];
+	char ls[INET6_ADDRSTRLEN], rs[INET6_ADDRSTRLEN], err[256];
 	struct hook_vars v;
 
 	fill_vars(p, role, &v, ls, rs);
 	if (hook_run(&p->down, &v, false) == -1)
 		log_warnx("device %s: a down hook failed", p->device);
-	if (fd != -1)
-		close(fd);
+	if (fd == -1)
+		return;
+	/* A device we created goes with us, whatever the engine did to it: the persist flag it
+	 * may have set is cleared, and the link is deleted even if some fd still holds it. */
+	if (ifindex != 0 && tun_clear_persist(fd) == -1)
+		log_warn("device %s: clear persist", p->device);
+	close(fd);
+	if (ifindex != 0 && netlink_del_link(ifindex, p->device, err, sizeof(err)) == -1)
+		log_warnx("device %s: %s", p->device, err);
 }
 
 /* Read our capability sets (two 32-bit words each). */
@@ -162,9 +176,8 @@ caps_set_net_admin(bool keep)
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
-/* Resolve user (and group) to ids; -1 with err if unknown. */
-static int
-lookup_ids(const char *user, const char *group, uid_t *uid, gid_t *gid, char *err,
+int
+priv_lookup_user(const char *user, const char *group, uid_t *uid, gid_t *gid, char *err,
     size_t errlen)
 {
 	char buf[4096];
@@ -232,7 +245,7 @@ priv_drop(const char *user, const char *group, bool keep_net_admin, char *err,
 	uid_t uid;
 	gid_t gid;
 
-	if (lookup_ids(user, group, &uid, &gid, err, errlen) == -1)
+	if (priv_lookup_user(user, group, &uid, &gid, err, errlen) == -1)
 		return -1;
 	if (uid == 0) {
 		snprintf(err, errlen, "user %s has uid 0: that is not dropping root", user);

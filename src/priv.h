@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "config.h"
 
@@ -19,13 +20,19 @@
  * "server" or "client". Returns the device fd; on any failure undoes what it did (closing the
  * fd removes a created device) and returns -1 with err.
  */
-int priv_device_up(const struct vt_peer *p, const char *role, char *err, size_t errlen);
+int priv_device_up(const struct vt_peer *p, const char *role, int *ifindex, char *err,
+    size_t errlen);
 
 /*
- * Run every p->down hook, then close fd. A created device disappears once its last fd is
- * closed (so the engine's copy must be closed too); a persistent one stays.
+ * Run every p->down hook, then close fd. A device we created (ifindex from priv_device_up, 0
+ * for a persistent one) is removed for certain: its persist flag cleared and the link deleted,
+ * even if another process still holds an fd of it. A persistent device stays.
  */
-void priv_device_down(const struct vt_peer *p, const char *role, int fd);
+void priv_device_down(const struct vt_peer *p, const char *role, int fd, int ifindex);
+
+/* Resolve user (and group, NULL = the user's primary group) to ids; -1 with err if unknown. */
+int priv_lookup_user(const char *user, const char *group, uid_t *uid, gid_t *gid, char *err,
+    size_t errlen);
 
 /*
  * Become user (and group, NULL = the user's primary group) for good: supplementary groups set
