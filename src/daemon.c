@@ -139,7 +139,7 @@ daemon_privsep(const char *user, const char *group, int (*child_main)(void *arg,
 	if (pid == 0) {
 		close(sv[0]);
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		if (priv_drop(user, group, false, err, sizeof(err)) == -1)
+		if (priv_drop(user, group, err, sizeof(err)) == -1)
 			fatalx("%s", err);
 		log_info("engine running as user %s without capabilities", user);
 		_exit(child_main(arg, sv[1]));
