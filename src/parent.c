@@ -534,7 +534,7 @@ engine_child(struct parent *pr, int chan, pid_t parent)
 	/* The parent's copies of the devices and anything else inherited stay with it: the
 	 * engine gets each device over the channel. */
 	daemon_close_fds_except(keep, 4);
-	if (priv_drop(pr->user, pr->cfg.group, false, err, sizeof(err)) == -1)
+	if (priv_drop(pr->user, pr->cfg.group, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	log_info("engine running as user %s without capabilities", pr->user);
 	/* If the parent dies (even by SIGKILL), so does the engine at once: nothing may hold
