@@ -1613,6 +1613,61 @@ test_close(void **state)
 	assert_int_equal(f->i.s.state, SESSION_ESTABLISHED);
 }
 
+/* Seal an inner message of type `inner` and no body under key pair kp, as its owner does. */
+static void
+seal_bodyless(struct session_keypair *kp, uint8_t inner, struct buf *b)
+{
+	struct wire_data_hdr h;
+	uint8_t *hdr;
+
+	buf_reset(b);
+	*buf_put(b, WIRE_INNER_HDR_LEN) = inner;
+	h.receiver = kp->remote_index;
+	h.counter = kp->send_counter++;
+	hdr = buf_push(b, WIRE_DATA_HDR_LEN);
+	wire_data_hdr_encode(hdr, &h);
+	buf_put(b, WIRE_TAG_LEN);
+	assert_int_equal(crypto_aead_seal(&kp->send, h.counter, hdr, WIRE_DATA_HDR_LEN,
+	    hdr + WIRE_DATA_HDR_LEN, WIRE_INNER_HDR_LEN, hdr + WIRE_DATA_HDR_LEN), 0);
+}
+
+/* A close sealed under the keys a rekey replaced (delayed in flight, or replayed) ends only
+ * that old pair: the session under the new keys stays up, both ways. Regression: at b3eff8e
+ * it wiped every key, the new confirmed pair included. */
+static void
+test_close_under_previous_keys(void **state)
+{
+	static struct buf held_r, held_i; /* handshake() uses f's buffers */
+	struct fx *f = *state;
+	uint8_t frame[64];
+
+	start(f);
+	handshake(f, T0);
+	/* Each side's close under the first pair, held back. */
+	seal_bodyless(&f->r.s.kp_cur, WIRE_INNER_CLOSE, &held_r);
+	seal_bodyless(&f->i.s.kp_cur, WIRE_INNER_CLOSE, &held_i);
+	handshake(f, T0 + 1000);
+	assert_true(f->i.s.kp_prev.valid);
+	assert_true(f->r.s.kp_prev.valid);
+	/* Now they arrive: each is authentic, each is under the previous pair. */
+	assert_int_equal(to_i(f, &held_r, T0 + 1001), SV_NONE);
+	assert_int_equal(to_r(f, &held_i, T0 + 1002), SV_NONE);
+	assert_int_equal(f->i.s.state, SESSION_ESTABLISHED);
+	assert_int_equal(f->r.s.state, SESSION_ESTABLISHED);
+	assert_true(f->i.s.kp_cur.valid);
+	assert_true(f->r.s.kp_cur.valid);
+	assert_false(f->i.s.kp_prev.valid); /* the old pair is over */
+	assert_false(f->r.s.kp_prev.valid);
+	assert_true(f->i.s.stats.up_since != 0 && f->r.s.stats.up_since != 0);
+	fill(frame, sizeof(frame), 9);
+	frame_trip(f, true, frame, sizeof(frame), T0 + 1003);
+	frame_trip(f, false, frame, sizeof(frame), T0 + 1004);
+	/* A close under the current pair still ends the session. */
+	seal_bodyless(&f->r.s.kp_cur, WIRE_INNER_CLOSE, &f->a);
+	assert_int_equal(to_i(f, &f->a, T0 + 1005), TV_DOWN);
+	assert_int_equal(f->i.s.state, SESSION_IDLE);
+}
+
 static void
 test_frame_size_limits(void **state)
 {
@@ -1826,6 +1881,7 @@ main(void)
 		T(test_volume_reject_responder),
 		T(test_message_count_limits),
 		T(test_close),
+		T(test_close_under_previous_keys),
 		T(test_frame_size_limits),
 		T(test_lz4),
 		T(test_lz4_malformed),
