@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -777,6 +778,31 @@ run_inprocess(struct parent *pr)
 	return rc;
 }
 
+/*
+ * Every peer holds a device fd in the engine and one here, every TCP connection one more: a
+ * server of many peers needs more descriptors than the usual soft limit of 1024. Take the
+ * hard limit (raising it as root if even that is too low); warn if that is still short.
+ */
+static void
+raise_nofile(int npeers)
+{
+	rlim_t need = (rlim_t)npeers * 2 + 1024;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= need)
+		return;
+	if (rl.rlim_max < need) {
+		struct rlimit more = { need, need };
+
+		if (setrlimit(RLIMIT_NOFILE, &more) == 0)
+			return;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < need)
+		log_warnx("only %llu file descriptors for %d peers: some may fail (raise "
+		    "LimitNOFILE or ulimit -n)", (unsigned long long)rl.rlim_cur, npeers);
+}
+
 /* Fork the engine and serve it until it ends. */
 static int
 run_engine(struct parent *pr)
@@ -886,6 +912,7 @@ parent_run(const struct parent_opts *o)
 		log_warnx("%s", err);
 		return 1;
 	}
+	raise_nofile(pr.ndevs);
 	if (o->server)
 		bind_sockets(&pr);
 	pr.ctl_fd = control_listen(pr.ctl_path, pr.uid, pr.gid);

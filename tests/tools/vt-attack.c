@@ -3,11 +3,14 @@
  * tests of the engine's defences:
  *
  *   vt-attack initiate HOST PORT --server-pub B64 --key B64:NAME [--key B64:NAME]...
- *             [--tcp] [--bind ADDR] [--delay MS] [--wait MS]
+ *             [--keys FILE] [--tcp] [--bind ADDR] [--delay MS] [--wait MS] [--rounds N]
  *       Valid handshake initiations, one per --key (a client's private key and its link name),
  *       all from one UDP socket or all on one TCP connection, in order, after --delay ms
  *       (the connection is open meanwhile: a slow client). Waits --wait ms (default 1000) for
  *       replies. Prints "initiate: sent N, R responses, C cookie replies, connection open|closed".
+ *       --keys FILE: more B64:NAME lines. --rounds N (UDP): send every key's initiation N times,
+ *       each round after the last one's replies (or --wait), and print the responses per second
+ *       the server answered: its handshake rate.
  *       Initiations recorded before a server restart are exactly this: valid, with no key
  *       known to whoever replays them.
  *   vt-attack tun-persist PID [--owner UID]
@@ -39,14 +42,15 @@
 #include "src/transport.h"
 #include "src/wire.h"
 
-#define MAX_KEYS 16
+#define MAX_KEYS 1024
 
 static void
 usage(void)
 {
 	fprintf(stderr,
 	    "usage: vt-attack initiate HOST PORT --server-pub B64 --key B64:NAME [--key ...]\n"
-	    "                 [--tcp] [--bind ADDR] [--delay MS] [--wait MS]\n"
+	    "                 [--keys FILE] [--tcp] [--bind ADDR] [--delay MS] [--wait MS]\n"
+	    "                 [--rounds N]\n"
 	    "       vt-attack tun-persist PID [--owner UID]\n");
 	exit(2);
 }
@@ -86,6 +90,66 @@ struct client {
 	struct session s;
 };
 
+/* Take "B64:NAME" into cl (a default link: tun, mtu 1400, no compression); -1 if bad. */
+static int
+add_key(struct client *cl, char *k)
+{
+	char *colon = strchr(k, ':');
+	struct vt_peer *p = &cl->peer;
+	uint8_t priv[32];
+
+	if (colon == NULL)
+		return -1;
+	*colon = '\0';
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", colon + 1);
+	p->type = VT_TUN;
+	p->mtu = 1400;
+	p->rekey_interval = 120;
+	p->compress_accel = 1;
+	if (config_parse_key(priv, k) != 0 || session_local_init(&cl->local, priv) == -1)
+		return -1;
+	return 0;
+}
+
+/* The server's handshake rate: rounds of one fresh initiation per key, each round sent when
+ * the last one's responses are in (or wait ms passed). */
+static int
+rate(struct client *cl, int nkeys, int fd, long rounds, long wait)
+{
+	uint64_t start = now_ms(), end;
+	long responses = 0, cookies = 0, sent = 0;
+	uint8_t rx[512];
+	struct buf out;
+
+	for (long r = 0; r < rounds; r++) {
+		int got = 0;
+
+		for (int k = 0; k < nkeys; k++) {
+			if (session_initiate(&cl[k].s, (uint32_t)(r * nkeys + k + 1), now_ms(),
+			    &out) != SV_SEND)
+				return 1;
+			sent += send(fd, buf_data(&out), out.len, 0) == (ssize_t)out.len;
+		}
+		for (end = now_ms() + (uint64_t)wait; got < nkeys && now_ms() < end;) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+			if (poll(&pfd, 1, (int)(end - now_ms())) <= 0)
+				continue;
+			if (recv(fd, rx, sizeof(rx), 0) <= 0)
+				continue;
+			got++;
+			responses += rx[0] == WIRE_HS_RESP;
+			cookies += rx[0] == WIRE_COOKIE;
+		}
+	}
+	end = now_ms();
+	printf("rate: sent %ld, %ld responses, %ld cookie replies in %.2f s: %.0f handshakes/s\n",
+	    sent, responses, cookies, (double)(end - start) / 1000.0,
+	    (double)responses * 1000.0 / (double)(end > start ? end - start : 1));
+	return 0;
+}
+
 static int
 cmd_initiate(int argc, char **argv)
 {
@@ -93,10 +157,10 @@ cmd_initiate(int argc, char **argv)
 	struct sockaddr_storage dst, src;
 	socklen_t dstlen, srclen;
 	const char *bind_addr = NULL, *server_pub = NULL;
-	long delay = 0, wait = 1000;
+	long delay = 0, wait = 1000, rounds = 0;
 	int nkeys = 0, fd, responses = 0, cookies = 0, sent = 0;
 	bool tcp = false, closed = false;
-	uint8_t priv[32], rx[4096];
+	uint8_t rx[4096];
 	size_t have = 0;
 	char err[256];
 	struct buf out;
@@ -116,26 +180,31 @@ cmd_initiate(int argc, char **argv)
 			delay = number(argv[++i], 0, 600000);
 		} else if (strcmp(argv[i], "--wait") == 0) {
 			wait = number(argv[++i], 0, 600000);
+		} else if (strcmp(argv[i], "--rounds") == 0) {
+			rounds = number(argv[++i], 1, 100000);
 		} else if (strcmp(argv[i], "--key") == 0) {
-			char *k = argv[++i], *colon = strchr(k, ':');
-			struct vt_peer *p;
-
-			if (colon == NULL || nkeys == MAX_KEYS)
-				usage();
-			*colon = '\0';
-			p = &cl[nkeys].peer;
-			memset(p, 0, sizeof(*p));
-			snprintf(p->name, sizeof(p->name), "%s", colon + 1);
-			p->type = VT_TUN;
-			p->mtu = 1400;
-			p->rekey_interval = 120;
-			p->compress_accel = 1;
-			if (config_parse_key(priv, k) != 0 ||
-			    session_local_init(&cl[nkeys].local, priv) == -1) {
+			if (nkeys == MAX_KEYS || add_key(&cl[nkeys++], argv[++i]) == -1) {
 				fprintf(stderr, "vt-attack: bad --key\n");
 				return 2;
 			}
-			nkeys++;
+		} else if (strcmp(argv[i], "--keys") == 0) {
+			char line[256];
+			FILE *f = fopen(argv[++i], "re");
+
+			if (f == NULL) {
+				fprintf(stderr, "vt-attack: %s: %s\n", argv[i], strerror(errno));
+				return 1;
+			}
+			while (fgets(line, sizeof(line), f) != NULL) {
+				line[strcspn(line, "\n")] = '\0';
+				if (line[0] == '\0')
+					continue;
+				if (nkeys == MAX_KEYS || add_key(&cl[nkeys++], line) == -1) {
+					fprintf(stderr, "vt-attack: bad key line in %s\n", argv[i]);
+					return 2;
+				}
+			}
+			fclose(f);
 		} else {
 			usage();
 		}
@@ -170,6 +239,8 @@ cmd_initiate(int argc, char **argv)
 		return 1;
 	}
 	sleep_ms(delay);
+	if (rounds > 0 && !tcp)
+		return rate(cl, nkeys, fd, rounds, wait);
 	for (int k = 0; k < nkeys; k++) {
 		uint8_t msg[2 + WIRE_INIT_LEN];
 		size_t off = tcp ? 2 : 0;
