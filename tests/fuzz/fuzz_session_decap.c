@@ -179,8 +179,9 @@ from_network(const uint8_t *p, size_t n, bool fixed, bool under_load)
 	struct session *s;
 	enum session_verdict v;
 
+	/* udp_recv_batch hands a datagram too large for its buffer on empty (MSG_TRUNC). */
 	if (n > BUF_CAP - BUF_HEADROOM)
-		n = BUF_CAP - BUF_HEADROOM;
+		n = 0;
 	buf_reset(&msg);
 	memcpy(buf_put(&msg, n), p, n);
 	if (fixed)
