@@ -69,7 +69,7 @@ fuzz_targets() {
 	# target       max_len  largest valid input
 	cat <<-'EOF'
 	wire           12288    a datagram up to the UDP receive buffer (BUF_CAP - BUF_HEADROOM = 9181)
-	session_decap  12288    a mode byte and such a datagram, or an inner payload of 9019
+	session_decap  12288    a mode byte and such a datagram, or the 9149-byte payload it carries
 	noise          70000    a Noise message of NOISE_MAX_MSG (65535)
 	config         1049600  a configuration file of FILE_MAX (1 MiB, src/config.c)
 	compress       12288    an LZ4 block for COMPRESS_MAX_IN (9018): COMPRESS_BOUND, 9069

@@ -238,8 +238,9 @@ inner(struct session *tx, struct session *const *rx_list, const uint8_t *p, size
 
 	if (n == 0)
 		return;
-	if (n > BUF_MAX_FRAME + 1)
-		n = BUF_MAX_FRAME + 1;
+	/* A peer with the keys may send any payload that fits a UDP receive buffer. */
+	if (n > BUF_CAP - BUF_HEADROOM - WIRE_DATA_HDR_LEN - WIRE_TAG_LEN)
+		n = BUF_CAP - BUF_HEADROOM - WIRE_DATA_HDR_LEN - WIRE_TAG_LEN;
 	buf_reset(&msg);
 	memcpy(buf_put(&msg, n), p, n);
 	h.receiver = kp->remote_index;

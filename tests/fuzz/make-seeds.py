@@ -118,6 +118,8 @@ def session_decap():
     write("session_decap", "inner-frame-mtu", bytes([2, 0]) + pattern(MTU))
     write("session_decap", "inner-frame-mtu+1", bytes([2, 0]) + pattern(MTU + 1))
     write("session_decap", "inner-frame-max", bytes([2, 0]) + pattern(FRAME_MAX))
+    # the largest payload a data message in a UDP receive buffer carries: 9181 - 16 - 16
+    write("session_decap", "inner-recv-max", bytes([2, 0]) + pattern(RECV_MAX - 32 - 1))
     write("session_decap", "inner-lz4-mtu", bytes([2, 1]) + lz4_zeros(MTU))
     write("session_decap", "inner-lz4-mtu+1", bytes([2, 1]) + lz4_zeros(MTU + 1))
     # mode 3: a frame through encap and decap
