@@ -120,6 +120,11 @@ fuzz_selftest() {
 
 fuzz() {
 	dir=$out/fuzz
+	t0=$(date +%s)
+	if [ ! -x "$dir/tests/fuzz/fuzz_canary" ]; then
+		echo "not ok - fuzz: no fuzz build in $dir"
+		return 1
+	fi
 	fuzz_selftest
 	rc=$?
 	while read -r f max_len _; do
@@ -157,6 +162,7 @@ fuzz() {
 	done <<-EOF
 	$(fuzz_targets)
 	EOF
+	echo "# fuzz step: $(($(date +%s) - t0)) s"
 	return $rc
 }
 
