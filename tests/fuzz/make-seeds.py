@@ -44,9 +44,12 @@ def around(data, exact):
     return {"-1": body[: exact - 1], "": body[:exact], "+1": body}
 
 
-# fuzz_stream: byte 0 picks the piece size (0x00..0x7f: 1..128 bytes; 0x80..0xff: 1..128 KiB).
-WHOLE = 0xFF  # 128 KiB pieces: the stream in one write
+# fuzz_stream: byte 0 bits 0-6 pick the piece size (0..63: 1..64 bytes; 64..127: 1..64 KiB),
+# bit 7 an unidentified connection (room for one largest message, grown after the first).
+WHOLE = 0x7F  # 64 KiB pieces: every stream here in one or two writes
 BYTEWISE = 0x00  # 1-byte pieces: every prefix split
+KIB = 0x40  # 1 KiB pieces
+SMALL = 0x80
 
 
 def frame(length, body=None):
@@ -85,7 +88,11 @@ def stream():
     write("stream", "max", bytes([WHOLE]) + mx + one)
     # 18-byte pieces: 9053 = 502 * 18 + 17, so the second prefix is split across two reads
     write("stream", "max-split-prefix", bytes([17]) + mx + one)
-    write("stream", "max-1k", bytes([0x80]) + one + mx + one)
+    write("stream", "max-1k", bytes([KIB]) + one + mx + one)
+    # unidentified: two largest messages fill the small buffer exactly, then it grows
+    write("stream", "max-small", bytes([SMALL | WHOLE]) + mx + mx + one)
+    write("stream", "max-small-1k", bytes([SMALL | KIB]) + one + mx + mx)
+    write("stream", "max+1-small", bytes([SMALL | WHOLE]) + frame(WIRE_MSG_MAX + 1))
     write("stream", "max+1", bytes([WHOLE]) + one + frame(WIRE_MSG_MAX + 1))
     write("stream", "max+1-bytewise", bytes([BYTEWISE]) + one + frame(WIRE_MSG_MAX + 1)[:40])
     write("stream", "65535", bytes([WHOLE]) + frame(65535))
