@@ -3,7 +3,8 @@
 # README's test command and what CI runs. Steps:
 #   1. build with warnings as errors; make check (cmocka unit tests, namespace tests, docs)
 #   2. build with AddressSanitizer + UndefinedBehaviorSanitizer; make check again
-#   3. build the libFuzzer targets with clang and run each for FUZZ_SECONDS (default 20)
+#   3. build the libFuzzer targets with clang; check that a sanitizer report halts them (the
+#      fuzz_canary self-test), then run each for FUZZ_SECONDS (default 60) from its seeds
 #   4. make distcheck
 #   5. build the Debian package and run lintian
 # The last line is "N passed, N failed", counting every test of every step.
@@ -14,7 +15,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 jobs=$(nproc 2>/dev/null || echo 2)
 out=$top/build-test
-FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 
 "$top/scripts/deps.sh" || exit 1
 rm -rf "$out"
@@ -59,25 +60,109 @@ build() {
 	return $rc
 }
 
+# The fuzz step: the self-test, then each libFuzzer target for FUZZ_SECONDS from its seeds. One
+# "ok"/"not ok" line per check. A target fails if it exits non-zero or if its output holds a
+# sanitizer report at all (the fuzz build halts on the first one; this catches a build that
+# stopped doing so). The table gives each target's -max_len: its largest valid input and some
+# margin (libFuzzer's default of 4096 bytes is below most of them).
+fuzz_targets() {
+	# target       max_len  largest valid input
+	cat <<-'EOF'
+	wire           12288    a datagram up to the UDP receive buffer (BUF_CAP - BUF_HEADROOM = 9181)
+	session_decap  12288    a mode byte and such a datagram, or the 9149-byte payload it carries
+	noise          70000    a Noise message of NOISE_MAX_MSG (65535)
+	config         1049600  a configuration file of FILE_MAX (1 MiB, src/config.c)
+	compress       12288    an LZ4 block for COMPRESS_MAX_IN (9018): COMPRESS_BOUND, 9069
+	stream         70000    a TCP frame of any 16-bit length (65535 + 2) and what follows it
+	EOF
+}
+
+fuzz_report='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|==ERROR'
+
+# Run a fuzz binary with sanitizers that stop at the first report (and look for leaks).
+fuzz_exec() {
+	env ASAN_OPTIONS=abort_on_error=1:halt_on_error=1:detect_leaks=1 \
+	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$@"
+}
+
+# The self-test: fuzz_canary must halt with the named report on each planted bug, as libFuzzer
+# does when it reproduces a crash from a file, and run clean on a harmless input.
+fuzz_selftest() {
+	bin=$dir/tests/fuzz/fuzz_canary
+	rc=0
+	for c in "signed-overflow:runtime error: signed integer overflow" \
+	    "heap-overflow:ERROR: AddressSanitizer: heap-buffer-overflow" "harmless:"; do
+		input=${c%%:*}
+		want=${c#*:}
+		log=$dir/fuzz_canary-$input.out
+		fuzz_exec "$bin" -artifact_prefix="$dir/fuzz_canary-" \
+		    "$top/tests/fuzz/canary/$input" > "$log" 2>&1
+		status=$?
+		if [ -z "$want" ]; then
+			if [ "$status" -eq 0 ] && ! grep -q -E "$fuzz_report" "$log"; then
+				echo "ok - fuzz_canary: $input input runs clean"
+				continue
+			fi
+			echo "not ok - fuzz_canary: $input input fails (exit $status)"
+		elif [ "$status" -ne 0 ] && grep -q -F "$want" "$log"; then
+			echo "ok - fuzz_canary: $input halts with \"$want\" (exit $status)"
+			continue
+		else
+			echo "not ok - fuzz_canary: the fuzz build does not halt on a sanitizer report" \
+			    "($input: exit $status, \"$want\" $(grep -q -F "$want" "$log" ||
+			    printf 'not ')printed)"
+		fi
+		sed 's/^/# /' "$log" | tail -n 20
+		rc=1
+	done
+	return $rc
+}
+
 fuzz() {
 	dir=$out/fuzz
-	rc=0
-	for f in wire session_decap noise config compress stream; do
+	t0=$(date +%s)
+	if [ ! -x "$dir/tests/fuzz/fuzz_canary" ]; then
+		echo "not ok - fuzz: no fuzz build in $dir"
+		return 1
+	fi
+	fuzz_selftest
+	rc=$?
+	while read -r f max_len _; do
 		corpus=$top/tests/fuzz/corpus/$f
 		work=$dir/corpus-$f
+		log=$dir/fuzz_$f.out
 		mkdir -p "$work"
 		[ -d "$corpus" ] && cp "$corpus"/* "$work"/ 2>/dev/null
 		dict=""
 		[ -f "$top/tests/fuzz/$f.dict" ] && dict="-dict=$top/tests/fuzz/$f.dict"
-		if "$dir/tests/fuzz/fuzz_$f" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=1024 \
-		    -print_final_stats=1 $dict "$work" > "$dir/fuzz_$f.out" 2>&1; then
-			echo "ok - fuzz_$f: ${FUZZ_SECONDS} s, $(grep -o 'stat::number_of_executed_units: [0-9]*' "$dir/fuzz_$f.out" | cut -d' ' -f2) runs, no crash"
+		start=$(date +%s)
+		# shellcheck disable=SC2086
+		fuzz_exec "$dir/tests/fuzz/fuzz_$f" -max_total_time="$FUZZ_SECONDS" \
+		    -max_len="$max_len" -timeout=20 -rss_limit_mb=1024 -print_final_stats=1 \
+		    -artifact_prefix="$dir/fuzz_$f-" $dict "$work" > "$log" 2>&1
+		status=$?
+		secs=$(($(date +%s) - start))
+		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+		last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -n 1)
+		cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
+		ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
+		corp=$(echo "$last" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
+		if [ "$status" -eq 0 ] && ! grep -q -E "$fuzz_report" "$log"; then
+			echo "ok - fuzz_$f: $secs s, ${runs:-?} runs, cov ${cov:-?}," \
+			    "ft ${ft:-?}, corpus ${corp:-?}, max_len $max_len"
 		else
-			echo "not ok - fuzz_$f crashed:"
-			tail -n 30 "$dir/fuzz_$f.out"
+			reports=$(grep -c -E "$fuzz_report" "$log")
+			echo "not ok - fuzz_$f: exit $status after $secs s, ${runs:-?} runs," \
+			    "$reports sanitizer report lines (log: $log)"
+			grep -E "$fuzz_report|^SUMMARY|Test unit written" "$log" | awk '!seen[$0]++' |
+			    head -n 10 | sed 's/^/# /'
+			sed 's/^/# /' "$log" | tail -n 30
 			rc=1
 		fi
-	done
+	done <<-EOF
+	$(fuzz_targets)
+	EOF
+	echo "# fuzz step: $(($(date +%s) - t0)) s"
 	return $rc
 }
 

@@ -213,8 +213,9 @@ from_network(const uint8_t *p, size_t n, bool fixed, bool under_load)
 	struct session *s;
 	enum session_verdict v;
 
+	/* udp_recv_batch hands a datagram too large for its buffer on empty (MSG_TRUNC). */
 	if (n > BUF_CAP - BUF_HEADROOM)
-		n = BUF_CAP - BUF_HEADROOM;
+		n = 0;
 	buf_reset(&msg);
 	memcpy(buf_put(&msg, n), p, n);
 	if (fixed)
@@ -271,8 +272,9 @@ inner(struct session *tx, struct session *const *rx_list, const uint8_t *p, size
 
 	if (n == 0)
 		return;
-	if (n > BUF_MAX_FRAME + 1)
-		n = BUF_MAX_FRAME + 1;
+	/* A peer with the keys may send any payload that fits a UDP receive buffer. */
+	if (n > BUF_CAP - BUF_HEADROOM - WIRE_DATA_HDR_LEN - WIRE_TAG_LEN)
+		n = BUF_CAP - BUF_HEADROOM - WIRE_DATA_HDR_LEN - WIRE_TAG_LEN;
 	buf_reset(&msg);
 	memcpy(buf_put(&msg, n), p, n);
 	h.receiver = kp->remote_index;
