@@ -177,8 +177,13 @@ sync_all(struct engine *e)
 		sync_conn(e, c);
 	while ((p = peer_take_changed(&e->dp->peers)) != NULL)
 		sync_peer(e, p, now);
-	if (hsq_len(e->dp->hsq) > 0 && !event_pending(e->hs_ev, EV_TIMEOUT, NULL))
-		event_active(e->hs_ev, EV_TIMEOUT, 0);
+	/* Initiations wait: answer a budget of them after the next poll, so that the sockets get
+	 * their turn in between and a flood shows as a growing queue (the load measure). */
+	if (hsq_len(e->dp->hsq) > 0 && !evtimer_pending(e->hs_ev, NULL)) {
+		struct timeval zero = { 0, 0 };
+
+		evtimer_add(e->hs_ev, &zero);
+	}
 }
 
 /* ---- data ---------------------------------------------------------------------------------- */
@@ -736,7 +741,7 @@ engine_new(const struct engine_setup *st)
 		free(e);
 		return NULL;
 	}
-	e->hs_ev = event_new(e->base, -1, 0, hs_cb, e);
+	e->hs_ev = evtimer_new(e->base, hs_cb, e);
 	e->housekeeping = event_new(e->base, -1, EV_PERSIST, housekeeping_cb, e);
 	e->tcp_rest = evtimer_new(e->base, tcp_rest_cb, e);
 	e->sig_term = evsignal_new(e->base, SIGTERM, signal_cb, e);

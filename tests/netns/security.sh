@@ -327,18 +327,17 @@ check "d2: 60 replayed initiations from 12 sources are all refused as replays" \
 check "d2: replayed initiations do not use up alice's handshake rate" [ "$_l1" -eq "$_l0" ]
 
 # ---------------------------------------------------------------------------------------------
-# e. A flood of initiations with a valid mac1 from 10.98.0.3 (8 s at 1000/s) while dave
-# connects. The server is under load after 64 initiations a second: it answers with cookie
-# replies instead of doing Diffie-Hellman, and dave gets in by retrying with mac2.
+# e. A flood of initiations with a valid mac1 from 10.98.0.3 (8 s at 20000/s, ten times what a
+# core can answer with Diffie-Hellman) while dave connects. The work waits in the handshake
+# queue; with 128 waiting the server is under load: it answers with cookie replies instead of
+# doing Diffie-Hellman, and dave gets in by retrying with mac2.
 
 ip -n "$NS_C" addr add 10.98.0.3/24 dev "$UNDER_C"
-_rl0=$(global_num "$SSOCK" ratelimit)
+_a0=$(global_num "$SSOCK" auth)
 ip netns exec "$NS_C" "$VT_INJECT" flood "$SADDR" "$PORT" --server-pub "$S_PUB" \
-    --count 8000 --rate 1000 --bind 10.98.0.3 > "$TMP/flood.out" 2>&1 &
+    --count 160000 --rate 20000 --bind 10.98.0.3 > "$TMP/flood.out" 2>&1 &
 FLOOD=$!
 track "$FLOOD"
-# Half-way into a second: the server's load window (reset every second) has already seen its
-# 64 initiations, so dave's first one is answered with a cookie.
 sleep 1.5
 _t0=$(date +%s)
 start_daemon "$NS_C" "$TMP/dave.log" -f "$TMP/dave.conf" client dave
@@ -359,20 +358,19 @@ echo "# $(cat "$TMP/flood.out")"
 check "e: the flood was still running when dave's session came up" [ "$_during" = yes ]
 _sent=$(sed -n 's/^flood: sent \([0-9]*\) .*/\1/p' "$TMP/flood.out")
 _cookies=$(sed -n 's/.*, \([0-9]*\) cookie replies$/\1/p' "$TMP/flood.out")
-check "e: the flood sent its 8000 initiations" [ "${_sent:-0}" -eq 8000 ]
+check "e: the flood sent at least 100000 initiations (${_sent:-0})" [ "${_sent:-0}" -ge 100000 ]
 check "e: the server answered the flood with cookie replies (${_cookies:-0})" \
     [ "${_cookies:-0}" -gt 0 ]
-_rl1=$(global_num "$SSOCK" ratelimit)
-check "e: the rate limiter dropped flood initiations ($_rl0 -> $_rl1)" [ "$_rl1" -gt "$_rl0" ]
+_a1=$(global_num "$SSOCK" auth)
+# Garbage that got its Diffie-Hellman fails it and counts as auth: under load almost none does.
+check "e: under load the flood got cookies, not Diffie-Hellman (auth drops $_a0 -> $_a1)" \
+    [ $((_a1 - _a0)) -lt $((${_sent:-0} / 20)) ]
 check "e: the server is still alive" kill -0 "$SERVER"
 check "e: alice's tunnel still works after the flood" ping_ok "$NS_C" 10.99.1.1
-# Not asserted: whether dave himself needed a cookie depends on where his first initiation falls
-# in the server's one-second load window (the first 64 valid ones of each second get a response;
-# a distcheck run hit that). The flood's cookie replies above show the cookie path worked.
 if log_has "$TMP/dave.log" "server is under load, got a cookie"; then
 	echo "# dave was sent a cookie and came back with mac2"
 else
-	echo "# dave's initiation fell among the first 64 of a load window: answered without a cookie"
+	echo "# dave was answered without a cookie"
 fi
 stop "$DAVE"
 
