@@ -74,6 +74,7 @@ fuzz_targets() {
 	config         1049600  a configuration file of FILE_MAX (1 MiB, src/config.c)
 	compress       12288    an LZ4 block for COMPRESS_MAX_IN (9018): COMPRESS_BOUND, 9069
 	stream         70000    a TCP frame of any 16-bit length (65535 + 2) and what follows it
+	engine         70000    operations of up to 65535 bytes each on the engine's descriptors
 	EOF
 }
 

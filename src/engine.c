@@ -9,6 +9,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -767,6 +768,8 @@ engine_new(const struct engine_setup *st)
 		event_add(e->ctl_ev, NULL);
 	}
 	if (st->chan_fd != -1) {
+		/* Never block on the parent: a message that does not fit is lost, not waited for. */
+		fcntl(st->chan_fd, F_SETFL, fcntl(st->chan_fd, F_GETFL) | O_NONBLOCK);
 		e->chan_ev = event_new(e->base, st->chan_fd, EV_READ | EV_PERSIST, chan_cb, e);
 		if (e->chan_ev == NULL)
 			fatalx("event_new failed");

@@ -141,8 +141,30 @@ def compress():
     write("compress", "literals-max+1", lz4_literals(pattern(COMPRESS_MAX_IN + 1)))
 
 
+def engine():
+    """fuzz_engine: operations [op][arg][len:2][bytes] (see its header)."""
+    def op(code, arg, data=b""):
+        return bytes([code, arg]) + len(data).to_bytes(2, "big") + data
+
+    ip = bytes.fromhex("4500001c0000400040110000") + bytes([10, 0, 0, 2, 10, 0, 0, 1]) + \
+        bytes(8)
+    # Every peer up, then frames both ways: peer 0 (UDP), 1 (UDP, LZ4), 2 (TCP).
+    up = op(6, 0) + op(6, 1) + op(6, 2)
+    write("engine", "handshakes-then-frames", up + op(7, 0, ip) + op(7, 1, pattern(1400)) +
+          op(7, 2, ip) + op(5, 0, ip) + op(5, 1, pattern(1400)) + op(5, 2, ip))
+    write("engine", "status", up + op(4, 0, b"status\n") + op(4, 0, b"status json peer1\n"))
+    write("engine", "control-long", op(4, 0, b"s" * 129 + b"\n") + op(4, 0, b"reload\n"))
+    write("engine", "tcp-frames", op(1, 0) + op(2, 0, frame(0, b"")) + op(1, 1) +
+          op(2, 1, frame(WIRE_MSG_MAX + 1)) + op(1, 2) + op(2, 2, frame(WIRE_MSG_MAX)))
+    write("engine", "udp-garbage", op(0, 0, pattern(INIT_LEN)) + op(0, 1, pattern(WIRE_MSG_MAX)))
+    # the parent's channel: a removal of peer 2, and a message of the wrong size
+    write("engine", "chan", up + op(8, 0, (4).to_bytes(4, "little") + (3).to_bytes(4, "little"))
+          + op(8, 0, bytes(7)) + op(5, 2, ip))
+
+
 def main():
-    for target in (stream, wire, session_decap, compress):
+    os.makedirs(os.path.join(CORPUS, "engine"), exist_ok=True)
+    for target in (stream, wire, session_decap, compress, engine):
         target()
     return 0
 
