@@ -21,19 +21,6 @@ man5=$top_srcdir/man/vtund-ng.conf.5
 config_c=$top_srcdir/src/config.c
 tmp=$TMP
 
-# cannot_run REASON DESCRIPTION...: checks that cannot run: failed under CI, else skipped.
-cannot_run() {
-	_why=$1
-	shift
-	for _d in "$@"; do
-		if [ "${CI:-}" = true ]; then
-			not_ok "$_d ($_why)"
-		else
-			skip "$_d: $_why"
-		fi
-	done
-}
-
 # The example configurations of vtund-ng.conf(5): every literal block of its EXAMPLES section
 # that sets "peers", one file each, counted before any check runs.
 awk -v dir="$tmp" '

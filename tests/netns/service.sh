@@ -18,19 +18,6 @@ VTUND=${VTUND:-$top_builddir/vtund-ng}
 need_root
 plan $((4 + 45 + 9))
 
-# cannot_run REASON DESCRIPTION...: checks that cannot run: failed under CI, else skipped.
-cannot_run() {
-	_why=$1
-	shift
-	for _d in "$@"; do
-		if [ "${CI:-}" = true ]; then
-			not_ok "$_d ($_why)"
-		else
-			skip "$_d: $_why"
-		fi
-	done
-}
-
 ns=vtsvc$$
 ns_made=false
 tmp=$TMP
