@@ -1,4 +1,6 @@
 /* daemon.c - detaching, pid file, sd_notify by hand, and the privilege-separated process pair. */
+#include "config-auto.h"
+
 #include "daemon.h"
 
 #include <errno.h>
@@ -18,6 +20,22 @@
 
 #include "log.h"
 #include "priv.h"
+
+#ifdef VT_COVERAGE
+/* libgcov: write the counts now; gcov writes them at exit(), and _exit() skips that. */
+void __gcov_dump(void);
+#endif
+
+/* End a forked child with _exit() (not the parent's atexit handlers and stdio buffers); a
+ * coverage build writes the child's gcov counts first. */
+static void
+child_exit(int status)
+{
+#ifdef VT_COVERAGE
+	__gcov_dump();
+#endif
+	_exit(status);
+}
 
 void
 daemon_detach(void)
@@ -142,7 +160,7 @@ daemon_privsep(const char *user, const char *group, int (*child_main)(void *arg,
 		if (priv_drop(user, group, false, err, sizeof(err)) == -1)
 			fatalx("%s", err);
 		log_info("engine running as user %s without capabilities", user);
-		_exit(child_main(arg, sv[1]));
+		child_exit(child_main(arg, sv[1]));
 	}
 	close(sv[1]);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
