@@ -139,7 +139,9 @@ for b in $builds; do
 done
 [ -n "$fuzzlog" ] && [ -f "$fuzzlog" ] && parse fuzz fuzz fuzz "$fuzzlog" >> "$recs"
 if [ -n "$steps" ]; then
-	for log in "$steps"/*.log; do
+	# in the order they ran (oldest log first)
+	# shellcheck disable=SC2012 # the step names are plain words
+	for log in $(ls -tr "$steps"/*.log 2>/dev/null); do
 		[ -f "$log" ] && [ "$log" != "$fuzzlog" ] || continue
 		s=$(basename "$log" .log)
 		st=ok
