@@ -50,3 +50,36 @@ addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 	}
 	return false;
 }
+
+bool
+addr_source_of(const struct sockaddr *src, socklen_t srclen, struct addr_source *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (src == NULL)
+		return false;
+	if (src->sa_family == AF_INET && srclen >= (socklen_t)sizeof(struct sockaddr_in)) {
+		memcpy(out->addr, &((const struct sockaddr_in *)(const void *)src)->sin_addr, 4);
+		out->family = 4;
+		return true;
+	}
+	if (src->sa_family == AF_INET6 && srclen >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)src)->sin6_addr;
+
+		/* An IPv4 peer on a dual-stack socket is one IPv4 source. */
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			memcpy(out->addr, &a6->s6_addr[12], 4);
+			out->family = 4;
+			return true;
+		}
+		memcpy(out->addr, a6, 8);
+		out->family = 6;
+		return true;
+	}
+	return false;
+}
+
+bool
+addr_source_equal(const struct addr_source *a, const struct addr_source *b)
+{
+	return a->family == b->family && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}

@@ -120,10 +120,9 @@ struct peer_work {
 static int
 p_type(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 {
-	static const char *const names[] = { "tun", "tap", NULL };
 	int v;
 
-	if (config_get_choice(ld, s, names, &v) < 0)
+	if (config_get_choice(ld, s, names_devtype, &v) < 0)
 		return -1;
 	p->type = (enum vt_devtype)v;
 	return 0;
@@ -154,10 +153,9 @@ p_persist(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 static int
 p_proto(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 {
-	static const char *const names[] = { "udp", "tcp", NULL };
 	int v;
 
-	if (config_get_choice(ld, s, names, &v) < 0)
+	if (config_get_choice(ld, s, names_proto, &v) < 0)
 		return -1;
 	p->proto = (enum vt_proto)v;
 	return 0;
@@ -170,7 +168,8 @@ p_remote(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 
 	if (config_get_string(ld, s, &v) < 0)
 		return -1;
-	if ((why = config_parse_hostport(v, false, p->remote_host, &p->remote_port)) != NULL) {
+	if ((why = config_parse_hostport(v, false, p->remote_host, &p->remote_port,
+	    CONFIG_DEFAULT_PORT)) != NULL) {
 		config_err(ld, config_line(s), "remote '%s': %s", v, why);
 		return -1;
 	}
@@ -241,10 +240,9 @@ p_rekey(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 static int
 p_cipher(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 {
-	static const char *const names[] = { "aes-256-gcm", "chacha20-poly1305", NULL };
 	int v;
 
-	if (config_get_choice(ld, s, names, &v) < 0)
+	if (config_get_choice(ld, s, names_cipher, &v) < 0)
 		return -1;
 	p->cipher = (enum vt_cipher)v;
 	return 0;
@@ -253,10 +251,9 @@ p_cipher(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 static int
 p_compress(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 {
-	static const char *const names[] = { "none", "lz4", NULL };
 	int v;
 
-	if (config_get_choice(ld, s, names, &v) < 0)
+	if (config_get_choice(ld, s, names_compress, &v) < 0)
 		return -1;
 	p->compress = (enum vt_compress)v;
 	return 0;
@@ -277,6 +274,7 @@ p_public_key(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 static int
 p_psk(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 {
+	ld->inline_secret = true;
 	if (config_get_key(ld, s, p->psk) < 0)
 		return -1;
 	p->has_psk = true;
@@ -301,7 +299,8 @@ g_listen(struct loader *ld, struct vt_config *cfg, const config_setting_t *s)
 
 	if (config_get_string(ld, s, &v) < 0)
 		return -1;
-	if ((why = config_parse_hostport(v, true, cfg->listen_host, &cfg->listen_port)) != NULL) {
+	if ((why = config_parse_hostport(v, true, cfg->listen_host, &cfg->listen_port,
+	    CONFIG_DEFAULT_PORT)) != NULL) {
 		config_err(ld, config_line(s), "listen '%s': %s", v, why);
 		return -1;
 	}
@@ -334,12 +333,11 @@ g_control_socket(struct loader *ld, struct vt_config *cfg, const config_setting_
 static int
 g_log_level(struct loader *ld, struct vt_config *cfg, const config_setting_t *s)
 {
-	static const char *const names[] = { "error", "warning", "info", "debug", NULL };
 	int v;
 
-	if (config_get_choice(ld, s, names, &v) < 0)
+	if (config_get_choice(ld, s, log_level_names, &v) < 0)
 		return -1;
-	cfg->log_level = log_level_parse(names[v]);
+	cfg->log_level = v;
 	return 0;
 }
 
@@ -358,6 +356,7 @@ g_group(struct loader *ld, struct vt_config *cfg, const config_setting_t *s)
 static int
 g_private_key(struct loader *ld, struct vt_config *cfg, const config_setting_t *s)
 {
+	ld->inline_secret = true;
 	return config_get_key(ld, s, cfg->private_key);
 }
 
@@ -548,16 +547,12 @@ load_peers(struct loader *ld, struct vt_config *cfg, const config_setting_t *def
 		config_err(ld, config_line(peers), "no peers defined");
 		goto out;
 	}
-	if (n > CONFIG_MAX_PEERS) {
-		config_err(ld, config_line(peers), "too many peers (at most %d)", CONFIG_MAX_PEERS);
-		goto out;
-	}
 	cfg->peers = xcalloc((size_t)n, sizeof(*cfg->peers));
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *g = config_setting_get_elem(peers, (unsigned)i);
 		const char *name = config_setting_name(g);
 
-		if (!config_valid_peer_name(name)) {
+		if (!names_valid_peer(name, strlen(name))) {
 			config_err(ld, config_line(g), "peer name '%s' is not valid (a letter, "
 			    "then letters, digits, '_' or '-'; at most %d characters)", name,
 			    CONFIG_NAME_MAX);
@@ -678,8 +673,10 @@ prescan(struct loader *ld, const char *text)
 }
 
 /* Parse text (already read) under the name used in messages. */
+/* mode: the file's permission bits, or -1 for a string. */
 static int
-load_text(const char *text, const char *name, struct vt_config *cfg, struct config_errors *errs)
+load_text(const char *text, const char *name, int mode, struct vt_config *cfg,
+    struct config_errors *errs)
 {
 	struct loader ld;
 	config_t lc;
@@ -709,6 +706,8 @@ load_text(const char *text, const char *name, struct vt_config *cfg, struct conf
 		load_tree(&ld, &lc, cfg);
 	}
 	config_destroy(&lc);
+	/* Key files must be private (keys.c); inline keys are as private as this file. */
+	cfg->secrets_exposed = ld.inline_secret && mode != -1 && (mode & (S_IRWXG | S_IRWXO));
 	if (ld.nerr == 0)
 		ret = 0;
 out:
@@ -717,9 +716,10 @@ out:
 	return ret;
 }
 
-/* Read a whole file, refusing what cannot be a configuration; NULL after an error. */
+/* Read a whole file, refusing what cannot be a configuration; NULL after an error. *mode gets
+ * its permission bits. */
 static char *
-read_file(struct loader *ld, const char *path)
+read_file(struct loader *ld, const char *path, int *mode)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -740,6 +740,7 @@ read_file(struct loader *ld, const char *path)
 		    "not a regular file");
 		goto fail;
 	}
+	*mode = (int)(st.st_mode & 07777);
 	if (st.st_size > FILE_MAX) {
 		config_err(ld, 0, "file too large (more than %d bytes)", FILE_MAX);
 		goto fail;
@@ -779,7 +780,7 @@ config_load(const char *path, struct vt_config *cfg, struct config_errors *errs)
 {
 	struct loader ld;
 	char *text;
-	int ret;
+	int ret, mode = -1;
 
 	if (errs != NULL)
 		memset(errs, 0, sizeof(*errs));
@@ -787,9 +788,9 @@ config_load(const char *path, struct vt_config *cfg, struct config_errors *errs)
 	memset(&ld, 0, sizeof(ld));
 	ld.name = path;
 	ld.errs = errs;
-	if ((text = read_file(&ld, path)) == NULL)
+	if ((text = read_file(&ld, path, &mode)) == NULL)
 		return -1;
-	ret = load_text(text, path, cfg, errs);
+	ret = load_text(text, path, mode, cfg, errs);
 	free(text);
 	return ret;
 }
@@ -800,7 +801,7 @@ config_load_string(const char *text, const char *name, struct vt_config *cfg,
 {
 	if (errs != NULL)
 		memset(errs, 0, sizeof(*errs));
-	return load_text(text, name, cfg, errs);
+	return load_text(text, name, -1, cfg, errs);
 }
 
 const struct vt_peer *

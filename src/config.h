@@ -12,9 +12,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define CONFIG_NAME_MAX 31      /* peer names: [A-Za-z0-9_.-], 1..31 characters */
+#include "names.h"
+
+#define CONFIG_NAME_MAX NAMES_PEER_MAX /* peer names: names_valid_peer() */
 #define CONFIG_IFNAME_MAX 15    /* IFNAMSIZ - 1 */
-#define CONFIG_MAX_PEERS 256
 #define CONFIG_MAX_ADDRS 8      /* addresses per interface */
 #define CONFIG_MAX_HOOKS 8      /* commands per hook */
 #define CONFIG_MAX_ARGS 32      /* arguments per command */
@@ -22,10 +23,6 @@
 #define CONFIG_ERR_LEN 512
 #define CONFIG_HOST_MAX 255
 
-enum vt_devtype { VT_TUN = 0, VT_TAP = 1 };
-enum vt_proto { VT_UDP = 0, VT_TCP = 1 };
-enum vt_cipher { VT_AES256GCM = 0, VT_CHACHA20POLY1305 = 1 };
-enum vt_compress { VT_COMPRESS_NONE = 0, VT_COMPRESS_LZ4 = 1 };
 
 /* An interface address: family AF_INET or AF_INET6, address bytes and prefix length. */
 struct vt_addr {
@@ -103,6 +100,8 @@ struct vt_config {
 	uint8_t public_key[32];             /* derived from private_key */
 	bool example_key;                   /* private key is one of the documented example keys:
 	                                       main warns loudly */
+	bool secrets_exposed;               /* a key is written inline in a file that its group or
+	                                       others may read: main warns */
 	/* peers, in file order */
 	struct vt_peer *peers;
 	int npeers;

@@ -215,19 +215,20 @@ valid_hostname(const char *s)
 }
 
 /*
- * Parse "host", "host:port", "[v6]:port", "[v6]" or a bare IPv6 address. With numeric, the
- * host must be an IP address. Returns NULL or what is wrong.
+ * Parse "host", "host:port", "[v6]:port", "[v6]" or a bare IPv6 address; without a port, *port
+ * is default_port. With numeric, the host must be an IP address. Returns NULL or what is wrong.
+ * The one parser of host:port: the configuration and the command line's HOST[:PORT] use it.
  */
 const char *
 config_parse_hostport(const char *s, bool numeric, char host[CONFIG_HOST_MAX + 1],
-    uint16_t *port)
+    uint16_t *port, uint16_t default_port)
 {
 	struct in6_addr a6;
 	struct in_addr a4;
 	const char *colon, *portstr = NULL;
 	size_t hlen;
 
-	*port = CONFIG_DEFAULT_PORT;
+	*port = default_port;
 	if (s[0] == '[') {
 		const char *end = strchr(s, ']');
 
@@ -340,22 +341,6 @@ config_valid_ifname(const char *s)
 		return false;
 	for (; *s != '\0'; s++)
 		if (*s == '/' || *s == ':' || *s == '%' || *s <= ' ' || *s == 0x7f)
-			return false;
-	return true;
-}
-
-/* Peer names: a letter, then letters, digits, '_', '-' or '.'; 1..CONFIG_NAME_MAX. */
-bool
-config_valid_peer_name(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > CONFIG_NAME_MAX)
-		return false;
-	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
-		return false;
-	for (; *s != '\0'; s++)
-		if (!(name_char(*s) || *s == '.') || *s == '*')
 			return false;
 	return true;
 }

@@ -20,11 +20,9 @@
  * address; otherwise a DNS name is accepted too. Returns NULL or what is wrong.
  */
 const char *config_parse_hostport(const char *s, bool numeric, char host[CONFIG_HOST_MAX + 1],
-    uint16_t *port);
+    uint16_t *port, uint16_t default_port);
 /* Parse "addr/prefix" (with_prefix) or a bare "addr" into a; returns NULL or what is wrong. */
 const char *config_parse_addr(const char *s, bool with_prefix, struct vt_addr *a);
-/* Peer names: a letter, then letters, digits, '_', '-' or '.'; 1..CONFIG_NAME_MAX characters. */
-bool config_valid_peer_name(const char *s);
 /* Device names as Linux dev_valid_name() takes them, and no '%'. */
 bool config_valid_ifname(const char *s);
 /* User and group names as useradd accepts them; "" is valid here (callers decide). */

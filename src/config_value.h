@@ -23,6 +23,7 @@ struct loader {
 	int nerr;            /* errors found, including those beyond CONFIG_MAX_ERRORS */
 	int flagged[FLAGGED_MAX];
 	int nflagged;
+	bool inline_secret;  /* a private or preshared key is written in the file itself */
 };
 
 /* Record one error, "name:line: ctx message" (no line when line is 0). */

@@ -13,39 +13,8 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "names.h"
 
-#define QUERY_TIMEOUT 5 /* seconds without progress before the client gives up */
-
-/* Names of the drop reasons, in enum session_drop order; the text and JSON keys alike. Kept
- * here so that the schema of the status reply is defined by this file alone. */
-static const char *const drop_names[DROP_MAX] = {
-	[DROP_AUTH] = "auth",
-	[DROP_REPLAY] = "replay",
-	[DROP_MALFORMED] = "malformed",
-	[DROP_NO_SESSION] = "no_session",
-	[DROP_NO_KEY] = "no_key",
-	[DROP_RATELIMIT] = "ratelimit",
-	[DROP_MISMATCH] = "mismatch",
-	[DROP_DEVICE] = "device",
-};
-
-/* What a peer name may be (config.h): [A-Za-z0-9_.-], 1..CONFIG_NAME_MAX characters. */
-static bool
-name_ok(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > CONFIG_NAME_MAX)
-		return false;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		        c == '_' || c == '.' || c == '-'))
-			return false;
-	}
-	return true;
-}
 
 /* Parse `status [json] [PEER]` with single spaces and an optional final newline. */
 int
@@ -82,13 +51,21 @@ control_parse_request(const char *line, size_t len, struct control_request *req)
 	}
 	if (i < ntok) {
 		/* "status json" is the JSON form; a peer called json needs "status json json". */
-		if (!name_ok(tok[i], toklen[i]))
+		if (!names_valid_peer(tok[i], toklen[i]))
 			return -1;
 		memcpy(req->peer, tok[i], toklen[i]);
 		req->peer[toklen[i]] = '\0';
 		i++;
 	}
 	return i == ntok ? 0 : -1;
+}
+
+bool
+control_is_reload(const char *line, size_t len)
+{
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	return len == 6 && memcmp(line, "reload", 6) == 0;
 }
 
 /* A bounded output buffer: appends stop at cap, and the overflow is remembered. */
@@ -214,7 +191,7 @@ put_drops_text(struct out *o, const uint64_t drops[DROP_MAX])
 	int i;
 
 	for (i = 0; i < DROP_MAX; i++)
-		put(o, "%s%s %" PRIu64, i == 0 ? "" : ", ", drop_names[i], drops[i]);
+		put(o, "%s%s %" PRIu64, i == 0 ? "" : ", ", names_drop[i], drops[i]);
 	put(o, "\n");
 }
 
@@ -225,7 +202,7 @@ put_drops_json(struct out *o, const uint64_t drops[DROP_MAX])
 
 	put(o, "{");
 	for (i = 0; i < DROP_MAX; i++)
-		put(o, "%s\"%s\":%" PRIu64, i == 0 ? "" : ",", drop_names[i], drops[i]);
+		put(o, "%s\"%s\":%" PRIu64, i == 0 ? "" : ",", names_drop[i], drops[i]);
 	put(o, "}");
 }
 
@@ -247,7 +224,7 @@ uptime(const struct control_status *s)
 static void
 format_text(struct out *o, const struct control_status *s)
 {
-	const struct session_stats *st = &s->stats;
+	const struct control_counters *st = &s->stats;
 	int64_t ago;
 
 	put(o, "peer: ");
@@ -314,7 +291,7 @@ format_text(struct out *o, const struct control_status *s)
 static void
 format_json(struct out *o, const struct control_status *s)
 {
-	const struct session_stats *st = &s->stats;
+	const struct control_counters *st = &s->stats;
 
 	put(o, "{\"peer\":");
 	put_json_str(o, s->peer);
@@ -443,21 +420,21 @@ send_all(int fd, const char *p, size_t len)
 }
 
 static void
-report_errno(FILE *err, const char *path, const char *what)
+report_errno(FILE *err, const char *path, const char *what, int timeout)
 {
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
 		fprintf(err, "%s: %s: no answer from the daemon within %d seconds\n", path, what,
-		    QUERY_TIMEOUT);
+		    timeout);
 	else
 		fprintf(err, "%s: %s: %s\n", path, what, strerror(errno));
 }
 
 /* Send one request line to the daemon at path and copy its reply to out. */
 int
-control_query(const char *path, const char *request, FILE *out, FILE *err)
+control_query(const char *path, const char *request, int timeout, FILE *out, FILE *err)
 {
 	struct sockaddr_un sun;
-	struct timeval tv = { QUERY_TIMEOUT, 0 };
+	struct timeval tv = { timeout, 0 };
 	char line[CONTROL_REQ_MAX + 2], buf[4096];
 	size_t len;
 	ssize_t n;
@@ -497,7 +474,7 @@ control_query(const char *path, const char *request, FILE *out, FILE *err)
 		goto out;
 	}
 	if (send_all(fd, line, len) == -1) {
-		report_errno(err, path, "send");
+		report_errno(err, path, "send", timeout);
 		goto out;
 	}
 	(void)shutdown(fd, SHUT_WR); /* the daemon replies at end of request */
@@ -505,7 +482,7 @@ control_query(const char *path, const char *request, FILE *out, FILE *err)
 		if ((n = read(fd, buf, sizeof(buf))) == -1) {
 			if (errno == EINTR)
 				continue;
-			report_errno(err, path, "read");
+			report_errno(err, path, "read", timeout);
 			goto out;
 		}
 		if (n == 0)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "cookie.h"
 #include "crypto.h"
 #include "wire.h"
@@ -320,49 +321,22 @@ ratelimit_free(struct ratelimit *rl)
 	free(rl);
 }
 
-/* The source address without the port: all ports of one host share a bucket. */
-static bool
-source_of(const struct sockaddr *src, socklen_t srclen, uint8_t *family, uint8_t addr[16])
-{
-	memset(addr, 0, 16);
-	if (src == NULL)
-		return false;
-	if (src->sa_family == AF_INET && srclen >= (socklen_t)sizeof(struct sockaddr_in)) {
-		memcpy(addr, &((const struct sockaddr_in *)(const void *)src)->sin_addr, 4);
-		*family = 4;
-		return true;
-	}
-	if (src->sa_family == AF_INET6 && srclen >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		const struct sockaddr_in6 *sin6 = (const void *)src;
-		const struct in6_addr *a6 = &sin6->sin6_addr;
-
-		/* An IPv4 peer on a dual-stack socket is one IPv4 source. */
-		if (IN6_IS_ADDR_V4MAPPED(a6)) {
-			memcpy(addr, &a6->s6_addr[12], 4);
-			*family = 4;
-			return true;
-		}
-		/* One IPv6 source is a /64, as in WireGuard: a host owns a whole prefix. */
-		memcpy(addr, a6, 8);
-		*family = 6;
-		return true;
-	}
-	return false;
-}
-
 /* Take a token from the bucket of src's address; false if it is empty or has no slot. */
 bool
 ratelimit_allow(struct ratelimit *rl, const struct sockaddr *src, socklen_t srclen,
     uint64_t now)
 {
-	uint8_t buf[17], family = 0;
+	uint8_t buf[17], family;
 	struct rl_entry *e, *match = NULL, *spare = NULL;
+	struct addr_source as;
 	uint64_t h, elapsed;
 	size_t i;
 
-	if (!source_of(src, srclen, &family, buf + 1))
+	if (!addr_source_of(src, srclen, &as))
 		return false; /* fail closed: we cannot tell such sources apart */
+	family = as.family;
 	buf[0] = family;
+	memcpy(buf + 1, as.addr, 16);
 	h = siphash(rl->key, buf, sizeof(buf));
 	for (i = 0; i < RL_PROBE; i++) {
 		e = &rl->table[(h + i) & (RATELIMIT_TABLE - 1)];

@@ -1,8 +1,7 @@
-/* daemon.c - detaching, pid file, sd_notify by hand, and the privilege-separated process pair. */
-#include "config-auto.h"
-
+/* daemon.c - detaching, pid file, sd_notify by hand, closing inherited descriptors. */
 #include "daemon.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -15,27 +14,11 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <stddef.h>
 #include <unistd.h>
 
 #include "log.h"
-#include "priv.h"
-
-#ifdef VT_COVERAGE
-/* libgcov: write the counts now; gcov writes them at exit(), and _exit() skips that. */
-void __gcov_dump(void);
-#endif
-
-/* End a forked child with _exit() (not the parent's atexit handlers and stdio buffers); a
- * coverage build writes the child's gcov counts first. */
-static void
-child_exit(int status)
-{
-#ifdef VT_COVERAGE
-	__gcov_dump();
-#endif
-	_exit(status);
-}
 
 void
 daemon_detach(void)
@@ -120,95 +103,40 @@ daemon_notify(const char *state)
 	close(fd);
 }
 
-int
-daemon_tell_parent(int chan, enum priv_msg_type type, uint32_t arg)
+void
+daemon_notify_reloading(void)
 {
-	struct priv_msg m = { .type = type, .arg = arg };
+	struct timespec ts;
+	char s[64];
 
-	return write(chan, &m, sizeof(m)) == (ssize_t)sizeof(m) ? 0 : -1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(s, sizeof(s), "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000 + (unsigned long long)ts.tv_nsec / 1000);
+	daemon_notify(s);
 }
 
-int
-daemon_privsep(const char *user, const char *group, int (*child_main)(void *arg, int chan),
-    void *arg)
+void
+daemon_close_fds_except(const int *keep, int n)
 {
-	struct pollfd pfd[2];
-	struct signalfd_siginfo si;
-	struct priv_msg m;
-	sigset_t set, old;
-	char err[256];
-	int sv[2], sfd, status, rc = 1;
-	bool child_done = false;
-	pid_t pid;
-	ssize_t n;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int fd, dfd;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
-		fatal("socketpair");
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &set, &old);
+	if (d == NULL)
+		fatal("opendir /proc/self/fd");
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		bool kept = false;
 
-	pid = fork();
-	if (pid == -1)
-		fatal("fork");
-	if (pid == 0) {
-		close(sv[0]);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		if (priv_drop(user, group, false, err, sizeof(err)) == -1)
-			fatalx("%s", err);
-		log_info("engine running as user %s without capabilities", user);
-		child_exit(child_main(arg, sv[1]));
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		fd = atoi(de->d_name);
+		if (fd <= STDERR_FILENO || fd == dfd)
+			continue;
+		for (int i = 0; i < n; i++)
+			kept |= keep[i] == fd;
+		if (!kept)
+			close(fd);
 	}
-	close(sv[1]);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd == -1)
-		fatal("signalfd");
-	pfd[0].fd = sfd;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = sv[0];
-	pfd[1].events = POLLIN;
-	while (!child_done) {
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("poll");
-		}
-		if (pfd[1].revents & POLLIN) {
-			/* MSG_TRUNC: the real length of a longer message, not just what fits. */
-			n = recv(sv[0], &m, sizeof(m), MSG_TRUNC);
-			if (n == (ssize_t)sizeof(m) && m.type == PRIV_MSG_READY && m.arg == 0) {
-				daemon_notify("READY=1");
-			} else if (n > 0) {
-				/* The engine parses network input: never trust what it says. */
-				log_warnx("privileged parent: malformed request from the engine "
-				    "(%zd bytes): stopping it", n);
-				kill(pid, SIGKILL);
-			}
-		}
-		if (pfd[1].revents & (POLLHUP | POLLERR))
-			pfd[1].fd = -1;
-		if (pfd[0].revents & POLLIN) {
-			if (read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
-				continue;
-			if (si.ssi_signo == SIGCHLD) {
-				if (waitpid(pid, &status, WNOHANG) == pid)
-					child_done = true;
-			} else {
-				if (si.ssi_signo != SIGHUP)
-					daemon_notify("STOPPING=1");
-				kill(pid, (int)si.ssi_signo);
-			}
-		}
-	}
-	if (WIFEXITED(status))
-		rc = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		log_warnx("engine killed by signal %d", WTERMSIG(status));
-	close(sfd);
-	close(sv[0]);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	return rc;
+	closedir(d);
 }

@@ -1,9 +1,9 @@
 /*
- * engine.c - the libevent loop. Device, sessions, timers and transports meet only here:
- *   TX  device readable -> tun_read -> session_encap -> udp_send_batch / tcp_queue
- *   RX  socket readable -> udp_recv_batch / tcp_next_message -> session_* -> tun_write
- * Each wake-up handles a bounded batch; buffers live in struct engine (no allocation per
- * packet). Sessions return verdicts; the engine acts on them.
+ * engine.c - the libevent loop: callbacks, signals and timers, and nothing else. Each callback
+ * calls down into the data path (datapath.c) for one descriptor or timer, then sync_all()
+ * brings the events in line with what changed: peers whose timer, device reading or dial time
+ * moved, connections that opened, want writability or closed (freed only here, after their
+ * events).
  */
 #define _GNU_SOURCE
 #include "engine.h"
@@ -13,99 +13,55 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "control.h"
+#include "datapath.h"
 #include "log.h"
-#include "session.h"
-#include "transport.h"
-#include "tun.h"
-#include "wire.h"
+#include "privchan.h"
 #include "xmalloc.h"
 
-#define ENGINE_BATCH UDP_BATCH_MAX  /* packets per wake-up and direction */
-#define ENGINE_MAX_PENDING 64       /* accepted TCP connections not yet identified */
-#define ENGINE_PENDING_TIMEOUT 10000
-#define ENGINE_RECONNECT_MAX 30000
-#define ENGINE_STAGE 8              /* frames a client keeps while its handshake completes */
-#define CONTROL_REPLY_MAX (256 * 1024)
-
-struct engine;
-struct econn;
-
-struct epeer {
-	struct engine *e;
-	struct session s;
-	const struct vt_peer *cfg;
-	int tun_fd;
-	struct event *tun_ev;
-	bool tun_paused;
-	struct event *timer;
-	uint64_t timer_at;
-	struct sockaddr_storage ep; /* UDP endpoint: where the last authenticated packet came */
-	socklen_t ep_len;
-	struct econn *conn;         /* TCP connection carrying this peer */
-	struct event *reconnect_ev; /* client, TCP */
-	uint64_t backoff;
-	struct buf *stage;          /* client: frames from the device waiting for the first keys */
-	int nstage;
-};
-
-struct econn {
-	struct engine *e;
-	struct tcp_conn tc;
-	struct event *rev, *wev;
-	struct epeer *peer;         /* set once a handshake identified the peer */
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	uint64_t opened;
-	bool dead;                  /* closed; memory freed by the reaper */
-	bool pending;               /* accepted, not yet identified by a handshake */
-	struct econn *next;         /* every connection, open or dead */
-};
+#define CTL_MAX_CLIENTS 16      /* control connections served at once */
+#define CTL_TIMEOUT 5           /* seconds a control client may take */
+#define RELOAD_TIMEOUT 60       /* seconds a reload may take */
+#define ACCEPT_PAUSE_MS 250     /* listener rest after running out of descriptors */
 
 struct engine {
 	struct event_base *base;
-	const struct engine_setup *setup;
-	struct session_local local;
-	struct epeer *peers;
-	struct session **sessions;
-	int npeers;
-	int udp_fd;
-	bool udp_connected;         /* client: the socket is connected to the server */
-	bool udp_tried;             /* client: a connect was tried (log only the first failure) */
-	bool udp_gso;               /* send batches with UDP_SEGMENT (off once the kernel refuses) */
-	struct event *udp_ev;
+	struct engine_setup setup;
+	struct dp *dp;
 	int tcp_fd;
-	struct event *tcp_ev;
-	struct econn *conns;
-	int npending;
-	struct event *housekeeping;
-	struct event *reaper;
-	int ctl_fd;
-	struct event *ctl_ev;
+	struct event *udp_ev, *tcp_ev, *ctl_ev, *chan_ev, *hs_ev, *housekeeping;
+	struct event *tcp_rest, *ctl_rest;
 	struct event *sig_term, *sig_int, *sig_hup;
+	int ctl_clients;
+	struct bufferevent *ctl[CTL_MAX_CLIENTS]; /* the control clients being served */
+	struct bufferevent *reload_bev; /* the control client waiting for a reload */
 	int exit_code;
-	struct log_ratelimit rl_roam, rl_tcp, rl_version;
-	/* Wire messages from the underlay: a UDP batch (one recvmmsg), or rx[0] for TCP. */
-	struct buf rx[ENGINE_BATCH];
-	struct sockaddr_storage rx_src[ENGINE_BATCH];
-	socklen_t rx_srclen[ENGINE_BATCH];
-	/* Device frames sealed into wire messages: a UDP batch (one sendmmsg), or tx[0] for TCP. */
-	struct buf tx[ENGINE_BATCH];
-	struct buf out;
+	bool exiting;
 };
 
-static void peer_arm(struct epeer *p, uint64_t now);
-static void conn_drop(struct econn *c);
-static void client_connect(struct epeer *p);
+/* The engine's events of one peer (peer->io). */
+struct peer_io {
+	struct engine *e;
+	struct peer *p;
+	struct event *tun, *timer, *dial;
+	uint64_t timer_at, dial_at;   /* armed for; UINT64_MAX = not armed */
+	bool tun_on;
+};
+
+/* The engine's events of one TCP connection (tcp_lconn->io). */
+struct conn_io {
+	struct engine *e;
+	struct tcp_lconn *c;
+	struct event *rev, *wev;
+	bool rev_on, wev_on;
+};
 
 static uint64_t
 now_ms(void)
@@ -116,783 +72,519 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static struct epeer *
-peer_of(struct session *s)
-{
-	return (struct epeer *)(void *)((char *)s - offsetof(struct epeer, s));
-}
-
-/* Stop or resume reading the device (TCP backpressure). */
 static void
-peer_pause(struct epeer *p, bool pause)
+arm(struct event *ev, uint64_t at, uint64_t now)
 {
-	if (pause == p->tun_paused)
-		return;
-	p->tun_paused = pause;
-	if (pause)
-		event_del(p->tun_ev);
-	else
-		event_add(p->tun_ev, NULL);
+	struct timeval tv;
+
+	at = at > now ? at : now;
+	tv.tv_sec = (time_t)((at - now) / 1000);
+	tv.tv_usec = (suseconds_t)((at - now) % 1000) * 1000;
+	evtimer_add(ev, &tv);
 }
 
-/* Write out what is queued on a connection; wait for writability if the socket is full. */
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
+
+/* A connection changed: create, adjust or free its events. */
 static void
-conn_flush(struct econn *c)
+sync_conn(struct engine *e, struct tcp_lconn *c)
 {
-	int rc = tcp_flush(&c->tc);
+	struct conn_io *io = c->io;
+	bool want_r, want_w;
 
-	if (rc == -1) {
-		log_warn("tcp connection to %s: write failed",
-		    c->peer ? c->peer->cfg->name : "unidentified peer");
-		conn_drop(c);
-		return;
-	}
-	if (rc == 1)
-		event_add(c->wev, NULL);
-	if (c->peer != NULL)
-		peer_pause(c->peer, c->tc.tx_len >= TCP_TX_HIGH);
-}
-
-/*
- * Client, UDP: connect the socket to the server (again). The kernel then looks the route up
- * once instead of per datagram and picks the source address and port afresh, which a host that
- * moved to another network needs. Without a route now, datagrams go out with the address until
- * the next try.
- */
-static void
-client_udp_connect(struct engine *e)
-{
-	const struct engine_setup *st = e->setup;
-	bool was = e->udp_connected;
-	char err[256];
-
-	e->udp_connected = udp_connect(e->udp_fd, (const struct sockaddr *)&st->remote,
-	    st->remote_len, err, sizeof(err)) == 0;
-	if (!e->udp_connected && (was || !e->udp_tried))
-		log_warnx("%s: sending unconnected", err);
-	e->udp_tried = true;
-}
-
-/* A UDP send failed with an error (errno), not a full buffer. If the source address went away
- * or there is no route, a client connects again; a port closed at the server or a firewall is
- * not the client's socket to fix, and the server's socket has nothing to redo. */
-static void
-udp_send_failed(struct engine *e)
-{
-	if (e->setup->server)
-		return;
-	if (errno == ENETUNREACH || errno == EHOSTUNREACH || errno == ENETDOWN ||
-	    errno == EADDRNOTAVAIL || errno == EINVAL)
-		client_udp_connect(e);
-}
-
-/* Where to send a UDP peer's datagrams: its endpoint, or NULL on the client's connected
- * socket. */
-static const struct sockaddr *
-peer_dst(const struct epeer *p)
-{
-	return p->e->udp_connected ? NULL : (const struct sockaddr *)&p->ep;
-}
-
-/* Send one wire message to the peer by its transport. */
-static void
-peer_send(struct epeer *p, const struct buf *b)
-{
-	struct engine *e = p->e;
-	int rc;
-
-	if (p->cfg->proto == VT_TCP) {
-		if (p->conn == NULL || p->conn->tc.connecting) {
-			p->s.stats.drops[DROP_DEVICE]++;
-			return;
+	if (c->dead) {
+		if (io != NULL) {
+			event_free(io->rev);
+			event_free(io->wev);
+			free(io);
 		}
-		if (tcp_queue(&p->conn->tc, b->mem + b->off, b->len) == -1)
-			p->s.stats.drops[DROP_DEVICE]++;
-		else if (p->conn->tc.tx_len >= TCP_TX_HIGH)
-			conn_flush(p->conn);
+		tcp_link_release(&e->dp->tcp, c);
 		return;
 	}
-	if (p->ep_len == 0) {
-		p->s.stats.drops[DROP_NO_SESSION]++;
-		return;
+	if (io == NULL) {
+		io = xcalloc(1, sizeof(*io));
+		io->e = e;
+		io->c = c;
+		io->rev = event_new(e->base, c->tc.fd, EV_READ | EV_PERSIST, conn_read_cb, io);
+		io->wev = event_new(e->base, c->tc.fd, EV_WRITE | EV_PERSIST, conn_write_cb, io);
+		if (io->rev == NULL || io->wev == NULL)
+			fatalx("event_new failed");
+		c->io = io;
 	}
-	/* A client without a route at its last connect tries again with each handshake or
-	 * keepalive message. */
-	if (!e->setup->server && !e->udp_connected)
-		client_udp_connect(e);
-	rc = udp_send(e->udp_fd, b->mem + b->off, b->len, peer_dst(p), p->ep_len);
-	if (rc != 0)
-		p->s.stats.drops[DROP_DEVICE]++;
-	if (rc == -1)
-		udp_send_failed(e);
-}
-
-/*
- * Send n sealed messages to a UDP peer with one sendmmsg. What the socket does not take is
- * offered once more, then counted as device drops.
- */
-static void
-peer_send_batch(struct epeer *p, struct buf *bufs, int n)
-{
-	struct engine *e = p->e;
-	int sent = 0, rc;
-	bool gso;
-
-	if (n == 0)
-		return;
-	if (p->ep_len == 0) {
-		p->s.stats.drops[DROP_NO_SESSION] += (uint64_t)n;
-		return;
-	}
-	for (int tries = 0; tries < 2 && sent < n; tries++) {
-		gso = e->udp_gso;
-		rc = udp_send_batch(e->udp_fd, bufs + sent, n - sent, peer_dst(p), p->ep_len,
-		    &e->udp_gso);
-		if (rc == -1)
-			udp_send_failed(e);
+	want_r = !c->tc.connecting;
+	want_w = c->want_write;
+	if (want_r != io->rev_on) {
+		if (want_r)
+			event_add(io->rev, NULL);
 		else
-			sent += rc;
-		if (gso && !e->udp_gso)
-			log_info("udp: the kernel refuses segmentation offload on this path (%s); "
-			    "sending one datagram per message", strerror(errno));
+			event_del(io->rev);
+		io->rev_on = want_r;
 	}
-	p->s.stats.drops[DROP_DEVICE] += (uint64_t)(n - sent);
+	if (want_w != io->wev_on) {
+		if (want_w)
+			event_add(io->wev, NULL);
+		else
+			event_del(io->wev);
+		io->wev_on = want_w;
+	}
 }
 
-/* End of a batch for a peer: push TCP data out, re-arm its timer. */
+/* A peer changed: device reading, timer and dial time as the data path wants them. */
 static void
-peer_finish(struct epeer *p, uint64_t now)
+sync_peer(struct engine *e, struct peer *p, uint64_t now)
 {
-	if (p->conn != NULL && !p->conn->tc.connecting && p->conn->tc.tx_len > 0)
-		conn_flush(p->conn);
-	peer_arm(p, now);
+	struct peer_io *io = p->io;
+	uint64_t at;
+	bool on;
+
+	if (io == NULL)
+		return;
+	on = !p->tun_paused && p->tun_fd != -1;
+	if (on != io->tun_on) {
+		if (on)
+			event_add(io->tun, NULL);
+		else
+			event_del(io->tun);
+		io->tun_on = on;
+	}
+	at = dp_peer_deadline(e->dp, p, now);
+	if (at != io->timer_at || (at != UINT64_MAX && !evtimer_pending(io->timer, NULL))) {
+		if (at == UINT64_MAX)
+			event_del(io->timer);
+		else
+			arm(io->timer, at, now);
+		io->timer_at = at;
+	}
+	if (p->dial_at != io->dial_at) {
+		if (p->dial_at == UINT64_MAX)
+			event_del(io->dial);
+		else
+			arm(io->dial, p->dial_at, now);
+		io->dial_at = p->dial_at;
+	}
 }
 
-/* The session went down: drop its TCP connection, a client dials again; a UDP client connects
- * its socket again, in case the host moved and its old source address leads nowhere now. */
+/* After every call into the data path. */
 static void
-peer_down(struct epeer *p)
+sync_all(struct engine *e)
 {
-	if (p->conn != NULL) {
-		struct econn *c = p->conn;
+	uint64_t now = now_ms();
+	struct tcp_lconn *c;
+	struct peer *p;
 
-		conn_flush(c);
-		conn_drop(c);
-	}
-	if (!p->e->setup->server && p->cfg->proto == VT_UDP)
-		client_udp_connect(p->e);
+	while ((c = tcp_link_take_changed(&e->dp->tcp)) != NULL)
+		sync_conn(e, c);
+	while ((p = peer_take_changed(&e->dp->peers)) != NULL)
+		sync_peer(e, p, now);
+	if (hsq_len(e->dp->hsq) > 0 && !event_pending(e->hs_ev, EV_TIMEOUT, NULL))
+		event_active(e->hs_ev, EV_TIMEOUT, 0);
+}
+
+/* ---- data ---------------------------------------------------------------------------------- */
+
+static void
+tun_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer_io *io = arg;
+
+	dp_tun_readable(io->e->dp, io->p, now_ms());
+	sync_all(io->e);
 }
 
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct epeer *p = arg;
-	struct engine *e = p->e;
-	uint64_t now = now_ms();
-	enum session_verdict v;
+	struct peer_io *io = arg;
 
-	p->timer_at = 0;
-	for (int i = 0; i < 8; i++) {
-		v = session_tick(&p->s, now, &e->out);
-		if (v == SV_SEND) {
-			peer_send(p, &e->out);
-		} else if (v == SV_DOWN) {
-			peer_down(p);
-			if (p->cfg->proto == VT_TCP)
-				return;
-		} else {
-			break;
-		}
-	}
-	peer_finish(p, now);
+	io->timer_at = UINT64_MAX;
+	dp_peer_timer(io->e->dp, io->p, now_ms());
+	sync_all(io->e);
 }
 
 static void
-peer_arm(struct epeer *p, uint64_t now)
+dial_cb(evutil_socket_t fd, short what, void *arg)
 {
-	uint64_t at = session_next_deadline(&p->s, now);
-	struct timeval tv;
+	struct peer_io *io = arg;
 
-	/* A TCP client without a connection has nothing to send: the reconnect timer runs. */
-	if (p->cfg->proto == VT_TCP && p->s.initiator &&
-	    (p->conn == NULL || p->conn->tc.connecting))
-		at = UINT64_MAX;
-	if (at == UINT64_MAX) {
-		if (p->timer_at != 0)
-			event_del(p->timer);
-		p->timer_at = 0;
-		return;
-	}
-	if (at == p->timer_at && evtimer_pending(p->timer, NULL))
-		return;
-	at = at > now ? at : now;
-	tv.tv_sec = (time_t)((at - now) / 1000);
-	tv.tv_usec = (suseconds_t)((at - now) % 1000) * 1000;
-	evtimer_add(p->timer, &tv);
-	p->timer_at = at;
+	io->dial_at = UINT64_MAX;
+	dp_peer_dial(io->e->dp, io->p, now_ms());
+	sync_all(io->e);
 }
 
-/*
- * A client with no keys yet keeps the first frames from its device instead of dropping them, so
- * the packet that brought the link up (a ping, a TCP SYN) is not lost; they leave as soon as the
- * handshake completes. True if the frame in b was kept (then it is not counted as dropped).
- */
-static bool
-stage_frame(struct epeer *p, const struct buf *b)
-{
-	struct buf *slot;
-
-	if (p->stage == NULL || p->nstage == ENGINE_STAGE || p->s.state == SESSION_ESTABLISHED)
-		return false;
-	slot = &p->stage[p->nstage++];
-	buf_reset(slot);
-	memcpy(buf_put(slot, b->len), b->mem + b->off, b->len);
-	p->s.stats.drops[DROP_NO_KEY]--;
-	return true;
-}
-
-/* Keys are ready: send the kept frames, oldest first. */
-static void
-stage_flush(struct epeer *p, uint64_t now)
-{
-	for (int i = 0; i < p->nstage; i++)
-		if (session_encap(&p->s, &p->stage[i], now) == SV_SEND)
-			peer_send(p, &p->stage[i]);
-	p->nstage = 0;
-}
-
-/* Device -> TCP: each sealed frame is queued on the connection (flushed by peer_finish). */
-static void
-tun_to_tcp(struct epeer *p, uint64_t now)
-{
-	struct engine *e = p->e;
-	ssize_t n;
-
-	for (int i = 0; i < ENGINE_BATCH; i++) {
-		if (p->conn != NULL && p->conn->tc.tx_len >= TCP_TX_HIGH) {
-			conn_flush(p->conn);
-			if (p->conn != NULL && p->conn->tc.tx_len >= TCP_TX_HIGH)
-				break;
-		}
-		n = tun_read(p->tun_fd, &e->tx[0]);
-		if (n <= 0) {
-			if (n == -1)
-				log_warn("device %s: read", p->cfg->device);
-			break;
-		}
-		if (session_encap(&p->s, &e->tx[0], now) == SV_SEND)
-			peer_send(p, &e->tx[0]);
-		else
-			stage_frame(p, &e->tx[0]);
-	}
-}
-
-/* Device -> UDP: each frame is sealed in its own e->tx slot, then the batch leaves in one
- * sendmmsg. */
-static void
-tun_to_udp(struct epeer *p, uint64_t now)
-{
-	struct engine *e = p->e;
-	ssize_t r;
-	int n = 0;
-
-	for (int i = 0; i < ENGINE_BATCH; i++) {
-		r = tun_read(p->tun_fd, &e->tx[n]);
-		if (r <= 0) {
-			if (r == -1)
-				log_warn("device %s: read", p->cfg->device);
-			break;
-		}
-		if (session_encap(&p->s, &e->tx[n], now) == SV_SEND)
-			n++;
-		else
-			stage_frame(p, &e->tx[n]);
-	}
-	peer_send_batch(p, e->tx, n);
-}
-
-static void
-tun_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct epeer *p = arg;
-	uint64_t now = now_ms();
-
-	if (p->cfg->proto == VT_TCP)
-		tun_to_tcp(p, now);
-	else
-		tun_to_udp(p, now);
-	peer_finish(p, now);
-}
-
-/* Deliver a decrypted frame to the peer's device. */
-static void
-peer_deliver(struct epeer *p, struct buf *b)
-{
-	int rc = tun_write(p->tun_fd, buf_data(b), b->len);
-
-	if (rc != 0) {
-		p->s.stats.drops[DROP_DEVICE]++;
-		p->s.stats.rx_packets--;
-		p->s.stats.rx_bytes -= b->len;
-	}
-}
-
-/* Record where a peer's authenticated packets come from (UDP roaming). */
-static void
-peer_set_endpoint(struct epeer *p, const struct sockaddr *src, socklen_t srclen)
-{
-	char a[80];
-
-	if (p->ep_len == srclen && addr_equal((struct sockaddr *)&p->ep, src))
-		return;
-	addr_format(src, a, sizeof(a));
-	if (p->ep_len != 0 && log_ratelimit_ok(&p->e->rl_roam))
-		log_info("peer %s: endpoint now %s", p->cfg->name, a);
-	else if (p->ep_len == 0)
-		log_info("peer %s: endpoint %s", p->cfg->name, a);
-	memcpy(&p->ep, src, srclen);
-	p->ep_len = srclen;
-}
-
-static void
-conn_bind(struct econn *c, struct epeer *p)
-{
-	char a[80];
-
-	if (c->peer == p)
-		return;
-	if (p->conn != NULL && p->conn != c) {
-		struct econn *old = p->conn;
-
-		/* Detach first: the session already holds the new handshake's keys. */
-		log_info("peer %s: new connection replaces the old one", p->cfg->name);
-		old->peer = NULL;
-		p->conn = NULL;
-		conn_drop(old);
-	}
-	c->peer = p;
-	p->conn = c;
-	if (c->pending) {
-		c->pending = false;
-		c->e->npending--;
-	}
-	addr_format((struct sockaddr *)&c->addr, a, sizeof(a));
-	log_info("peer %s: tcp connection from %s", p->cfg->name, a);
-}
-
-/* Log a completed handshake (the session counts them) with the peer's address. */
-static void
-note_handshake(struct epeer *p, uint64_t before, bool was_up)
-{
-	char a[80] = "-";
-
-	if (p->s.stats.handshakes == before)
-		return;
-	if (p->conn != NULL)
-		addr_format((struct sockaddr *)&p->conn->addr, a, sizeof(a));
-	else if (p->ep_len != 0)
-		addr_format((struct sockaddr *)&p->ep, a, sizeof(a));
-	if (was_up)
-		log_info("peer %s: rekeyed (%s)", p->cfg->name, a);
-	else
-		log_info("peer %s: session up (%s, %s)", p->cfg->name, a,
-		    p->cfg->proto == VT_TCP ? "tcp" : "udp");
-}
-
-/*
- * One wire message b (one of e->rx) from the underlay: from a UDP source, or from TCP
- * connection c. Replies are built in e->out.
- */
-static void
-handle_message(struct engine *e, struct econn *c, struct buf *b, const struct sockaddr *src,
-    socklen_t srclen, uint64_t now)
-{
-	const uint8_t *m = buf_data(b);
-	struct session_keypair *kp;
-	struct session *s = NULL;
-	struct epeer *p;
-	enum session_verdict v;
-	uint64_t before;
-	bool was_up;
-
-	switch (wire_classify(m, b->len)) {
-	case WIRE_HS_INIT:
-		if (!e->setup->server)
-			break;
-		v = session_respond(e->sessions, e->npeers, &e->local, src, srclen, m, b->len,
-		    false, now, &e->out, &s);
-		if (v != SV_SEND)
-			return;
-		if (s != NULL && s->respond_ok) {
-			p = peer_of(s);
-			if ((p->cfg->proto == VT_TCP) != (c != NULL)) {
-				/* Right key, wrong transport: refuse rather than guess. */
-				p->s.stats.drops[DROP_MISMATCH]++;
-				return;
-			}
-			if (c != NULL)
-				conn_bind(c, p);
-			else
-				peer_set_endpoint(p, src, srclen);
-			peer_send(p, &e->out);
-			peer_finish(p, now);
-		} else if (c != NULL) {
-			/* A cookie or a refusal goes back where the initiation came from; the peer's
-			 * endpoint and connection stay as they are. */
-			tcp_queue(&c->tc, buf_data(&e->out), e->out.len);
-			conn_flush(c);
-		} else {
-			udp_send(e->udp_fd, buf_data(&e->out), e->out.len, src, srclen);
-		}
-		return;
-	case WIRE_HS_RESP:
-		s = session_find_index(e->sessions, e->npeers, wire_get32(m + 8), &kp);
-		if (s == NULL || kp != NULL)
-			break;
-		p = peer_of(s);
-		before = s->stats.handshakes;
-		was_up = s->stats.up_since != 0;
-		if (session_consume_response(s, m, b->len, now, &e->out) == SV_SEND) {
-			p->backoff = 0;
-			peer_send(p, &e->out);
-			stage_flush(p, now);
-		}
-		note_handshake(p, before, was_up);
-		peer_finish(p, now);
-		return;
-	case WIRE_COOKIE:
-		s = session_find_index(e->sessions, e->npeers, wire_get32(m + 4), &kp);
-		if (s == NULL || kp != NULL)
-			break;
-		p = peer_of(s);
-		session_consume_cookie(s, m, b->len, now);
-		peer_finish(p, now);
-		return;
-	case WIRE_DATA:
-		s = session_find_index(e->sessions, e->npeers, wire_get32(m + 4), &kp);
-		if (s == NULL || kp == NULL) {
-			e->local.drops[DROP_NO_SESSION]++;
-			return;
-		}
-		p = peer_of(s);
-		if ((c != NULL && c->peer != p) || (c == NULL && p->cfg->proto == VT_TCP)) {
-			e->local.drops[DROP_NO_SESSION]++;
-			return;
-		}
-		before = s->stats.handshakes;
-		was_up = s->stats.up_since != 0;
-		v = session_decap(s, kp, b, now);
-		if (v == SV_DELIVER || v == SV_NONE) {
-			if (c == NULL && e->setup->server)
-				peer_set_endpoint(p, src, srclen);
-			note_handshake(p, before, was_up);
-			if (v == SV_DELIVER)
-				peer_deliver(p, b);
-		} else if (v == SV_DOWN) {
-			peer_down(p);
-			if (p->s.initiator && p->cfg->proto == VT_TCP)
-				return;
-		}
-		peer_finish(p, now);
-		return;
-	default:
-		if (b->len >= 2 && m[0] >= WIRE_HS_INIT && m[0] <= WIRE_DATA &&
-		    m[1] != WIRE_VERSION && log_ratelimit_ok(&e->rl_version)) {
-			char a[80];
-
-			addr_format(src, a, sizeof(a));
-			log_warnx("packet of protocol version %u from %s: we speak version %u",
-			    m[1], a, WIRE_VERSION);
-		}
-		break;
-	}
-	e->local.drops[DROP_MALFORMED]++;
-}
-
-/* The UDP socket is readable: one recvmmsg of up to ENGINE_BATCH datagrams, then each in
- * turn. */
 static void
 udp_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
-	uint64_t now = now_ms();
-	int n;
 
-	n = udp_recv_batch(e->udp_fd, e->rx, e->rx_src, e->rx_srclen, ENGINE_BATCH);
-	for (int i = 0; i < n; i++)
-		handle_message(e, NULL, &e->rx[i], (struct sockaddr *)&e->rx_src[i],
-		    e->rx_srclen[i], now);
-}
-
-/*
- * Close a connection. Its memory is released later by the reaper, so a callback that closed it
- * may still look at c->dead.
- */
-static void
-conn_drop(struct econn *c)
-{
-	struct engine *e = c->e;
-
-	if (c->dead)
-		return;
-	c->dead = true;
-	event_del(c->rev);
-	event_del(c->wev);
-	tcp_close(&c->tc);
-	if (c->peer != NULL) {
-		struct epeer *p = c->peer;
-
-		c->peer = NULL;
-		p->conn = NULL;
-		peer_pause(p, false);
-		if (p->s.state != SESSION_IDLE || p->s.hs_active)
-			session_reset(&p->s, now_ms());
-		if (p->s.initiator)
-			client_connect(p);
-		else
-			peer_arm(p, now_ms());
-	}
-	if (c->pending) {
-		c->pending = false;
-		e->npending--;
-	}
-	event_active(e->reaper, EV_TIMEOUT, 0);
-}
-
-/* Free the memory of closed connections (outside of their callbacks). */
-static void
-reaper_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct engine *e = arg;
-	struct econn **pp = &e->conns, *c;
-
-	while ((c = *pp) != NULL) {
-		if (c->dead) {
-			*pp = c->next;
-			event_free(c->rev);
-			event_free(c->wev);
-			free(c);
-		} else {
-			pp = &c->next;
-		}
-	}
+	dp_udp_readable(e->dp, now_ms());
+	sync_all(e);
 }
 
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct econn *c = arg;
-	struct engine *e = c->e;
-	uint64_t now = now_ms();
-	ssize_t n;
-	int rc;
+	struct conn_io *io = arg;
+	struct engine *e = io->e;
 
-	n = tcp_fill(&c->tc);
-	for (int i = 0; i < ENGINE_BATCH * 4; i++) {
-		rc = tcp_next_message(&c->tc, &e->rx[0]);
-		if (rc == 0)
-			break;
-		if (rc == -1) {
-			if (log_ratelimit_ok(&e->rl_tcp))
-				log_warnx("tcp connection: corrupt stream, closing");
-			e->local.drops[DROP_MALFORMED]++;
-			conn_drop(c);
-			return;
-		}
-		handle_message(e, c, &e->rx[0], (struct sockaddr *)&c->addr, c->addrlen, now);
-		if (c->dead)
-			return;
-	}
-	if (n == -1) {
-		if (c->peer != NULL)
-			log_info("peer %s: tcp connection closed", c->peer->cfg->name);
-		conn_drop(c);
-	}
+	/* More complete messages than one turn takes: come back after the other events. */
+	if (dp_tcp_readable(e->dp, io->c, now_ms()) && !io->c->dead)
+		event_active(io->rev, EV_READ, 0);
+	sync_all(e);
 }
 
 static void
 conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct econn *c = arg;
-	char err[128];
+	struct conn_io *io = arg;
 
-	if (c->tc.connecting) {
-		struct epeer *p = c->peer;
-		char a[80];
-
-		addr_format((struct sockaddr *)&c->addr, a, sizeof(a));
-		if (tcp_connect_done(&c->tc, err, sizeof(err)) == -1) {
-			log_warnx("peer %s: connect to %s: %s", p->cfg->name, a, err);
-			conn_drop(c);
-			return;
-		}
-		log_info("peer %s: connected to %s", p->cfg->name, a);
-		event_add(c->rev, NULL);
-		if (session_initiate(&p->s, now_ms(), &c->e->out) == SV_SEND)
-			peer_send(p, &c->e->out);
-		peer_finish(p, now_ms());
-		return;
-	}
-	conn_flush(c);
-}
-
-static struct econn *
-conn_new(struct engine *e)
-{
-	struct econn *c = calloc(1, sizeof(*c));
-
-	if (c == NULL)
-		return NULL;
-	c->e = e;
-	c->tc.fd = -1;
-	c->opened = now_ms();
-	return c;
+	dp_tcp_writable(io->e->dp, io->c, now_ms());
+	sync_all(io->e);
 }
 
 static void
-conn_events(struct econn *c)
-{
-	c->rev = event_new(c->e->base, c->tc.fd, EV_READ | EV_PERSIST, conn_read_cb, c);
-	c->wev = event_new(c->e->base, c->tc.fd, EV_WRITE, conn_write_cb, c);
-	if (c->rev == NULL || c->wev == NULL)
-		fatalx("event_new failed");
-	c->next = c->e->conns;
-	c->e->conns = c;
-}
-
-static void
-accept_cb(evutil_socket_t fd, short what, void *arg)
+hs_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
-	struct econn *c;
 
-	for (int i = 0; i < 16; i++) {
-		c = conn_new(e);
-		if (c == NULL)
-			return;
-		if (tcp_accept(e->tcp_fd, &c->tc, &c->addr, &c->addrlen) != 0) {
-			free(c);
-			return;
-		}
-		if (e->npending >= ENGINE_MAX_PENDING) {
-			/* Too many connections that never said who they are: the oldest goes, so
-			 * idle connections cannot lock real clients out. */
-			struct econn *it, *oldest = NULL;
-
-			for (it = e->conns; it != NULL; it = it->next)
-				if (it->pending && !it->dead &&
-				    (oldest == NULL || it->opened < oldest->opened))
-					oldest = it;
-			if (oldest != NULL)
-				conn_drop(oldest);
-			e->local.drops[DROP_RATELIMIT]++;
-		}
-		e->npending++;
-		c->pending = true;
-		conn_events(c);
-		event_add(c->rev, NULL);
-	}
-}
-
-static void
-reconnect_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct epeer *p = arg;
-	struct engine *e = p->e;
-	const struct engine_setup *st = e->setup;
-	char err[256], a[80];
-	struct econn *c;
-
-	c = conn_new(e);
-	if (c == NULL)
-		fatalx("out of memory");
-	memcpy(&c->addr, &st->remote, st->remote_len);
-	c->addrlen = st->remote_len;
-	addr_format((struct sockaddr *)&c->addr, a, sizeof(a));
-	if (tcp_connect(&c->tc, (struct sockaddr *)&st->remote, st->remote_len, err,
-	    sizeof(err)) == -1) {
-		log_warnx("peer %s: %s", p->cfg->name, err);
-		free(c);
-		client_connect(p);
-		return;
-	}
-	c->peer = p;
-	p->conn = c;
-	conn_events(c);
-	log_debug("peer %s: connecting to %s", p->cfg->name, a);
-	if (c->tc.connecting) {
-		event_add(c->wev, NULL);
-	} else {
-		c->tc.connecting = true;
-		conn_write_cb(c->tc.fd, EV_WRITE, c);
-	}
-}
-
-/* Client, TCP: dial (again) after the current back-off. */
-static void
-client_connect(struct epeer *p)
-{
-	struct timeval tv;
-
-	tv.tv_sec = (time_t)(p->backoff / 1000);
-	tv.tv_usec = (suseconds_t)(p->backoff % 1000) * 1000;
-	if (p->backoff > 0)
-		log_info("peer %s: reconnecting in %llu s", p->cfg->name,
-		    (unsigned long long)(p->backoff / 1000));
-	evtimer_add(p->reconnect_ev, &tv);
-	p->backoff = p->backoff == 0 ? 1000 : p->backoff * 2;
-	if (p->backoff > ENGINE_RECONNECT_MAX)
-		p->backoff = ENGINE_RECONNECT_MAX;
+	dp_handshakes(e->dp, now_ms());
+	sync_all(e); /* re-activates this event while initiations wait */
 }
 
 static void
 housekeeping_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
-	uint64_t now = now_ms();
-	struct econn *c, *next;
 
-	for (c = e->conns; c != NULL; c = next) {
-		next = c->next;
-		if (c->pending && !c->dead && now - c->opened >= ENGINE_PENDING_TIMEOUT)
-			conn_drop(c);
+	dp_housekeeping(e->dp, now_ms());
+	sync_all(e);
+}
+
+/* A listener ran out of descriptors (or memory): let it rest instead of spinning on it. */
+static bool
+exhausted(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+static void
+rest(struct event *listener, struct event *timer)
+{
+	struct timeval tv = { 0, ACCEPT_PAUSE_MS * 1000 };
+
+	event_del(listener);
+	evtimer_add(timer, &tv);
+}
+
+static void
+tcp_rest_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	if (e->tcp_ev != NULL)
+		event_add(e->tcp_ev, NULL);
+}
+
+static void
+accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	int err = dp_tcp_accept(e->dp, e->tcp_fd, now_ms());
+
+	if (exhausted(err)) {
+		log_warnx("tcp: %s; not accepting for %d ms", strerror(err), ACCEPT_PAUSE_MS);
+		rest(e->tcp_ev, e->tcp_rest);
+	}
+	sync_all(e);
+}
+
+/* ---- peers --------------------------------------------------------------------------------- */
+
+/* Give a new peer its events. */
+static void
+peer_io_new(struct engine *e, struct peer *p)
+{
+	struct peer_io *io = xcalloc(1, sizeof(*io));
+
+	io->e = e;
+	io->p = p;
+	io->timer_at = io->dial_at = UINT64_MAX;
+	io->tun = event_new(e->base, p->tun_fd, EV_READ | EV_PERSIST, tun_cb, io);
+	io->timer = evtimer_new(e->base, timer_cb, io);
+	io->dial = evtimer_new(e->base, dial_cb, io);
+	if (io->tun == NULL || io->timer == NULL || io->dial == NULL)
+		fatalx("event_new failed");
+	p->io = io;
+	peer_changed(&e->dp->peers, p);
+}
+
+static void
+peer_io_free(struct peer *p)
+{
+	struct peer_io *io = p->io;
+
+	if (io == NULL)
+		return;
+	event_free(io->tun);
+	event_free(io->timer);
+	event_free(io->dial);
+	free(io);
+	p->io = NULL;
+}
+
+static void
+set_udp(struct engine *e, int fd)
+{
+	if (e->udp_ev != NULL)
+		event_free(e->udp_ev);
+	e->udp_ev = NULL;
+	if (fd == -1)
+		return;
+	e->udp_ev = event_new(e->base, fd, EV_READ | EV_PERSIST, udp_cb, e);
+	if (e->udp_ev == NULL)
+		fatalx("event_new failed");
+	event_add(e->udp_ev, NULL);
+}
+
+static void
+set_tcp(struct engine *e, int fd)
+{
+	if (e->tcp_ev != NULL)
+		event_free(e->tcp_ev);
+	if (e->tcp_fd != -1 && e->tcp_fd != fd)
+		close(e->tcp_fd);
+	e->tcp_ev = NULL;
+	e->tcp_fd = fd;
+	if (fd == -1)
+		return;
+	e->tcp_ev = event_new(e->base, fd, EV_READ | EV_PERSIST, accept_cb, e);
+	if (e->tcp_ev == NULL)
+		fatalx("event_new failed");
+	event_add(e->tcp_ev, NULL);
+}
+
+int
+engine_add_peer(struct engine *e, uint32_t id, const struct vt_peer *cfg,
+    const struct sockaddr *remote, socklen_t remote_len, int fd)
+{
+	char err[256];
+	struct peer *p;
+
+	/* A client sends from its own socket, connected to the server. */
+	if (!e->setup.server && cfg->proto == VT_UDP) {
+		if (dp_udp_client(e->dp, remote, remote_len, err, sizeof(err)) == -1) {
+			log_warnx("peer %s: %s", cfg->name, err);
+			close(fd);
+			return -1;
+		}
+		set_udp(e, e->dp->udp.fd);
+	}
+	p = dp_peer_add(e->dp, id, cfg, remote, remote_len, fd, now_ms());
+	if (p == NULL) {
+		log_warnx("peer %s: cannot add it (name, key or id in use, or out of memory)",
+		    cfg->name);
+		return -1;
+	}
+	peer_io_new(e, p);
+	sync_all(e);
+	return 0;
+}
+
+/* Take a peer out: its events first, then the data path closes it. keep_fd: return its fd. */
+static int
+remove_peer(struct engine *e, struct peer *p, bool keep_fd)
+{
+	int fd;
+
+	peer_io_free(p);
+	fd = dp_peer_remove(e->dp, p, keep_fd, now_ms());
+	sync_all(e);
+	return fd;
+}
+
+int
+engine_remove_peer(struct engine *e, uint32_t id)
+{
+	struct peer *p = peer_by_id(&e->dp->peers, id);
+
+	if (p == NULL)
+		return -1;
+	log_info("peer %s: removed from the configuration", p->cfg.name);
+	remove_peer(e, p, false);
+	return 0;
+}
+
+int
+engine_restart_peer(struct engine *e, uint32_t id, const struct vt_peer *cfg,
+    const struct sockaddr *remote, socklen_t remote_len)
+{
+	struct peer *p = peer_by_id(&e->dp->peers, id);
+	int fd;
+
+	if (p == NULL)
+		return -1;
+	log_info("peer %s: settings changed, starting the session again", cfg->name);
+	fd = remove_peer(e, p, true);
+	if (!e->setup.server) {
+		set_udp(e, -1);
+		udp_link_close(&e->dp->udp);
+	}
+	return engine_add_peer(e, id, cfg, remote, remote_len, fd);
+}
+
+int
+engine_update_peer(struct engine *e, uint32_t id, const struct vt_peer *cfg)
+{
+	struct peer *p = peer_by_id(&e->dp->peers, id);
+
+	if (p == NULL)
+		return -1;
+	dp_peer_update(e->dp, p, cfg);
+	sync_all(e);
+	return 0;
+}
+
+void
+engine_set_socket(struct engine *e, bool tcp, int fd)
+{
+	if (tcp) {
+		set_tcp(e, fd);
+	} else {
+		dp_udp_server(e->dp, fd);
+		set_udp(e, fd);
 	}
 }
 
-/* Snapshot every session for the control socket. */
-static long
-status_reply(struct engine *e, const char *line, size_t len, char *out, size_t cap)
+void
+engine_ready(struct engine *e)
 {
-	static struct control_status st[CONFIG_MAX_PEERS];
-	static const char *const ciphers[] = { "aes-256-gcm", "chacha20-poly1305" };
-	struct control_request req;
-	int64_t wall = (int64_t)time(NULL);
+	log_info("ready");
+	if (e->setup.chan_fd != -1)
+		chan_send_simple(e->setup.chan_fd, CHAN_READY, 0);
+	else if (e->setup.ready != NULL)
+		e->setup.ready(e->setup.arg);
+}
 
-	if (control_parse_request(line, len, &req) == -1)
-		return snprintf(out, cap, "error: unknown request\n");
-	for (int i = 0; i < e->npeers; i++) {
-		struct epeer *p = &e->peers[i];
-		struct control_status *c = &st[i];
+/* ---- the channel from the root parent ------------------------------------------------------ */
 
-		memset(c, 0, sizeof(*c));
-		snprintf(c->peer, sizeof(c->peer), "%s", p->cfg->name);
-		c->role = e->setup->server ? "server" : "client";
-		c->type = p->cfg->type == VT_TAP ? "tap" : "tun";
-		c->proto = p->cfg->proto == VT_TCP ? "tcp" : "udp";
-		snprintf(c->device, sizeof(c->device), "%s", p->cfg->device);
-		if (p->cfg->proto == VT_TCP && p->conn != NULL)
-			addr_format((struct sockaddr *)&p->conn->addr, c->endpoint,
-			    sizeof(c->endpoint));
-		else if (p->ep_len != 0)
-			addr_format((struct sockaddr *)&p->ep, c->endpoint,
-			    sizeof(c->endpoint));
-		c->state = session_state_name(p->s.state);
-		c->cipher = ciphers[p->cfg->cipher];
-		c->compress = p->cfg->compress == VT_COMPRESS_LZ4 ? "lz4" : "none";
-		c->now = wall;
-		c->stats = p->s.stats;
+static void ctl_reply(struct bufferevent *bev, const char *text, size_t len);
+
+/* Answer the control client that asked for a reload. */
+static void
+reload_done(struct engine *e, int status, const char *text)
+{
+	char line[CHAN_TEXT_MAX + 16];
+	int n;
+
+	if (e->reload_bev == NULL)
+		return;
+	n = snprintf(line, sizeof(line), "%s%s\n", status == 0 ? "" : "error: ", text);
+	ctl_reply(e->reload_bev, line, (size_t)n > sizeof(line) - 1 ? sizeof(line) - 1 : (size_t)n);
+	e->reload_bev = NULL;
+}
+
+/* One request from the parent, checked by chan_recv. */
+static void
+chan_message(struct engine *e, struct chan_msg *m, int fd)
+{
+	const struct chan_peer *cp = &m->u.peer;
+	const struct sockaddr *remote = (const struct sockaddr *)&cp->remote;
+	struct vt_peer cfg;
+
+	if (m->type == CHAN_PEER_ADD || m->type == CHAN_PEER_RESTART ||
+	    m->type == CHAN_PEER_UPDATE)
+		chan_peer_to(cp, &cfg);
+	switch ((enum chan_type)m->type) {
+	case CHAN_PEER_ADD:
+		engine_add_peer(e, cp->id, &cfg, remote, cp->remote_len, fd);
+		break;
+	case CHAN_PEER_RESTART:
+		engine_restart_peer(e, cp->id, &cfg, remote, cp->remote_len);
+		break;
+	case CHAN_PEER_UPDATE:
+		engine_update_peer(e, cp->id, &cfg);
+		break;
+	case CHAN_PEER_REMOVE:
+		engine_remove_peer(e, m->arg);
+		chan_send_simple(e->setup.chan_fd, CHAN_PEER_GONE, m->arg);
+		break;
+	case CHAN_LOG_LEVEL:
+		log_set_level((enum log_level)m->arg);
+		break;
+	case CHAN_SOCKET:
+		engine_set_socket(e, m->arg == 1, fd);
+		break;
+	case CHAN_GO:
+		engine_ready(e);
+		break;
+	case CHAN_RELOAD_DONE:
+		reload_done(e, m->u.text.status, m->u.text.text);
+		break;
+	default: /* chan_recv lets only requests for the engine through */
+		if (fd != -1)
+			close(fd);
+		break;
 	}
-	return control_format(&req, st, e->npeers, e->local.drops, out, cap);
+}
+
+static void
+chan_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	struct chan_msg m;
+	int rc, mfd;
+
+	for (int i = 0; i < 64; i++) {
+		rc = chan_recv(e->setup.chan_fd, true, &m, &mfd);
+		if (rc == -1)
+			return;
+		if (rc == 0) {
+			log_warnx("the privileged parent went away: shutting down");
+			dp_shutdown(e->dp, now_ms());
+			event_base_loopexit(e->base, NULL);
+			e->exit_code = 1;
+			event_del(e->chan_ev);
+			return;
+		}
+		if (rc == -2) {
+			log_warnx("malformed message from the privileged parent: ignored");
+			continue;
+		}
+		chan_message(e, &m, mfd);
+	}
+}
+
+/* ---- the control socket -------------------------------------------------------------------- */
+
+/* One client fewer: a listener that rested at the limit takes connections again. */
+static void
+ctl_done(struct engine *e, struct bufferevent *bev)
+{
+	if (bev == e->reload_bev)
+		e->reload_bev = NULL;
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (e->ctl[i] == bev)
+			e->ctl[i] = NULL;
+	bufferevent_free(bev);
+	if (e->ctl_clients-- == CTL_MAX_CLIENTS && !evtimer_pending(e->ctl_rest, NULL))
+		event_add(e->ctl_ev, NULL);
+}
+
+static void
+ctl_rest_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	if (e->ctl_clients < CTL_MAX_CLIENTS)
+		event_add(e->ctl_ev, NULL);
+}
+
+/* Send the reply and close once it is written. */
+static void
+ctl_reply(struct bufferevent *bev, const char *text, size_t len)
+{
+	bufferevent_disable(bev, EV_READ);
+	bufferevent_write(bev, text, len);
 }
 
 static void
@@ -900,43 +592,70 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct engine *e = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	char line[CONTROL_REQ_MAX + 2];
-	size_t n;
+	struct evbuffer_ptr eol;
+	char line[CONTROL_REQ_MAX + 1], *reply = NULL;
+	size_t eol_len = 0, n;
 	long len;
-	char *reply;
 
-	if (evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF).pos == -1) {
+	eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+	if (eol.pos == -1) {
 		if (evbuffer_get_length(in) > CONTROL_REQ_MAX)
-			bufferevent_free(bev);
+			ctl_reply(bev, "error: request too long\n", 24);
 		return;
 	}
-	n = evbuffer_remove(in, line, sizeof(line) - 1) > 0 ? strcspn(line, "\n") : 0;
+	if ((size_t)eol.pos > CONTROL_REQ_MAX) {
+		ctl_reply(bev, "error: request too long\n", 24);
+		return;
+	}
+	n = (size_t)eol.pos;
+	if (evbuffer_remove(in, line, n) != (int)n) {
+		ctl_reply(bev, "error: read failed\n", 19);
+		return;
+	}
 	line[n] = '\0';
-	reply = malloc(CONTROL_REPLY_MAX);
-	if (reply == NULL) {
-		bufferevent_free(bev);
+	evbuffer_drain(in, eol_len);
+	if (control_is_reload(line, n)) {
+		if (e->setup.chan_fd == -1) {
+			char text[CHAN_TEXT_MAX];
+			int rc = e->setup.reload != NULL ?
+			    e->setup.reload(e->setup.arg, text, sizeof(text)) :
+			    (snprintf(text, sizeof(text), "reload is not available"), 1);
+
+			e->reload_bev = bev;
+			reload_done(e, rc, text);
+		} else if (e->reload_bev != NULL)
+			ctl_reply(bev, "error: a reload is in progress\n", 31);
+		else if (chan_send_simple(e->setup.chan_fd, CHAN_RELOAD, 0) == -1)
+			ctl_reply(bev, "error: the privileged parent does not answer\n", 45);
+		else {
+			struct timeval tv = { RELOAD_TIMEOUT, 0 };
+
+			e->reload_bev = bev;
+			bufferevent_disable(bev, EV_READ);
+			bufferevent_set_timeouts(bev, &tv, &tv);
+		}
 		return;
 	}
-	len = status_reply(e, line, n, reply, CONTROL_REPLY_MAX);
+	len = dp_status(e->dp, line, n, e->setup.role, &reply);
 	if (len < 0)
-		len = snprintf(reply, CONTROL_REPLY_MAX, "error: reply too large\n");
-	bufferevent_write(bev, reply, (size_t)len);
+		ctl_reply(bev, "error: out of memory\n", 21);
+	else
+		ctl_reply(bev, reply, (size_t)len);
 	free(reply);
-	bufferevent_disable(bev, EV_READ);
 }
 
 static void
 ctl_write_cb(struct bufferevent *bev, void *arg)
 {
-	if (!(bufferevent_get_enabled(bev) & EV_READ))
-		bufferevent_free(bev);
+	if (!(bufferevent_get_enabled(bev) & EV_READ) && bev != ((struct engine *)arg)->reload_bev)
+		ctl_done(arg, bev);
 }
 
 static void
 ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
-		bufferevent_free(bev);
+		ctl_done(arg, bev);
 }
 
 static void
@@ -944,12 +663,18 @@ ctl_accept_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 	struct bufferevent *bev;
-	struct timeval tv = { 5, 0 };
+	struct timeval tv = { CTL_TIMEOUT, 0 };
 	int cfd;
 
 	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (cfd == -1)
+	if (cfd == -1) {
+		if (exhausted(errno)) {
+			log_warnx("control socket: out of descriptors; not accepting for %d ms",
+			    ACCEPT_PAUSE_MS);
+			rest(e->ctl_ev, e->ctl_rest);
+		}
 		return;
+	}
 	bev = bufferevent_socket_new(e->base, cfd, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
 		close(cfd);
@@ -958,23 +683,17 @@ ctl_accept_cb(evutil_socket_t fd, short what, void *arg)
 	bufferevent_setcb(bev, ctl_read_cb, ctl_write_cb, ctl_event_cb, e);
 	bufferevent_set_timeouts(bev, &tv, &tv);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
-}
-
-static void
-shutdown_sessions(struct engine *e)
-{
-	uint64_t now = now_ms();
-
-	for (int i = 0; i < e->npeers; i++) {
-		struct epeer *p = &e->peers[i];
-
-		if (session_close(&p->s, now, &e->out) == SV_SEND) {
-			peer_send(p, &e->out);
-			if (p->conn != NULL && !p->conn->tc.connecting)
-				tcp_flush(&p->conn->tc);
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (e->ctl[i] == NULL) {
+			e->ctl[i] = bev;
+			break;
 		}
-	}
+	/* At the limit, stop accepting until a client is done: the kernel's backlog waits. */
+	if (++e->ctl_clients == CTL_MAX_CLIENTS)
+		event_del(e->ctl_ev);
 }
+
+/* ---- signals and the loop ------------------------------------------------------------------ */
 
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -982,163 +701,130 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct engine *e = arg;
 
 	if (sig == SIGHUP) {
-		log_info("SIGHUP received: configuration reload is not supported yet; restart "
-		    "to apply changes");
+		char text[CHAN_TEXT_MAX];
+
+		if (e->setup.reload != NULL && e->setup.chan_fd == -1) {
+			log_info("SIGHUP received: reloading");
+			e->setup.reload(e->setup.arg, text, sizeof(text));
+		} else {
+			log_info("SIGHUP received by the engine: the root parent reloads (send it "
+			    "there, or run vtund-ng reload)");
+		}
 		return;
 	}
 	log_info("%s received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	shutdown_sessions(e);
+	dp_shutdown(e->dp, now_ms());
+	e->exiting = true;
 	event_base_loopexit(e->base, NULL);
 }
 
-static void
-ready_cb(evutil_socket_t fd, short what, void *arg)
+struct engine *
+engine_new(const struct engine_setup *st)
 {
-	struct engine *e = arg;
+	struct timeval hk = { 1, 0 };
+	struct engine *e = xcalloc(1, sizeof(*e));
 
-	if (e->setup->ready != NULL)
-		e->setup->ready(e->setup->ready_arg);
-}
-
-static void
-engine_free(struct engine *e)
-{
-	for (struct econn *c = e->conns; c != NULL; c = c->next)
-		if (!c->dead) {
-			c->peer = NULL; /* no reconnect while shutting down */
-			c->dead = true;
-			tcp_close(&c->tc);
-		}
-	reaper_cb(-1, 0, e);
-	for (int i = 0; i < e->npeers; i++) {
-		struct epeer *p = &e->peers[i];
-
-		if (p->tun_ev)
-			event_free(p->tun_ev);
-		if (p->timer)
-			event_free(p->timer);
-		if (p->reconnect_ev)
-			event_free(p->reconnect_ev);
-		session_free(&p->s);
-		free(p->stage);
-	}
-	free(e->peers);
-	free(e->sessions);
-	if (e->udp_ev)
-		event_free(e->udp_ev);
-	if (e->tcp_ev)
-		event_free(e->tcp_ev);
-	if (e->ctl_ev)
-		event_free(e->ctl_ev);
-	if (e->housekeeping)
-		event_free(e->housekeeping);
-	if (e->reaper)
-		event_free(e->reaper);
-	event_free(e->sig_term);
-	event_free(e->sig_int);
-	event_free(e->sig_hup);
-	if (e->udp_fd != -1)
-		close(e->udp_fd);
-	if (e->tcp_fd != -1)
-		close(e->tcp_fd);
-	session_local_free(&e->local);
-	event_base_free(e->base);
-}
-
-int
-engine_run(const struct engine_setup *st)
-{
-	struct engine *e;
-	struct timeval hk = { 1, 0 }, zero = { 0, 0 };
-	char err[256];
-	int rc;
-
-	e = xcalloc(1, sizeof(*e));
-	e->setup = st;
-	e->udp_fd = st->udp_fd;
-	e->tcp_fd = st->tcp_fd;
-	e->ctl_fd = st->ctl_fd;
-	e->npeers = st->npeers;
+	e->setup = *st;
+	e->tcp_fd = -1;
 	e->base = event_base_new();
 	if (e->base == NULL)
 		fatalx("event_base_new failed");
-	if (session_local_init(&e->local, st->cfg->private_key) == -1)
-		fatalx("cannot set up the local key");
-	e->peers = xcalloc((size_t)st->npeers, sizeof(*e->peers));
-	e->sessions = xcalloc((size_t)st->npeers, sizeof(*e->sessions));
-
-	if (!st->server) {
-		/* A client has one peer; a UDP client sends from an unbound socket, connected to
-		 * the server. */
-		if (st->peers[0]->proto == VT_UDP) {
-			e->udp_fd = udp_socket(st->remote.ss_family, err, sizeof(err));
-			if (e->udp_fd == -1)
-				fatalx("%s", err);
-			client_udp_connect(e);
-		}
+	e->dp = dp_new(st->server, st->private_key);
+	if (e->dp == NULL) {
+		log_warnx("cannot set up the local key");
+		event_base_free(e->base);
+		free(e);
+		return NULL;
 	}
-	for (int i = 0; i < st->npeers; i++) {
-		struct epeer *p = &e->peers[i];
-
-		p->e = e;
-		p->cfg = st->peers[i];
-		p->tun_fd = st->tun_fds[i];
-		if (!st->server)
-			p->stage = xcalloc(ENGINE_STAGE, sizeof(*p->stage));
-		if (session_init(&p->s, p->cfg, &e->local, !st->server) == -1)
-			fatalx("out of memory");
-		e->sessions[i] = &p->s;
-		p->tun_ev = event_new(e->base, p->tun_fd, EV_READ | EV_PERSIST, tun_cb, p);
-		p->timer = evtimer_new(e->base, timer_cb, p);
-		p->reconnect_ev = evtimer_new(e->base, reconnect_cb, p);
-		if (p->tun_ev == NULL || p->timer == NULL || p->reconnect_ev == NULL)
-			fatalx("event_new failed");
-		event_add(p->tun_ev, NULL);
-		if (!st->server && p->cfg->proto == VT_UDP) {
-			memcpy(&p->ep, &st->remote, st->remote_len);
-			p->ep_len = st->remote_len;
-		}
-	}
-	if (e->udp_fd != -1) {
-		e->udp_gso = udp_gso_supported(e->udp_fd);
-		e->udp_ev = event_new(e->base, e->udp_fd, EV_READ | EV_PERSIST, udp_cb, e);
-		event_add(e->udp_ev, NULL);
-	}
-	if (e->tcp_fd != -1) {
-		e->tcp_ev = event_new(e->base, e->tcp_fd, EV_READ | EV_PERSIST, accept_cb, e);
-		event_add(e->tcp_ev, NULL);
-	}
-	if (e->ctl_fd != -1) {
-		e->ctl_ev = event_new(e->base, e->ctl_fd, EV_READ | EV_PERSIST, ctl_accept_cb, e);
-		event_add(e->ctl_ev, NULL);
-	}
-	e->reaper = event_new(e->base, -1, 0, reaper_cb, e);
+	e->hs_ev = event_new(e->base, -1, 0, hs_cb, e);
 	e->housekeeping = event_new(e->base, -1, EV_PERSIST, housekeeping_cb, e);
-	event_add(e->housekeeping, &hk);
+	e->tcp_rest = evtimer_new(e->base, tcp_rest_cb, e);
 	e->sig_term = evsignal_new(e->base, SIGTERM, signal_cb, e);
 	e->sig_int = evsignal_new(e->base, SIGINT, signal_cb, e);
 	e->sig_hup = evsignal_new(e->base, SIGHUP, signal_cb, e);
+	if (e->hs_ev == NULL || e->housekeeping == NULL || e->tcp_rest == NULL ||
+	    e->sig_term == NULL || e->sig_int == NULL || e->sig_hup == NULL)
+		fatalx("event_new failed");
+	event_add(e->housekeeping, &hk);
 	event_add(e->sig_term, NULL);
 	event_add(e->sig_int, NULL);
 	event_add(e->sig_hup, NULL);
-	event_base_once(e->base, -1, EV_TIMEOUT, ready_cb, e, &zero);
-
-	for (int i = 0; i < st->npeers; i++) {
-		struct epeer *p = &e->peers[i];
-
-		if (!st->server && p->cfg->proto == VT_TCP)
-			client_connect(p);
-		else
-			peer_arm(p, now_ms());
+	if (st->udp_fd != -1) {
+		dp_udp_server(e->dp, st->udp_fd);
+		set_udp(e, st->udp_fd);
 	}
+	set_tcp(e, st->tcp_fd);
+	if (st->ctl_fd != -1) {
+		e->ctl_ev = event_new(e->base, st->ctl_fd, EV_READ | EV_PERSIST, ctl_accept_cb, e);
+		e->ctl_rest = evtimer_new(e->base, ctl_rest_cb, e);
+		if (e->ctl_ev == NULL || e->ctl_rest == NULL)
+			fatalx("event_new failed");
+		event_add(e->ctl_ev, NULL);
+	}
+	if (st->chan_fd != -1) {
+		e->chan_ev = event_new(e->base, st->chan_fd, EV_READ | EV_PERSIST, chan_cb, e);
+		if (e->chan_ev == NULL)
+			fatalx("event_new failed");
+		event_add(e->chan_ev, NULL);
+	}
+	return e;
+}
 
-	rc = event_base_dispatch(e->base);
-	if (rc == -1) {
+int
+engine_dispatch(struct engine *e)
+{
+	if (event_base_dispatch(e->base) == -1) {
 		log_warnx("event loop failed");
 		e->exit_code = 1;
 	}
-	rc = e->exit_code;
-	engine_free(e);
+	return e->exit_code;
+}
+
+bool
+engine_step(struct engine *e)
+{
+	event_base_loop(e->base, EVLOOP_NONBLOCK);
+	return !e->exiting && !event_base_got_exit(e->base);
+}
+
+void
+engine_free(struct engine *e)
+{
+	for (struct peer *p = peer_first(&e->dp->peers); p != NULL; p = peer_next(p))
+		peer_io_free(p);
+	for (struct tcp_lconn *c = e->dp->tcp.conns; c != NULL; c = c->next) {
+		struct conn_io *io = c->io;
+
+		if (io != NULL) {
+			event_free(io->rev);
+			event_free(io->wev);
+			free(io);
+			c->io = NULL;
+		}
+	}
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (e->ctl[i] != NULL)
+			bufferevent_free(e->ctl[i]);
+	e->reload_bev = NULL;
+	dp_free(e->dp);
+	set_udp(e, -1);
+	set_tcp(e, -1);
+	if (e->ctl_ev != NULL)
+		event_free(e->ctl_ev);
+	if (e->ctl_rest != NULL)
+		event_free(e->ctl_rest);
+	if (e->chan_ev != NULL)
+		event_free(e->chan_ev);
+	if (e->setup.ctl_fd != -1)
+		close(e->setup.ctl_fd);
+	if (e->setup.chan_fd != -1)
+		close(e->setup.chan_fd);
+	event_free(e->hs_ev);
+	event_free(e->housekeeping);
+	event_free(e->tcp_rest);
+	event_free(e->sig_term);
+	event_free(e->sig_int);
+	event_free(e->sig_hup);
+	event_base_free(e->base);
 	free(e);
-	return rc;
 }

@@ -1,32 +1,59 @@
 /*
- * engine.h - the event loop: the one place where devices, sessions, timers and transports meet.
- * Runs unprivileged: everything privileged (devices, addresses, sockets below 1024) was opened
- * before and is handed over in struct engine_setup.
+ * engine.h - the event loop of the unprivileged engine: libevent callbacks, signals and timers
+ * wired to the data path, the control socket and the channel from the root parent. Everything
+ * privileged (devices, sockets below 1024) is opened by the parent and handed over: at start
+ * in struct engine_setup, and peers (with their device fds) over the channel, at start and on
+ * every reload.
  */
 #ifndef VT_ENGINE_H
 #define VT_ENGINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "config.h"
 
 struct engine_setup {
-	const struct vt_config *cfg;
+	const uint8_t *private_key;      /* 32 bytes */
 	bool server;
-	const struct vt_peer *peers[CONFIG_MAX_PEERS]; /* the peers this daemon serves */
-	int tun_fds[CONFIG_MAX_PEERS];
-	int npeers;
 	int udp_fd;                      /* server: bound socket for UDP peers, or -1 */
 	int tcp_fd;                      /* server: listening socket for TCP peers, or -1 */
-	struct sockaddr_storage remote;  /* client: where to dial */
-	socklen_t remote_len;
 	int ctl_fd;                      /* listening control socket, or -1 */
-	void (*ready)(void *arg);        /* called once the loop runs (readiness notification) */
-	void *ready_arg;
+	int chan_fd;                     /* the root parent's channel (privchan.h), or -1 */
+	const char *role;                /* "server" or "client", for status */
+	/* Without a channel (the engine runs in the parent's process): what SIGHUP and a reload
+	 * request call, and what engine_ready calls. Both get arg. */
+	int (*reload)(void *arg, char *text, size_t len); /* 0 applied, 1 nothing changed */
+	void (*ready)(void *arg);
+	void *arg;
 };
 
+struct engine;
+
+/* Set up the loop (no peers yet); NULL with a logged error. */
+struct engine *engine_new(const struct engine_setup *setup);
+/* Add a peer with its device fd (taken over); remote: a client's server. 0 or -1. */
+int engine_add_peer(struct engine *e, uint32_t id, const struct vt_peer *cfg,
+    const struct sockaddr *remote, socklen_t remote_len, int fd);
+/* The same for what the parent changes on a reload: the peer with that id is removed (its
+ * device fd closed), restarted with new settings on the same device, or its in-place
+ * settings changed. 0, or -1 if there is no such peer. */
+int engine_remove_peer(struct engine *e, uint32_t id);
+int engine_restart_peer(struct engine *e, uint32_t id, const struct vt_peer *cfg,
+    const struct sockaddr *remote, socklen_t remote_len);
+int engine_update_peer(struct engine *e, uint32_t id, const struct vt_peer *cfg);
+/* A server socket the configuration needs now (taken over). */
+void engine_set_socket(struct engine *e, bool tcp, int fd);
+/* Every initial peer is there: tell the parent (or the ready hook) that the engine runs. */
+void engine_ready(struct engine *e);
 /* Run until SIGTERM or SIGINT; returns the exit status (0 clean, 1 error). */
-int engine_run(const struct engine_setup *setup);
+int engine_dispatch(struct engine *e);
+/* Run the callbacks that are ready now, without waiting (tests and the fuzzer); returns
+ * whether the loop should go on (no exit was asked for). */
+bool engine_step(struct engine *e);
+/* Close every socket, fd and session; free. */
+void engine_free(struct engine *e);
 
 #endif

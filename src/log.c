@@ -11,7 +11,7 @@
 static bool log_foreground = true;
 static enum log_level log_level = LOG_LVL_INFO;
 
-static const char *const level_names[] = { "error", "warning", "info", "debug" };
+const char *const log_level_names[] = { "error", "warning", "info", "debug", NULL };
 
 void
 log_init(bool foreground, enum log_level level)
@@ -28,13 +28,10 @@ log_get_level(void)
 	return log_level;
 }
 
-int
-log_level_parse(const char *s)
+void
+log_set_level(enum log_level level)
 {
-	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
-		if (strcmp(s, level_names[i]) == 0)
-			return (int)i;
-	return -1;
+	log_level = level;
 }
 
 static void __attribute__((format(printf, 2, 0)))

@@ -10,8 +10,10 @@ enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 /* Start logging: to stderr if foreground, else to syslog. */
 void log_init(bool foreground, enum log_level level);
 enum log_level log_get_level(void);
-/* Parse "error", "warning", "info" or "debug"; -1 if unknown. */
-int log_level_parse(const char *s);
+/* Change the level (a reload). */
+void log_set_level(enum log_level level);
+/* "error", "warning", "info", "debug", indexed by enum log_level, NULL-terminated. */
+extern const char *const log_level_names[];
 
 /* Warning with strerror(errno) appended. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

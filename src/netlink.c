@@ -239,12 +239,20 @@ netlink_set_up(const char *ifname, bool up, char *err, size_t errlen)
 }
 
 int
-netlink_del_link(const char *ifname, char *err, size_t errlen)
+netlink_del_link(int idx, const char *ifname, char *err, size_t errlen)
 {
-	char what[96];
+	char what[96], name[IF_NAMESIZE];
+	struct nlreq r;
+	struct ifinfomsg *ifi;
 
+	/* Gone already, or the index now names another device: nothing of ours to delete. */
+	if (if_indextoname((unsigned int)idx, name) == NULL || strcmp(name, ifname) != 0)
+		return 0;
 	snprintf(what, sizeof(what), "delete link %s", ifname);
-	return link_request(ifname, RTM_DELLINK, 0, 0, 0, 0, what, err, errlen);
+	ifi = req_init(&r, RTM_DELLINK, 0, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = idx;
+	return transact(&r, what, err, errlen);
 }
 
 /* Byte length of an address of family, or 0 if the family is not IPv4 or IPv6. */

@@ -24,7 +24,8 @@ int netlink_add_addr(const char *ifname, const struct vt_addr *local,
     const struct vt_addr *peer, char *err, size_t errlen);
 /* Set the link of ifname up or down. 0, or -1 with err. */
 int netlink_set_up(const char *ifname, bool up, char *err, size_t errlen);
-/* Delete the link ifname (a left-over persistent device). 0, or -1 with err. */
-int netlink_del_link(const char *ifname, char *err, size_t errlen);
+/* Delete the link with index idx if it still exists under the name ifname (0 if it does not),
+ * whoever holds its fds: a device we created must not outlive us. 0, or -1 with err. */
+int netlink_del_link(int idx, const char *ifname, char *err, size_t errlen);
 
 #endif

@@ -8,13 +8,16 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <linux/capability.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include "hooks.h"
@@ -52,7 +55,7 @@ fill_vars(const struct vt_peer *p, const char *role, struct hook_vars *v, char *
 	v->device = p->device;
 	v->peer = p->name;
 	v->role = role;
-	v->type = p->type == VT_TAP ? "tap" : "tun";
+	v->type = names_devtype[p->type];
 	v->local = ls;
 	v->remote_addr = rs;
 	v->mtu = p->mtu;
@@ -100,14 +103,19 @@ configure(const struct vt_peer *p, char *err, size_t errlen)
 }
 
 int
-priv_device_up(const struct vt_peer *p, const char *role, char *err, size_t errlen)
+priv_device_up(const struct vt_peer *p, const char *role, int *ifindex, char *err,
+    size_t errlen)
 {
 	char ls[INET6_ADDRSTRLEN], rs[INET6_ADDRSTRLEN];
 	struct hook_vars v;
 	int fd;
 
+	*ifindex = 0;
 	if ((fd = tun_open(p->device, p->type, p->persist, err, errlen)) == -1)
 		return -1;
+	/* Remember which device we made, to delete exactly that one at the end. */
+	if (!p->persist)
+		*ifindex = (int)if_nametoindex(p->device);
 	if (!p->persist && configure(p, err, errlen) == -1)
 		goto fail;
 	fill_vars(p, role, &v, ls, rs);
@@ -115,26 +123,34 @@ priv_device_up(const struct vt_peer *p, const char *role, char *err, size_t errl
 		snprintf(err, errlen, "device %s: up hook failed", p->device);
 		goto fail;
 	}
-	log_debug("device %s: up (%s%s)", p->device, p->type == VT_TAP ? "tap" : "tun",
+	log_debug("device %s: up (%s%s)", p->device, names_devtype[p->type],
 	    p->persist ? ", persistent" : "");
 	return fd;
 fail:
 	/* Closing the only fd removes a device we created, with its addresses. */
 	close(fd);
+	*ifindex = 0;
 	return -1;
 }
 
 void
-priv_device_down(const struct vt_peer *p, const char *role, int fd)
+priv_device_down(const struct vt_peer *p, const char *role, int fd, int ifindex)
 {
-	char ls[INET6_ADDRSTRLEN], rs[INET6_ADDRSTRLEN];
+	char ls[INET6_ADDRSTRLEN], rs[INET6_ADDRSTRLEN], err[256];
 	struct hook_vars v;
 
 	fill_vars(p, role, &v, ls, rs);
 	if (hook_run(&p->down, &v, false) == -1)
 		log_warnx("device %s: a down hook failed", p->device);
-	if (fd != -1)
-		close(fd);
+	if (fd == -1)
+		return;
+	/* A device we created goes with us, whatever the engine did to it: the persist flag it
+	 * may have set is cleared, and the link is deleted even if some fd still holds it. */
+	if (ifindex != 0 && tun_clear_persist(fd) == -1)
+		log_warn("device %s: clear persist", p->device);
+	close(fd);
+	if (ifindex != 0 && netlink_del_link(ifindex, p->device, err, sizeof(err)) == -1)
+		log_warnx("device %s: %s", p->device, err);
 }
 
 /* Read our capability sets (two 32-bit words each). */
@@ -147,24 +163,66 @@ caps_get(struct __user_cap_data_struct data[2])
 	return (int)syscall(SYS_capget, &hdr, data);
 }
 
-/* Set permitted and effective to exactly CAP_NET_ADMIN (or nothing), inheritable to nothing. */
+/*
+ * Empty the permitted, effective and inheritable sets. setuid() away from root empties the first
+ * two (unless SECBIT_NO_SETUID_FIXUP, which survives exec, says not to), never the third.
+ */
 static int
-caps_set_net_admin(bool keep)
+caps_clear(void)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
 
 	memset(data, 0, sizeof(data));
-	if (keep) {
-		data[CAP_TO_INDEX(CAP_NET_ADMIN)].permitted = CAP_TO_MASK(CAP_NET_ADMIN);
-		data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective = CAP_TO_MASK(CAP_NET_ADMIN);
-	}
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
-/* Resolve user (and group) to ids; -1 with err if unknown. */
+/*
+ * The highest capability number of the running kernel, which may know more than our headers.
+ * Without /proc, probe: PR_CAPBSET_READ fails with EINVAL past the last one.
+ */
 static int
-lookup_ids(const char *user, const char *group, uid_t *uid, gid_t *gid, char *err,
+cap_last(void)
+{
+	FILE *f;
+	int last = -1;
+
+	if ((f = fopen("/proc/sys/kernel/cap_last_cap", "re")) != NULL) {
+		if (fscanf(f, "%d", &last) != 1)
+			last = -1;
+		fclose(f);
+	}
+	if (last < 0)
+		for (last = 0; prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0; last++)
+			;
+	return last;
+}
+
+/*
+ * Empty the capability bounding set, so that no exec can give a capability back. This needs
+ * CAP_SETPCAP, so it comes while we are still root.
+ */
+static int
+bounding_clear(char *err, size_t errlen)
+{
+	int last = cap_last(), e;
+
+	for (int c = 0; c <= last; c++) {
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 0)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == -1) {
+			e = errno;
+			snprintf(err, errlen, "drop privileges: empty the capability bounding set: "
+			    "capability %d: %s%s", c, strerror(e),
+			    e == EPERM ? " (needs CAP_SETPCAP)" : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+priv_lookup_user(const char *user, const char *group, uid_t *uid, gid_t *gid, char *err,
     size_t errlen)
 {
 	char buf[4096];
@@ -189,60 +247,129 @@ lookup_ids(const char *user, const char *group, uid_t *uid, gid_t *gid, char *er
 	return 0;
 }
 
-/* Check that the drop held: ids, no way back to root, capability sets exactly as asked. */
-static int
-verify_drop(uid_t uid, gid_t gid, bool keep_net_admin, char *err, size_t errlen)
-{
-	struct __user_cap_data_struct data[2];
-	uid_t ru, eu, su;
-	gid_t rg, eg, sg;
-	uint32_t want;
+/* What a drop left, collected in err as "drop privileges incomplete: A; B; ...". */
+struct leftover {
+	char *err;
+	size_t errlen;
+	int n;
+};
 
-	if (getresuid(&ru, &eu, &su) == -1 || getresgid(&rg, &eg, &sg) == -1 ||
-	    ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid) {
-		snprintf(err, errlen, "drop privileges: user or group ids did not change");
-		return -1;
+static void __attribute__((format(printf, 2, 3)))
+left(struct leftover *l, const char *fmt, ...)
+{
+	size_t used;
+	va_list ap;
+
+	if (l->n++ == 0)
+		snprintf(l->err, l->errlen, "drop privileges incomplete: ");
+	else
+		snprintf(l->err + strlen(l->err), l->errlen - strlen(l->err), "; ");
+	used = strlen(l->err);
+	va_start(ap, fmt);
+	vsnprintf(l->err + used, l->errlen - used, fmt, ap);
+	va_end(ap);
+}
+
+/* The supplementary groups must be gid alone. */
+static void
+check_groups(struct leftover *l, gid_t gid)
+{
+	gid_t gs[16];
+	char list[16 * 11] = "";
+	int n, m;
+
+	if ((n = getgroups(0, NULL)) == -1) {
+		left(l, "getgroups: %s", strerror(errno));
+		return;
 	}
-	if (setuid(0) != -1) {
-		snprintf(err, errlen, "drop privileges: setuid(0) still succeeds");
-		return -1;
-	}
+	if (n == 1 && getgroups(1, gs) == 1 && gs[0] == gid)
+		return;
+	m = getgroups(16, gs); /* -1 if there are more */
+	for (int i = 0; i < m; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%u", i ? " " : "",
+		    (unsigned)gs[i]);
+	left(l, "%d supplementary groups (%s%s), want %u alone", n, list, m == -1 ? "..." : "",
+	    (unsigned)gid);
+}
+
+/* A capability set must be empty; n counts its members, mask shows the first 64. */
+static void
+check_empty(struct leftover *l, const char *set, uint64_t mask, int n)
+{
+	if (n > 0)
+		left(l, "%s set %#" PRIx64 " (%d capabilities)", set, mask, n);
+}
+
+/* Capability sets from capget as 64-bit masks: word 1 holds capabilities 32 to 63. */
+#define CAPS64(data, set) ((uint64_t)(data)[1].set << 32 | (data)[0].set)
+
+int
+priv_verify_drop(uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	struct leftover l = { err, errlen, 0 };
+	struct __user_cap_data_struct data[2];
+	uid_t ru = (uid_t)-1, eu = (uid_t)-1, su = (uid_t)-1;
+	gid_t rg = (gid_t)-1, eg = (gid_t)-1, sg = (gid_t)-1;
+	uint64_t bnd = 0, amb = 0, set[3];
+	const char *name[3] = { "inheritable", "permitted", "effective" };
+	int last = cap_last(), nbnd = 0, namb = 0, r;
+
+	check_groups(&l, gid);
+	getresuid(&ru, &eu, &su);
+	getresgid(&rg, &eg, &sg);
+	if (ru != uid || eu != uid || su != uid)
+		left(&l, "uids (real, effective, saved) %u %u %u, want %u", (unsigned)ru,
+		    (unsigned)eu, (unsigned)su, (unsigned)uid);
+	if (rg != gid || eg != gid || sg != gid)
+		left(&l, "gids (real, effective, saved) %u %u %u, want %u", (unsigned)rg,
+		    (unsigned)eg, (unsigned)sg, (unsigned)gid);
 	if (caps_get(data) == -1) {
-		snprintf(err, errlen, "drop privileges: capget: %s", strerror(errno));
-		return -1;
+		left(&l, "capget: %s", strerror(errno));
+	} else {
+		set[0] = CAPS64(data, inheritable);
+		set[1] = CAPS64(data, permitted);
+		set[2] = CAPS64(data, effective);
+		for (int i = 0; i < 3; i++)
+			check_empty(&l, name[i], set[i], __builtin_popcountll(set[i]));
 	}
-	for (int i = 0; i < 2; i++) {
-		want = keep_net_admin && i == CAP_TO_INDEX(CAP_NET_ADMIN) ?
-		    CAP_TO_MASK(CAP_NET_ADMIN) : 0;
-		if (data[i].effective != want || data[i].permitted != want ||
-		    data[i].inheritable != 0) {
-			snprintf(err, errlen, "drop privileges: capabilities left: "
-			    "effective %#x permitted %#x (word %d)", data[i].effective,
-			    data[i].permitted, i);
-			return -1;
+	for (int c = 0; c <= last; c++) {
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) != 0) {
+			bnd |= c < 64 ? (uint64_t)1 << c : 0;
+			nbnd++;
+		}
+		/* Kernels before 4.3 have no ambient set and answer EINVAL. */
+		r = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0);
+		if (r != 0 && !(r == -1 && errno == EINVAL)) {
+			amb |= c < 64 ? (uint64_t)1 << c : 0;
+			namb++;
 		}
 	}
-	return 0;
+	check_empty(&l, "bounding", bnd, nbnd);
+	check_empty(&l, "ambient", amb, namb);
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		left(&l, "no_new_privs not set");
+	/* Last: when they succeed they change what the checks above read. */
+	if (setgroups(1, &gid) == 0)
+		left(&l, "setgroups() succeeds");
+	if (setuid(0) == 0)
+		left(&l, "setuid(0) succeeds");
+	return l.n == 0 ? 0 : -1;
 }
 
 int
-priv_drop(const char *user, const char *group, bool keep_net_admin, char *err,
-    size_t errlen)
+priv_drop(const char *user, const char *group, char *err, size_t errlen)
 {
 	uid_t uid;
 	gid_t gid;
 
-	if (lookup_ids(user, group, &uid, &gid, err, errlen) == -1)
+	if (priv_lookup_user(user, group, &uid, &gid, err, errlen) == -1)
 		return -1;
 	if (uid == 0) {
 		snprintf(err, errlen, "user %s has uid 0: that is not dropping root", user);
 		return -1;
 	}
-	/* KEEPCAPS carries the permitted set across setuid; we trim it to one bit below. */
-	if (keep_net_admin && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == -1) {
-		snprintf(err, errlen, "drop privileges: PR_SET_KEEPCAPS: %s", strerror(errno));
+	if (bounding_clear(err, errlen) == -1)
 		return -1;
-	}
 	if (setgroups(1, &gid) == -1) {
 		snprintf(err, errlen, "drop privileges: setgroups: %s", strerror(errno));
 		return -1;
@@ -257,16 +384,15 @@ priv_drop(const char *user, const char *group, bool keep_net_admin, char *err,
 		    strerror(errno));
 		return -1;
 	}
-	/* Also without keep_net_admin: setuid leaves the inheritable set alone. */
-	if (caps_set_net_admin(keep_net_admin) == -1) {
+	if (caps_clear() == -1) {
 		snprintf(err, errlen, "drop privileges: capset: %s", strerror(errno));
 		return -1;
 	}
-	if (keep_net_admin && prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) == -1) {
-		snprintf(err, errlen, "drop privileges: PR_SET_KEEPCAPS: %s", strerror(errno));
-		return -1;
-	}
-	/* Ambient capabilities would survive an exec; kernels before 4.3 have none (EINVAL). */
+	/*
+	 * Ambient capabilities would survive an exec. The kernel keeps them within permitted and
+	 * inheritable, so caps_clear has emptied them already; clear them by name all the same
+	 * (kernels before 4.3 have none: EINVAL).
+	 */
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 && errno != EINVAL) {
 		snprintf(err, errlen, "drop privileges: clear ambient capabilities: %s",
 		    strerror(errno));
@@ -276,5 +402,5 @@ priv_drop(const char *user, const char *group, bool keep_net_admin, char *err,
 		snprintf(err, errlen, "drop privileges: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 		return -1;
 	}
-	return verify_drop(uid, gid, keep_net_admin, err, errlen);
+	return priv_verify_drop(uid, gid, err, errlen);
 }

@@ -1,14 +1,13 @@
 /*
  * priv.h - privileged operations: bring a peer's device up (create or attach, MTU, addresses,
- * link, up hooks) and down (down hooks, close), drop root to a user keeping at most
- * CAP_NET_ADMIN, and ask whether CAP_NET_ADMIN is held. The process structure (who calls these
- * and how fds travel) lives in the caller.
+ * link, up hooks) and down (down hooks, close), and drop root to a user for good, verified. The
+ * process structure (who calls these and how fds travel) lives in the caller.
  */
 #ifndef VT_PRIV_H
 #define VT_PRIV_H
 
-#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "config.h"
 
@@ -19,21 +18,36 @@
  * "server" or "client". Returns the device fd; on any failure undoes what it did (closing the
  * fd removes a created device) and returns -1 with err.
  */
-int priv_device_up(const struct vt_peer *p, const char *role, char *err, size_t errlen);
-
-/*
- * Run every p->down hook, then close fd. A created device disappears once its last fd is
- * closed (so the engine's copy must be closed too); a persistent one stays.
- */
-void priv_device_down(const struct vt_peer *p, const char *role, int fd);
-
-/*
- * Become user (and group, NULL = the user's primary group) for good: supplementary groups set
- * to that group alone, no-new-privs set, every capability dropped, or all but CAP_NET_ADMIN if
- * keep_net_admin. Verifies the result (setuid(0) fails, the capability sets are as asked).
- * Returns 0, or -1 with err (the process may then be half-dropped: the caller should exit).
- */
-int priv_drop(const char *user, const char *group, bool keep_net_admin, char *err,
+int priv_device_up(const struct vt_peer *p, const char *role, int *ifindex, char *err,
     size_t errlen);
+
+/*
+ * Run every p->down hook, then close fd. A device we created (ifindex from priv_device_up, 0
+ * for a persistent one) is removed for certain: its persist flag cleared and the link deleted,
+ * even if another process still holds an fd of it. A persistent device stays.
+ */
+void priv_device_down(const struct vt_peer *p, const char *role, int fd, int ifindex);
+
+/* Resolve user (and group, NULL = the user's primary group) to ids; -1 with err if unknown. */
+int priv_lookup_user(const char *user, const char *group, uid_t *uid, gid_t *gid, char *err,
+    size_t errlen);
+
+/*
+ * Become user (and group, NULL = the user's primary group) for good, while still root: empty
+ * the capability bounding set (needs CAP_SETPCAP), set the supplementary groups to that group
+ * alone, set real, effective and saved gid and uid, empty the inheritable, permitted, effective
+ * and ambient sets, set no_new_privs; then priv_verify_drop. Returns 0, or -1 with err (the
+ * process may then be half-dropped: the caller must exit).
+ */
+int priv_drop(const char *user, const char *group, char *err, size_t errlen);
+
+/*
+ * Check that the process is dropped to uid and gid: supplementary groups gid alone, real,
+ * effective and saved ids, empty inheritable, permitted, effective, bounding and ambient
+ * capability sets, no_new_privs, and setgroups() and setuid(0) both fail. Returns 0, or -1
+ * with err naming everything left. It tries setgroups() and setuid(0) for real: after a -1 the
+ * process may have regained what they give and must exit.
+ */
+int priv_verify_drop(uid_t uid, gid_t gid, char *err, size_t errlen);
 
 #endif

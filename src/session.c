@@ -21,18 +21,11 @@ static const uint8_t prologue[] = "vtund-ng wire 1";
 _Static_assert(WIRE_VERSION == 1, "bump the prologue with WIRE_VERSION");
 static const uint8_t zero_psk[32];
 
-const char *const session_drop_names[DROP_MAX] = {
-	"auth", "replay", "malformed", "no_session", "no_key", "ratelimit", "mismatch", "device",
-};
-
-static const char *const cipher_names[] = { "aes-256-gcm", "chacha20-poly1305" };
-static const char *const compress_names[] = { "none", "lz4" };
-static const char *const type_names[] = { "tun", "tap" };
 
 /* Scratch space for compression, kept behind the LZ4 state (one allocation per session). */
 #define SCRATCH_LEN (BUF_MAX_FRAME + BUF_MAX_FRAME / 255 + 64)
 
-static struct log_ratelimit rl_unknown, rl_replay, rl_retry;
+static struct log_ratelimit rl_replay, rl_retry;
 
 /* Wall clock seconds, for timestamps and status only (timers use the monotonic `now`). */
 static void
@@ -53,17 +46,6 @@ wall_seconds(void)
 
 	wallclock(&sec, &nsec);
 	return (int64_t)sec;
-}
-
-static uint32_t
-new_index(void)
-{
-	uint32_t idx;
-
-	do
-		crypto_random(&idx, sizeof(idx));
-	while (idx == 0);
-	return idx;
 }
 
 static enum crypto_suite
@@ -113,17 +95,18 @@ params_agree(const struct vt_peer *p, const struct wire_params *theirs)
 	}
 	if (ours.cipher != theirs->cipher) {
 		log_warnx("peer %s: cipher differs: ours %s, peer's %s", p->name,
-		    cipher_names[ours.cipher], cipher_names[theirs->cipher & 1]);
+		    NAMES_GET(names_cipher, ours.cipher), NAMES_GET(names_cipher, theirs->cipher));
 		ok = false;
 	}
 	if (ours.compress != theirs->compress) {
 		log_warnx("peer %s: compress differs: ours %s, peer's %s", p->name,
-		    compress_names[ours.compress], compress_names[theirs->compress & 1]);
+		    NAMES_GET(names_compress, ours.compress),
+		    NAMES_GET(names_compress, theirs->compress));
 		ok = false;
 	}
 	if (ours.type != theirs->type) {
 		log_warnx("peer %s: type differs: ours %s, peer's %s", p->name,
-		    type_names[ours.type], type_names[theirs->type & 1]);
+		    NAMES_GET(names_devtype, ours.type), NAMES_GET(names_devtype, theirs->type));
 		ok = false;
 	}
 	if (ours.mtu != theirs->mtu) {
@@ -196,8 +179,10 @@ go_down(struct session *s, const char *why)
 {
 	struct session_keypair next = s->kp_next;
 
-	if (s->stats.up_since != 0)
+	if (s->stats.up_since != 0) {
 		log_info("peer %s: session down (%s)", s->peer->name, why);
+		s->events |= SE_DOWN;
+	}
 	s->stats.up_since = 0;
 	memset(&s->kp_next, 0, sizeof(s->kp_next));
 	wipe_all_keys(s);
@@ -223,6 +208,15 @@ session_state_name(enum session_state st)
 		return "closing";
 	}
 	return "unknown";
+}
+
+unsigned
+session_take_events(struct session *s)
+{
+	unsigned ev = s->events;
+
+	s->events = 0;
+	return ev;
 }
 
 int
@@ -279,14 +273,38 @@ scratch_of(struct session *s)
 	return (uint8_t *)s->lz4_state + compress_state_size();
 }
 
+/*
+ * The timestamp of a new initiation: the wall clock rounded down to SESSION_TIMESTAMP_NS, and
+ * always later than the one sent before (a responder refuses anything not later than what it
+ * saw), even if the clock stepped back or two initiations fall into one slot.
+ */
+static void
+next_timestamp(struct session *s, uint8_t ts[WIRE_TIMESTAMP_LEN])
+{
+	uint64_t sec;
+	uint32_t nsec;
+
+	wallclock(&sec, &nsec);
+	nsec -= nsec % SESSION_TIMESTAMP_NS;
+	wire_timestamp_encode(ts, sec, nsec);
+	if (wire_timestamp_cmp(ts, s->sent_timestamp) <= 0) {
+		sec = wire_get64(s->sent_timestamp);
+		nsec = wire_get32(s->sent_timestamp + 8) + SESSION_TIMESTAMP_NS;
+		if (nsec >= 1000000000) {
+			nsec = 0;
+			sec++;
+		}
+		wire_timestamp_encode(ts, sec, nsec);
+	}
+	memcpy(s->sent_timestamp, ts, WIRE_TIMESTAMP_LEN);
+}
+
 enum session_verdict
-session_initiate(struct session *s, uint64_t now, struct buf *out)
+session_initiate(struct session *s, uint32_t idx, uint64_t now, struct buf *out)
 {
 	const struct vt_peer *p = s->peer;
 	uint8_t payload[WIRE_INIT_PAYLOAD_LEN];
 	struct wire_params params;
-	uint64_t sec;
-	uint32_t nsec;
 	uint8_t *msg;
 	size_t n;
 
@@ -296,10 +314,9 @@ session_initiate(struct session *s, uint64_t now, struct buf *out)
 	if (noise_init_kp(&s->hs, NOISE_IKPSK2, suite_of(p), true, prologue,
 	    sizeof(prologue) - 1, s->local->priv, s->local->pub, p->public_key, psk_of(p)) == -1)
 		return SV_NONE;
-	s->hs_index = new_index();
+	s->hs_index = idx;
 
-	wallclock(&sec, &nsec);
-	wire_timestamp_encode(payload, sec, nsec);
+	next_timestamp(s, payload);
 	params_of(p, &params, WIRE_STATUS_OK);
 	wire_params_encode(payload + WIRE_TIMESTAMP_LEN, &params);
 
@@ -325,19 +342,11 @@ session_initiate(struct session *s, uint64_t now, struct buf *out)
 	s->hs_jitter %= 334; /* up to a third of a second, like WireGuard */
 	s->hs_active = true;
 	s->hs_sent = now;
+	s->hs_responses = 0;
 	s->want_handshake = false;
 	if (s->state == SESSION_IDLE)
 		s->state = SESSION_HANDSHAKING;
 	return SV_SEND;
-}
-
-static struct session *
-find_by_key(struct session *const *sessions, int n, const uint8_t *pub)
-{
-	for (int i = 0; i < n; i++)
-		if (crypto_equal(sessions[i]->peer->public_key, pub, 32))
-			return sessions[i];
-	return NULL;
 }
 
 /* Per-peer initiation rate: at most 50 per second reach the Diffie-Hellman of message 2. */
@@ -351,87 +360,92 @@ peer_rate_ok(struct session *s, uint64_t now)
 	return ++s->hs_window_count <= 50;
 }
 
-/* Count an initiation whose mac1 is valid; true if there are more than the threshold a second. */
-static bool
-under_load(struct session_local *l, uint64_t now)
+void
+session_init_wipe(struct session_init *in)
 {
-	if (now - l->load_window >= 1000) {
-		l->load_window = now;
-		l->load_count = 0;
-	}
-	return ++l->load_count > SESSION_LOAD_THRESHOLD;
+	noise_wipe(&in->hs);
+	crypto_wipe(in, sizeof(*in));
 }
 
 enum session_verdict
-session_respond(struct session *const *sessions, int n, struct session_local *l,
-    const struct sockaddr *src, socklen_t srclen, const uint8_t *msg, size_t len,
-    bool force_load, uint64_t now, struct buf *out, struct session **matched)
+session_respond_open(struct session_local *l, const struct sockaddr *src, socklen_t srclen,
+    const uint8_t *msg, size_t len, bool under_load, uint64_t now, struct session_init *in,
+    struct buf *out, enum vt_drop *why)
 {
-	uint8_t payload[WIRE_INIT_PAYLOAD_LEN], rpayload[WIRE_RESP_PAYLOAD_LEN];
-	uint8_t k1[32], k2[32];
-	struct wire_params theirs, ours;
-	struct noise_hs hs;
 	enum cookie_result cr;
-	struct session *s;
-	char addr[80];
-	uint8_t status, *r;
-	size_t plen, wlen;
-	uint32_t local_idx;
-	enum session_verdict v = SV_DROP;
+	size_t plen;
 
-	*matched = NULL;
+	memset(in, 0, sizeof(*in));
 	if (len != WIRE_INIT_LEN || (msg[2] != WIRE_SUITE_AESGCM &&
-	    msg[2] != WIRE_SUITE_CHACHAPOLY)) {
-		l->drops[DROP_MALFORMED]++;
+	    msg[2] != WIRE_SUITE_CHACHAPOLY) || srclen > sizeof(in->src)) {
+		*why = DROP_MALFORMED;
 		return SV_DROP;
 	}
 	cr = cookie_validate(&l->checker, msg, len, src, srclen, now);
 	if (cr == COOKIE_BAD_MAC1) {
-		l->drops[DROP_AUTH]++;
+		*why = DROP_AUTH;
 		return SV_DROP;
 	}
-	if ((under_load(l, now) || force_load) && cr != COOKIE_MAC2_OK) {
-		buf_reset(out);
-		cookie_make_reply(&l->checker, msg, len, wire_get32(msg + 4), src, srclen, now,
-		    buf_put(out, WIRE_COOKIE_LEN));
-		return SV_SEND;
+	/* Like WireGuard: only under load must a sender prove its address (mac2), and only then
+	 * is it rate-limited by that address; a spoofed source cannot starve a client otherwise. */
+	if (under_load) {
+		if (cr != COOKIE_MAC2_OK) {
+			buf_reset(out);
+			cookie_make_reply(&l->checker, msg, len, wire_get32(msg + 4), src, srclen,
+			    now, buf_put(out, WIRE_COOKIE_LEN));
+			return SV_REPLY;
+		}
+		if (!ratelimit_allow(l->ratelimit, src, srclen, now)) {
+			*why = DROP_RATELIMIT;
+			return SV_DROP;
+		}
 	}
-	if (!ratelimit_allow(l->ratelimit, src, srclen, now)) {
-		l->drops[DROP_RATELIMIT]++;
+	if (noise_init_kp(&in->hs, NOISE_IKPSK2, (enum crypto_suite)msg[2], false, prologue,
+	    sizeof(prologue) - 1, l->priv, l->pub, NULL, NULL) == -1 ||
+	    noise_read_message(&in->hs, msg + 8, len - 8 - 2 * WIRE_MAC_LEN, in->payload,
+	    sizeof(in->payload), &plen) == -1 || plen != sizeof(in->payload)) {
+		session_init_wipe(in);
+		*why = DROP_AUTH;
 		return SV_DROP;
 	}
+	memcpy(in->remote_static, noise_remote_static(&in->hs), 32);
+	in->sender = wire_get32(msg + 4);
+	in->suite = msg[2];
+	memcpy(&in->src, src, srclen);
+	in->srclen = srclen;
+	return SV_NONE;
+}
 
-	addr_format(src, addr, sizeof(addr));
-	if (noise_init_kp(&hs, NOISE_IKPSK2, (enum crypto_suite)msg[2], false, prologue,
-	    sizeof(prologue) - 1, l->priv, l->pub, NULL, NULL) == -1)
-		goto drop_auth_global;
-	if (noise_read_message(&hs, msg + 8, len - 8 - 2 * WIRE_MAC_LEN, payload,
-	    sizeof(payload), &plen) == -1 || plen != sizeof(payload))
-		goto drop_auth_global;
-	s = find_by_key(sessions, n, noise_remote_static(&hs));
-	if (s == NULL) {
-		if (log_ratelimit_ok(&rl_unknown))
-			log_info("handshake from %s with an unknown key: refused", addr);
-		goto drop_auth_global;
-	}
+enum session_verdict
+session_respond_finish(struct session *s, struct session_init *in, uint32_t local_idx,
+    uint64_t now, struct buf *out)
+{
+	uint8_t rpayload[WIRE_RESP_PAYLOAD_LEN], k1[32], k2[32];
+	struct wire_params theirs, ours;
+	char addr[80];
+	uint8_t status, *r;
+	size_t wlen;
+	enum session_verdict v = SV_DROP;
+
+	addr_format((const struct sockaddr *)&in->src, addr, sizeof(addr));
 	/* The timestamp first: replayed initiations must not use up the peer's budget. */
-	if (wire_timestamp_cmp(payload, s->last_timestamp) <= 0) {
+	if (wire_timestamp_cmp(in->payload, s->last_timestamp) <= 0) {
 		if (log_ratelimit_ok(&rl_replay))
 			log_info("peer %s: replayed handshake from %s: refused", s->peer->name,
 			    addr);
 		s->stats.drops[DROP_REPLAY]++;
-		goto drop;
+		goto out;
 	}
 	if (!peer_rate_ok(s, now)) {
 		s->stats.drops[DROP_RATELIMIT]++;
-		goto drop;
+		goto out;
 	}
-	if (!wire_params_decode(payload + WIRE_TIMESTAMP_LEN, &theirs) ||
-	    theirs.cipher != msg[2]) {
+	if (!wire_params_decode(in->payload + WIRE_TIMESTAMP_LEN, &theirs) ||
+	    theirs.cipher != in->suite) {
 		s->stats.drops[DROP_MALFORMED]++;
-		goto drop;
+		goto out;
 	}
-	memcpy(s->last_timestamp, payload, WIRE_TIMESTAMP_LEN);
+	memcpy(s->last_timestamp, in->payload, WIRE_TIMESTAMP_LEN);
 
 	status = WIRE_STATUS_OK;
 	if (strcmp(theirs.name, s->peer->name) != 0) {
@@ -444,54 +458,41 @@ session_respond(struct session *const *sessions, int n, struct session_local *l,
 		status = WIRE_STATUS_MISMATCH;
 	}
 
-	noise_set_psk(&hs, psk_of(s->peer));
+	noise_set_psk(&in->hs, psk_of(s->peer));
 	params_of(s->peer, &ours, status);
 	wire_params_encode(rpayload, &ours);
-	local_idx = new_index();
 	buf_reset(out);
 	r = buf_put(out, WIRE_RESP_LEN);
 	memset(r, 0, WIRE_RESP_LEN);
-	wire_put_header(r, WIRE_HS_RESP, msg[2]);
+	wire_put_header(r, WIRE_HS_RESP, in->suite);
 	wire_put32(r + 4, local_idx);
-	wire_put32(r + 8, wire_get32(msg + 4));
-	if (noise_write_message(&hs, rpayload, sizeof(rpayload), r + 12,
+	wire_put32(r + 8, in->sender);
+	if (noise_write_message(&in->hs, rpayload, sizeof(rpayload), r + 12,
 	    WIRE_RESP_LEN - 12 - 2 * WIRE_MAC_LEN, &wlen) == -1 ||
 	    wlen != WIRE_RESP_LEN - 12 - 2 * WIRE_MAC_LEN) {
 		buf_reset(out);
 		s->stats.drops[DROP_AUTH]++;
-		goto drop;
+		goto out;
 	}
 	cookie_add_macs(&s->cookie, r, WIRE_RESP_LEN, now);
-	*matched = s;
-	v = SV_SEND;
-	s->respond_ok = status == WIRE_STATUS_OK;
 	if (status != WIRE_STATUS_OK) {
 		s->stats.drops[DROP_MISMATCH]++;
+		v = SV_REPLY;
 		goto out;
 	}
 	/* The initiator sends with k1 and receives with k2. The new pair waits in kp_next until
 	 * the initiator's first data packet proves it holds the keys (key confirmation). */
-	noise_split(&hs, k1, k2);
-	if (keypair_install(&s->kp_next, s->peer, k2, k1, false, local_idx,
-	    wire_get32(msg + 4), now) == -1) {
+	noise_split(&in->hs, k1, k2);
+	if (keypair_install(&s->kp_next, s->peer, k2, k1, false, local_idx, in->sender,
+	    now) == -1) {
 		buf_reset(out);
-		*matched = NULL;
-		v = SV_DROP;
 		goto out;
 	}
-	/* An authenticated initiation shows the peer is alive, and the response counts as sent. */
-	s->last_recv = now;
-	s->last_sent = now;
 	log_debug("peer %s: handshake from %s answered", s->peer->name, addr);
-	goto out;
-
-drop_auth_global:
-	l->drops[DROP_AUTH]++;
-drop:
-	v = SV_DROP;
+	v = SV_SEND;
 out:
-	noise_wipe(&hs);
-	crypto_wipe(payload, sizeof(payload));
+	session_init_wipe(in);
+	crypto_wipe(rpayload, sizeof(rpayload));
 	return v;
 }
 
@@ -514,10 +515,8 @@ seal(struct session *s, struct session_keypair *kp, struct buf *b, uint8_t inner
 	buf_put(b, WIRE_TAG_LEN);
 	body = hdr + WIRE_DATA_HDR_LEN;
 	if (crypto_aead_seal(&kp->send, h.counter, hdr, WIRE_DATA_HDR_LEN, body, plen,
-	    body) == -1) {
-		s->stats.drops[DROP_NO_KEY]++;
+	    body) == -1)
 		return SV_DROP;
-	}
 	s->last_sent = now;
 	return SV_SEND;
 }
@@ -554,6 +553,13 @@ session_consume_response(struct session *s, const uint8_t *msg, size_t len, uint
 		s->stats.drops[DROP_AUTH]++;
 		return SV_DROP;
 	}
+	/* Anyone who saw our initiation knows its index and our public key: a forged response
+	 * costs us two Diffie-Hellman operations, so only a few per try are opened. */
+	if (s->hs_responses >= SESSION_RESPONSES_PER_TRY) {
+		s->stats.drops[DROP_RATELIMIT]++;
+		return SV_DROP;
+	}
+	s->hs_responses++;
 	/* Work on a copy: a forged response must not destroy the pending handshake. */
 	hs = s->hs;
 	noise_set_psk(&hs, psk_of(s->peer));
@@ -593,6 +599,7 @@ session_consume_response(struct session *s, const uint8_t *msg, size_t len, uint
 	s->stats.last_handshake = wall_seconds();
 	if (first)
 		s->stats.up_since = s->stats.last_handshake;
+	s->events |= first ? SE_UP : SE_REKEYED;
 	s->state = SESSION_ESTABLISHED;
 	s->last_recv = now;
 	/* Confirm the keys to the responder at once: it may not send before it hears from us. */
@@ -615,32 +622,47 @@ session_consume_cookie(struct session *s, const uint8_t *msg, size_t len, uint64
 	return SV_NONE;
 }
 
-struct session *
-session_find_index(struct session *const *sessions, int n, uint32_t idx,
-    struct session_keypair **kp)
+enum session_slot
+session_slot_of(struct session *s, uint32_t idx, struct session_keypair **kp)
 {
-	for (int i = 0; i < n; i++) {
-		struct session *s = sessions[i];
-
-		if (s->kp_cur.valid && s->kp_cur.local_index == idx) {
-			*kp = &s->kp_cur;
-			return s;
-		}
-		if (s->kp_next.valid && s->kp_next.local_index == idx) {
-			*kp = &s->kp_next;
-			return s;
-		}
-		if (s->kp_prev.valid && s->kp_prev.local_index == idx) {
-			*kp = &s->kp_prev;
-			return s;
-		}
-		if (s->hs_active && s->hs_index == idx) {
-			*kp = NULL;
-			return s;
-		}
-	}
 	*kp = NULL;
-	return NULL;
+	if (s->kp_cur.valid && s->kp_cur.local_index == idx) {
+		*kp = &s->kp_cur;
+		return SLOT_CURRENT;
+	}
+	if (s->kp_next.valid && s->kp_next.local_index == idx) {
+		*kp = &s->kp_next;
+		return SLOT_NEXT;
+	}
+	if (s->kp_prev.valid && s->kp_prev.local_index == idx) {
+		*kp = &s->kp_prev;
+		return SLOT_PREVIOUS;
+	}
+	if (s->hs_active && s->hs_index == idx)
+		return SLOT_HANDSHAKE;
+	return SLOT_NONE;
+}
+
+int
+session_indices(const struct session *s, uint32_t out[4])
+{
+	int n = 0;
+
+	if (s->hs_active)
+		out[n++] = s->hs_index;
+	if (s->kp_cur.valid)
+		out[n++] = s->kp_cur.local_index;
+	if (s->kp_next.valid)
+		out[n++] = s->kp_next.local_index;
+	if (s->kp_prev.valid)
+		out[n++] = s->kp_prev.local_index;
+	return n;
+}
+
+bool
+session_can_send(const struct session *s, uint64_t now)
+{
+	return keypair_usable(&s->kp_cur, now);
 }
 
 enum session_verdict
@@ -652,7 +674,6 @@ session_encap(struct session *s, struct buf *b, uint64_t now)
 	enum session_verdict v;
 
 	if (!keypair_usable(kp, now)) {
-		s->stats.drops[DROP_NO_KEY]++;
 		if (s->initiator && !s->hs_active)
 			s->want_handshake = true;
 		return SV_DROP;
@@ -676,8 +697,6 @@ session_encap(struct session *s, struct buf *b, uint64_t now)
 	v = seal(s, kp, b, inner, now);
 	if (v != SV_SEND)
 		return v;
-	s->stats.tx_packets++;
-	s->stats.tx_bytes += len;
 	if (kp->send_counter >= SESSION_REKEY_AFTER_MSGS ||
 	    kp->send_blocks >= SESSION_REKEY_AFTER_BLOCKS ||
 	    now - kp->created >= (uint64_t)s->peer->rekey_interval * 1000) {
@@ -698,10 +717,15 @@ promote_next(struct session *s, uint64_t now)
 	memset(&s->kp_next, 0, sizeof(s->kp_next));
 	s->kp_cur.confirmed = true;
 	s->prev_retired = now;
+	/* The response went out when the pair was made: it counts as sent (keepalive timer),
+	 * now that the initiator has shown it got it. */
+	if (s->last_sent < s->kp_cur.created)
+		s->last_sent = s->kp_cur.created;
 	s->stats.handshakes++;
 	s->stats.last_handshake = wall_seconds();
 	s->state = SESSION_ESTABLISHED;
 	s->close_received = false;
+	s->events |= SE_CONFIRMED | (s->stats.up_since == 0 ? SE_UP : SE_REKEYED);
 	if (s->stats.up_since == 0)
 		s->stats.up_since = s->stats.last_handshake;
 }
@@ -712,6 +736,7 @@ session_decap(struct session *s, struct session_keypair *kp, struct buf *b, uint
 	struct wire_data_hdr h;
 	uint8_t *msg = buf_data(b), inner;
 	size_t len = b->len;
+	bool prev;
 	long n;
 
 	if (!wire_data_hdr_decode(msg, len, &h)) {
@@ -739,6 +764,7 @@ session_decap(struct session *s, struct session_keypair *kp, struct buf *b, uint
 	buf_pull(b, WIRE_DATA_HDR_LEN);
 	buf_trim(b, len - WIRE_DATA_HDR_LEN - WIRE_TAG_LEN);
 	s->last_recv = now;
+	prev = kp == &s->kp_prev;
 	if (kp == &s->kp_next) {
 		promote_next(s, now);
 		kp = &s->kp_cur;
@@ -775,14 +801,18 @@ session_decap(struct session *s, struct session_keypair *kp, struct buf *b, uint
 	case WIRE_INNER_CLOSE:
 		if (b->len != 0)
 			goto malformed;
+		if (prev) {
+			/* A close sealed under the previous pair is older than the keys in use (it
+			 * was delayed, or replayed from before the rekey): it ends only that pair. */
+			keypair_wipe(&s->kp_prev);
+			return SV_NONE;
+		}
 		go_down(s, "closed by the peer");
 		s->close_received = true;
-		return SV_DOWN;
+		return SV_NONE;
 	default:
 		goto malformed;
 	}
-	s->stats.rx_packets++;
-	s->stats.rx_bytes += b->len;
 	return SV_DELIVER;
 
 malformed:
@@ -812,7 +842,7 @@ responder_wants_rekey(const struct session *s)
 }
 
 enum session_verdict
-session_tick(struct session *s, uint64_t now, struct buf *out)
+session_tick(struct session *s, uint32_t idx, uint64_t now, struct buf *out)
 {
 	const struct vt_peer *p = s->peer;
 
@@ -825,7 +855,7 @@ session_tick(struct session *s, uint64_t now, struct buf *out)
 		keypair_wipe(&s->kp_next);
 	if (s->kp_cur.valid && !keypair_usable(&s->kp_cur, now)) {
 		go_down(s, "no new handshake before the keys expired");
-		return SV_DOWN;
+		return SV_NONE;
 	}
 	if (s->state == SESSION_ESTABLISHED && p->timeout > 0 &&
 	    now - s->last_recv >= (uint64_t)p->timeout * 1000) {
@@ -833,7 +863,7 @@ session_tick(struct session *s, uint64_t now, struct buf *out)
 
 		snprintf(why, sizeof(why), "nothing received for %d s", p->timeout);
 		go_down(s, why);
-		return SV_DOWN;
+		return SV_NONE;
 	}
 	if (responder_wants_rekey(s)) {
 		s->kp_cur.rekey_requested = true;
@@ -844,11 +874,11 @@ session_tick(struct session *s, uint64_t now, struct buf *out)
 			if (log_ratelimit_ok(&rl_retry))
 				log_info("peer %s: handshake not answered after %llu s, retrying",
 				    p->name, (unsigned long long)((now - s->hs_started) / 1000));
-			return session_initiate(s, now, out);
+			return session_initiate(s, idx, now, out);
 		}
 		if (!s->hs_active && now >= s->hs_backoff_until &&
 		    (s->want_handshake || !s->kp_cur.valid || rekey_due(s, now)))
-			return session_initiate(s, now, out);
+			return session_initiate(s, idx, now, out);
 	}
 	if (s->state == SESSION_ESTABLISHED && p->keepalive > 0 &&
 	    now - s->last_sent >= (uint64_t)p->keepalive * 1000)

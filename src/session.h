@@ -2,7 +2,9 @@
  * session.h - per-peer session shared by client and server: the handshake (Noise IKpsk2), key
  * slots, encapsulation (frame -> wire) and decapsulation (wire -> frame), timers and counters.
  * No sockets and no timers of its own: every call gets `now` (monotonic milliseconds) and returns
- * what the engine should do. The wall clock is read only for handshake timestamps and status. The only difference between the roles is that the client initiates.
+ * what the engine should do (a verdict, and events taken with session_take_events). The wall
+ * clock is read only for handshake timestamps and status. The only difference between the
+ * roles is that the client initiates.
  */
 #ifndef VT_SESSION_H
 #define VT_SESSION_H
@@ -37,29 +39,26 @@ enum session_state {
 	SESSION_CLOSING,       /* a close was sent or received; keys are being wiped */
 };
 
-/* Why a packet was dropped; counted per session (and globally for packets of no session). */
-enum session_drop {
-	DROP_AUTH = 0,     /* tag, mac1 or handshake authentication failed */
-	DROP_REPLAY,       /* counter seen before or too old; replayed handshake timestamp */
-	DROP_MALFORMED,    /* wrong length, unknown type, bad inner header or LZ4 block */
-	DROP_NO_SESSION,   /* no key for the receiver index or the key expired */
-	DROP_NO_KEY,       /* a frame from the device while no key is ready (tx side) */
-	DROP_RATELIMIT,    /* handshake over the per-source or per-peer rate */
-	DROP_MISMATCH,     /* handshake with settings that differ from ours */
-	DROP_DEVICE,       /* the device or socket could not take the packet */
-	DROP_MAX
-};
-extern const char *const session_drop_names[DROP_MAX];
-
+/* Counted by the session itself: handshakes, and the drops it detects (auth, replay, malformed,
+ * no_session, ratelimit, mismatch). Traffic (frames delivered and sent) and the drops of the
+ * data path (no_key, device) are counted by whoever writes the device or the socket. */
 struct session_stats {
-	uint64_t rx_packets, rx_bytes;       /* frames delivered to the device */
-	uint64_t tx_packets, tx_bytes;       /* frames sent to the peer */
 	uint64_t drops[DROP_MAX];
 	uint64_t comp_in, comp_out;          /* bytes before and after compression (tx) */
 	uint64_t comp_raw;                   /* packets sent raw because they did not shrink */
 	uint64_t handshakes;                 /* completed handshakes */
 	int64_t last_handshake;              /* wall clock seconds of the last one, 0 = never */
 	int64_t up_since;                    /* wall clock seconds the session came up, 0 = down */
+};
+
+/* What happened to the session during a call, for the engine to act on (session_take_events).
+ * Several may be set after one call (a packet that confirms new keys and closes...). */
+enum session_event {
+	SE_UP = 1 << 0,        /* the first key pair is in use: the session is up */
+	SE_REKEYED = 1 << 1,   /* new keys replaced the previous ones; the session stays up */
+	SE_DOWN = 1 << 2,      /* the session went down (timed out, expired, closed by the peer) */
+	SE_CONFIRMED = 1 << 3, /* this authenticated packet confirmed a new key pair: only now may
+	                          the engine move the peer's endpoint or bind its connection */
 };
 
 /* One key pair in one slot. */
@@ -82,13 +81,15 @@ struct session_local {
 	uint8_t priv[32];
 	uint8_t pub[32];
 	struct cookie_checker checker; /* mac1/cookie checks for messages sent to us */
-	struct ratelimit *ratelimit;   /* per-source handshake limit (responder) */
-	uint64_t drops[DROP_MAX];      /* packets of no known session */
-	uint64_t load_window;          /* initiations with a valid mac1 in the current second */
-	int load_count;
+	struct ratelimit *ratelimit;   /* per-source handshake limit under load (responder) */
 };
-/* Initiations per second with a valid mac1 above which the responder asks for cookies. */
-#define SESSION_LOAD_THRESHOLD 64
+
+/* Responses the initiator opens (two Diffie-Hellman operations each) per initiation sent: a
+ * forged response with the right index costs that much, so only a few get that far. */
+#define SESSION_RESPONSES_PER_TRY 4
+/* Granularity of the handshake timestamp, like WireGuard's: finer times would tell the host's
+ * clock apart; 20 ms also caps initiations at 50 a second per peer. */
+#define SESSION_TIMESTAMP_NS 20000000
 
 struct session {
 	const struct vt_peer *peer;
@@ -104,6 +105,8 @@ struct session {
 	uint64_t hs_backoff_until;      /* after a refused handshake, wait until then */
 	uint64_t hs_jitter;
 	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN]; /* greatest initiation timestamp seen */
+	uint8_t sent_timestamp[WIRE_TIMESTAMP_LEN]; /* initiator: the last one sent */
+	int hs_responses;               /* initiator: responses opened for this try */
 	uint64_t hs_window_start;       /* per-peer initiation rate limit */
 	int hs_window_count;
 	struct cookie_maker cookie;     /* macs on messages we send to this peer */
@@ -116,8 +119,7 @@ struct session {
 	uint64_t last_sent, last_recv;  /* any authenticated packet, ms */
 	bool want_handshake;            /* initiator: start one at the next tick */
 	bool close_received;
-	bool respond_ok;                /* the last session_respond accepted the initiation: only
-	                                   then may the engine move the endpoint or connection */
+	unsigned events;                /* enum session_event bits not yet taken */
 
 	void *lz4_state;                /* compress_state_size() bytes, allocated once */
 	struct session_stats stats;
@@ -126,62 +128,110 @@ struct session {
 /* What the engine should do after a call. */
 enum session_verdict {
 	SV_NONE = 0, /* nothing (packet consumed, or nothing due) */
-	SV_SEND,     /* out holds one wire message for the peer */
+	SV_SEND,     /* out holds one wire message for the peer (by its endpoint or connection) */
+	SV_REPLY,    /* out holds a reply for the sender of the message just processed (a cookie
+	                reply, or a refusal): send it back where the message came from, and move
+	                nothing */
 	SV_DELIVER,  /* the buffer holds one frame for the device */
-	SV_DROP,     /* dropped and counted */
-	SV_DOWN,     /* the session went down: the engine tears down the transport (TCP) and, on
-	                a client, reconnects */
+	SV_DROP,     /* dropped (counted where the function says) */
 };
 
-/* Set up our identity: keys, cookie checker; 0 or -1. */
+/* Set up our identity: keys, cookie checker, rate limiter; 0 or -1. */
 int session_local_init(struct session_local *l, const uint8_t priv[32]);
 void session_local_free(struct session_local *l);
-/* Prepare a session for peer p; allocates its compression state once. 0 or -1. */
+/* Prepare a session for peer p (kept by pointer: it must outlive the session); allocates its
+ * compression state once. 0 or -1. */
 int session_init(struct session *s, const struct vt_peer *p, struct session_local *l,
     bool initiator);
 /* Wipe every key and free what session_init allocated. */
 void session_free(struct session *s);
+/* The session_event bits raised since the last call, cleared. */
+unsigned session_take_events(struct session *s);
 
-/* Initiator: build a handshake initiation into out. SV_SEND, or SV_NONE if backing off. */
-enum session_verdict session_initiate(struct session *s, uint64_t now, struct buf *out);
+/* Initiator: build a handshake initiation with receiver index idx (unique among our indices:
+ * the caller chooses it) into out. SV_SEND, or SV_NONE if backing off. */
+enum session_verdict session_initiate(struct session *s, uint32_t idx, uint64_t now,
+    struct buf *out);
+
 /*
- * Responder: process an initiation (msg, len) from src against sessions[0..n-1]. Checks mac1
- * first (garbage costs one MAC), answers with a cookie under load (more than
- * SESSION_LOAD_THRESHOLD valid-mac1 initiations a second, or force_load), rate-limits, runs the
- * Noise read, finds the peer by static key and checks its timestamp and settings. On SV_SEND, out
- * holds a response or a cookie reply for src and *matched is the session (NULL for a cookie);
- * (*matched)->respond_ok tells an accepted initiation from a refusal sent back to src.
+ * Responder, in two steps so that the caller can find the peer by its static key (a hash
+ * table) and check the link before any state of that peer changes.
+ * session_respond_open: check an initiation (msg, len) from src: mac1 first (garbage costs one
+ * MAC); under_load (the caller's measure of handshake work waiting), a cookie reply unless mac2
+ * is valid, and then the per-source rate limit; then the first half of the Noise read, which
+ * reveals the initiator's static key (in->remote_static). Returns SV_NONE when opened (then call
+ * session_respond_finish or session_init_wipe), SV_REPLY with a cookie reply in out, or SV_DROP
+ * with the reason in *why (not counted: no session is known yet).
  */
-enum session_verdict session_respond(struct session *const *sessions, int n,
-    struct session_local *l, const struct sockaddr *src, socklen_t srclen, const uint8_t *msg,
-    size_t len, bool force_load, uint64_t now, struct buf *out, struct session **matched);
-/* Initiator: process a response; SV_SEND (a keepalive that confirms the keys) or SV_DROP. */
+struct session_init {
+	struct noise_hs hs;
+	uint8_t payload[WIRE_INIT_PAYLOAD_LEN];
+	uint8_t remote_static[32];
+	uint32_t sender;       /* the initiator's index */
+	uint8_t suite;
+	struct sockaddr_storage src;
+	socklen_t srclen;
+};
+enum session_verdict session_respond_open(struct session_local *l, const struct sockaddr *src,
+    socklen_t srclen, const uint8_t *msg, size_t len, bool under_load, uint64_t now,
+    struct session_init *in, struct buf *out, enum vt_drop *why);
+/*
+ * Finish an opened initiation for session s (whose peer has the key in->remote_static): the
+ * timestamp (replays refused), the per-peer rate, the settings. SV_SEND: out holds the
+ * response, and a new key pair with receiver index local_idx waits for the initiator's first
+ * data packet (SE_CONFIRMED then). SV_REPLY: out holds a refusal (settings or name differ) for
+ * the sender. SV_DROP: counted in s. Nothing of s changes but its timestamp and the pending key
+ * pair: the endpoint, connection and timers move only when keys are confirmed. Wipes in.
+ */
+enum session_verdict session_respond_finish(struct session *s, struct session_init *in,
+    uint32_t local_idx, uint64_t now, struct buf *out);
+/* Forget an opened initiation (wipes in). */
+void session_init_wipe(struct session_init *in);
+
+/* Initiator: process a response; SV_SEND (a keepalive that confirms the keys: SE_UP or
+ * SE_REKEYED) or SV_DROP (counted). */
 enum session_verdict session_consume_response(struct session *s, const uint8_t *msg,
     size_t len, uint64_t now, struct buf *out);
-/* Initiator: store the cookie from a cookie reply; SV_NONE or SV_DROP. */
+/* Initiator: store the cookie from a cookie reply; SV_NONE or SV_DROP (counted). */
 enum session_verdict session_consume_cookie(struct session *s, const uint8_t *msg, size_t len,
     uint64_t now);
-/* The session whose handshake or key uses receiver index idx, or NULL; *kp gets the key pair
- * (NULL for a pending handshake). */
-struct session *session_find_index(struct session *const *sessions, int n, uint32_t idx,
-    struct session_keypair **kp);
 
-/* Seal the frame in b (consumed and replaced by the wire message in place). SV_SEND or SV_DROP
- * (no key: counted, and an initiator schedules a handshake). */
+/* What a receiver index of ours leads to in s. */
+enum session_slot {
+	SLOT_NONE = 0,
+	SLOT_HANDSHAKE, /* the initiation we sent: responses and cookie replies carry it */
+	SLOT_CURRENT,
+	SLOT_NEXT,
+	SLOT_PREVIOUS,
+};
+/* Which of s's indices idx is, and for a key pair the pair itself (else *kp = NULL). */
+enum session_slot session_slot_of(struct session *s, uint32_t idx, struct session_keypair **kp);
+/* The receiver indices s uses now (at most 4: handshake, current, next, previous) into out;
+ * returns how many. The caller's index table follows this after every call. */
+int session_indices(const struct session *s, uint32_t out[4]);
+
+/* Seal the frame in b (consumed and replaced by the wire message in place). SV_SEND, or SV_DROP
+ * when no key is usable (not counted: the caller keeps the frame or counts it; an initiator
+ * schedules a handshake). */
 enum session_verdict session_encap(struct session *s, struct buf *b, uint64_t now);
 /* Open the data message in b found for key pair kp. SV_DELIVER (b holds the frame), SV_NONE
- * (keepalive, rekey request), SV_DOWN (close received) or SV_DROP. */
+ * (keepalive, rekey request, a close of an older key pair), or SV_DROP (counted). Events:
+ * SE_CONFIRMED and SE_UP/SE_REKEYED when it confirmed new keys, SE_DOWN on a close. */
 enum session_verdict session_decap(struct session *s, struct session_keypair *kp, struct buf *b,
     uint64_t now);
 /* Timers: at most one message per call; the engine calls again while it gets SV_SEND.
- * SV_SEND (initiation or keepalive in out), SV_DOWN (timed out or expired) or SV_NONE. */
-enum session_verdict session_tick(struct session *s, uint64_t now, struct buf *out);
+ * SV_SEND (initiation or keepalive in out) or SV_NONE; SE_DOWN when it timed out or expired.
+ * idx: an unused receiver index for an initiation this call may build. */
+enum session_verdict session_tick(struct session *s, uint32_t idx, uint64_t now,
+    struct buf *out);
 /* Monotonic ms at which session_tick has something to do next (UINT64_MAX: nothing). */
 uint64_t session_next_deadline(const struct session *s, uint64_t now);
 /* Build a close message into out if a key is available (SV_SEND) and wipe the keys. */
 enum session_verdict session_close(struct session *s, uint64_t now, struct buf *out);
 /* The transport went away (TCP): wipe keys; an initiator will handshake again. */
 void session_reset(struct session *s, uint64_t now);
+/* Whether a usable key pair is current (frames can be sealed now). */
+bool session_can_send(const struct session *s, uint64_t now);
 /* Human-readable state name. */
 const char *session_state_name(enum session_state st);
 

@@ -57,22 +57,34 @@ int udp_send_batch(int fd, struct buf *bufs, int n, const struct sockaddr *dst,
 bool udp_gso_supported(int fd);
 
 /* TCP */
-#define TCP_RX_CAP (2 * (WIRE_TCP_PREFIX_LEN + 65535))
+/* Buffers of a connection that carries a peer: a receive ring for many messages per read, and
+ * a send queue deep enough for a burst (above TCP_TX_HIGH the engine stops reading the device). */
+#define TCP_RX_CAP (128 * 1024)
 #define TCP_TX_CAP (1024 * 1024)
-#define TCP_TX_HIGH (256 * 1024) /* above this the engine stops reading the device */
+#define TCP_TX_HIGH (256 * 1024)
+/* Buffers of a connection nobody has identified yet: room for exactly one message of the
+ * largest size in, and for a handshake response or cookie reply out. A few KiB, so that idle
+ * connections cost little. */
+#define TCP_RX_SMALL (WIRE_TCP_PREFIX_LEN + WIRE_MSG_MAX)
+#define TCP_TX_SMALL 512
 
 struct tcp_conn {
 	int fd;
 	bool connecting;       /* non-blocking connect in progress */
 	size_t rx_off, rx_len; /* bytes waiting are rx[rx_off .. rx_off + rx_len) */
 	size_t tx_off, tx_len; /* unsent bytes are tx[tx_off .. tx_off + tx_len) */
-	uint8_t rx[TCP_RX_CAP];
-	uint8_t tx[TCP_TX_CAP];
+	size_t rx_cap, tx_cap;
+	uint8_t *rx, *tx;
 };
 
+/* Give c (fd -1, empty) buffers of these sizes, or grow them keeping what they hold; at least
+ * TCP_RX_SMALL and TCP_TX_SMALL. 0, or -1 (out of memory: c unchanged). */
+int tcp_conn_buffers(struct tcp_conn *c, size_t rx_cap, size_t tx_cap);
+/* Free the buffers (after tcp_close). */
+void tcp_conn_free(struct tcp_conn *c);
 /* A listening socket on addr; -1 with err. */
 int tcp_listen(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen);
-/* Accept one connection: fills c (fd non-blocking, TCP_NODELAY); 0, 1 if none waiting, -1. */
+/* Accept one connection: sets c's fd (non-blocking, TCP_NODELAY); 0, 1 if none waiting, -1. */
 int tcp_accept(int lfd, struct tcp_conn *c, struct sockaddr_storage *src, socklen_t *srclen);
 /* Start a non-blocking connect; 0 (connected or in progress) or -1 with err. */
 int tcp_connect(struct tcp_conn *c, const struct sockaddr *dst, socklen_t len, char *err,
@@ -82,9 +94,10 @@ int tcp_connect_done(struct tcp_conn *c, char *err, size_t errlen);
 /* Read what the socket has into rx: bytes read, 0 if nothing, -1 on EOF or error. */
 ssize_t tcp_fill(struct tcp_conn *c);
 /* Take the next complete message out of rx into b: 1 if one was taken, 0 if incomplete, -1 if
- * the stream is corrupt (zero or oversized length). */
+ * the stream is corrupt (a length of 0 or above WIRE_MSG_MAX: reported as soon as the prefix
+ * is in, before its body arrives). */
 int tcp_next_message(struct tcp_conn *c, struct buf *b);
-/* Append a message to tx: 0, or -1 if it does not fit (callers keep tx under TCP_TX_HIGH). */
+/* Append a message (1..WIRE_MSG_MAX bytes) to tx: 0, or -1 if it does not fit. */
 int tcp_queue(struct tcp_conn *c, const uint8_t *p, size_t len);
 /* Write as much of tx as the socket takes: 0 all written, 1 data left (wait for writable),
  * -1 error. */

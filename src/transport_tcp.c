@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -33,6 +34,51 @@ tcp_listen(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen)
 		return -1;
 	}
 	return fd;
+}
+
+int
+tcp_conn_buffers(struct tcp_conn *c, size_t rx_cap, size_t tx_cap)
+{
+	uint8_t *rx, *tx;
+
+	if (rx_cap < TCP_RX_SMALL)
+		rx_cap = TCP_RX_SMALL;
+	if (tx_cap < TCP_TX_SMALL)
+		tx_cap = TCP_TX_SMALL;
+	if (rx_cap <= c->rx_cap && tx_cap <= c->tx_cap)
+		return 0;
+	rx = malloc(rx_cap > c->rx_cap ? rx_cap : c->rx_cap);
+	tx = malloc(tx_cap > c->tx_cap ? tx_cap : c->tx_cap);
+	if (rx == NULL || tx == NULL) {
+		free(rx);
+		free(tx);
+		return -1;
+	}
+	/* Compact while copying: the waiting bytes move to the front. */
+	if (c->rx_len > 0)
+		memcpy(rx, c->rx + c->rx_off, c->rx_len);
+	if (c->tx_len > 0)
+		memcpy(tx, c->tx + c->tx_off, c->tx_len);
+	free(c->rx);
+	free(c->tx);
+	c->rx = rx;
+	c->tx = tx;
+	c->rx_off = c->tx_off = 0;
+	if (rx_cap > c->rx_cap)
+		c->rx_cap = rx_cap;
+	if (tx_cap > c->tx_cap)
+		c->tx_cap = tx_cap;
+	return 0;
+}
+
+void
+tcp_conn_free(struct tcp_conn *c)
+{
+	free(c->rx);
+	free(c->tx);
+	c->rx = c->tx = NULL;
+	c->rx_cap = c->tx_cap = 0;
+	c->rx_off = c->rx_len = c->tx_off = c->tx_len = 0;
 }
 
 static void
@@ -114,9 +160,9 @@ tcp_fill(struct tcp_conn *c)
 		memmove(c->rx, c->rx + c->rx_off, c->rx_len);
 		c->rx_off = 0;
 	}
-	if (c->rx_len == sizeof(c->rx))
+	if (c->rx_len == c->rx_cap)
 		return 0;
-	n = recv(c->fd, c->rx + c->rx_len, sizeof(c->rx) - c->rx_len, 0);
+	n = recv(c->fd, c->rx + c->rx_len, c->rx_cap - c->rx_len, 0);
 	if (n == 0)
 		return -1;
 	if (n == -1)
@@ -151,13 +197,13 @@ tcp_queue(struct tcp_conn *c, const uint8_t *p, size_t len)
 {
 	size_t need = WIRE_TCP_PREFIX_LEN + len;
 
-	if (len == 0 || len > 65535)
+	if (len == 0 || len > WIRE_MSG_MAX)
 		return -1;
-	if (c->tx_off + c->tx_len + need > sizeof(c->tx)) {
+	if (c->tx_off + c->tx_len + need > c->tx_cap) {
 		/* Compact: move the unsent bytes to the front. */
 		memmove(c->tx, c->tx + c->tx_off, c->tx_len);
 		c->tx_off = 0;
-		if (c->tx_len + need > sizeof(c->tx))
+		if (c->tx_len + need > c->tx_cap)
 			return -1;
 	}
 	wire_put16(c->tx + c->tx_off + c->tx_len, (uint16_t)len);

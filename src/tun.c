@@ -67,7 +67,7 @@ tun_open(const char *name, enum vt_devtype type, bool must_exist, char *err, siz
 	if (must_exist && if_nametoindex(name) == 0) {
 		snprintf(err, errlen, "device %s: does not exist (persist is set: create it "
 		    "first with `ip tuntap add dev %s mode %s user USER`)", name, name,
-		    type == VT_TAP ? "tap" : "tun");
+		    names_devtype[type]);
 		return -1;
 	}
 	if ((fd = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC)) == -1) {
@@ -113,6 +113,12 @@ tun_open(const char *name, enum vt_devtype type, bool must_exist, char *err, siz
 		return -1;
 	}
 	return fd;
+}
+
+int
+tun_clear_persist(int fd)
+{
+	return ioctl(fd, TUNSETPERSIST, 0) == -1 ? -1 : 0;
 }
 
 ssize_t

@@ -21,6 +21,10 @@
  */
 int tun_open(const char *name, enum vt_devtype type, bool must_exist, char *err, size_t errlen);
 
+/* Clear the persist flag of the device behind fd (an engine holding the same device could have
+ * set it: TUNSETPERSIST needs no capability on an attached fd). 0 or -1. */
+int tun_clear_persist(int fd);
+
 /*
  * Read one frame into b (reset, payload at the standard headroom). Returns its length, 0 if
  * there is nothing to read, -1 with errno on error; errno EMSGSIZE means one frame larger than

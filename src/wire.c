@@ -1,6 +1,8 @@
 /* wire.c - encode and decode the byte layout declared in wire.h; no keys, no state. */
 #include "wire.h"
 
+#include "names.h"
+
 #include <string.h>
 
 /* Range of MTUs either end may announce; outside it the peer is broken or hostile. */
@@ -116,14 +118,6 @@ wire_data_hdr_encode(uint8_t *p, const struct wire_data_hdr *h)
 	wire_put64(p + 8, h->counter);
 }
 
-/* A name is what a config file may call a peer: it ends up in logs and hook arguments. */
-static bool
-name_char_ok(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	    c == '_' || c == '.' || c == '-';
-}
-
 /* Write params as 48 bytes; a name longer than WIRE_NAME_MAX is cut (decode would reject it). */
 void
 wire_params_encode(uint8_t *p, const struct wire_params *params)
@@ -156,11 +150,8 @@ wire_params_decode(const uint8_t *p, struct wire_params *params)
 		return false;
 	if (wire_get16(p + P_MTU) < MTU_MIN || wire_get16(p + P_MTU) > MTU_MAX)
 		return false;
-	if (n > WIRE_NAME_MAX)
+	if (n > WIRE_NAME_MAX || !names_valid_peer((const char *)p + P_NAME, n))
 		return false;
-	for (i = 0; i < n; i++)
-		if (!name_char_ok(p[P_NAME + i]))
-			return false;
 	for (i = n; i < P_NAME_SIZE; i++)
 		if (p[P_NAME + i] != 0)
 			return false;

@@ -25,8 +25,10 @@ stream(const uint8_t *data, size_t size, size_t piece)
 	size_t off = 0, expect;
 	int rc;
 
-	memset(&conn, 0, sizeof(conn));
+	if (conn.rx == NULL && tcp_conn_buffers(&conn, TCP_RX_CAP, TCP_TX_SMALL) == -1)
+		abort();
 	conn.fd = -1;
+	conn.rx_off = conn.rx_len = 0;
 	while (off < size) {
 		size_t n = size - off < piece ? size - off : piece;
 
@@ -34,8 +36,8 @@ stream(const uint8_t *data, size_t size, size_t piece)
 			memmove(conn.rx, conn.rx + conn.rx_off, conn.rx_len);
 			conn.rx_off = 0;
 		}
-		if (n > sizeof(conn.rx) - conn.rx_len)
-			n = sizeof(conn.rx) - conn.rx_len;
+		if (n > conn.rx_cap - conn.rx_len)
+			n = conn.rx_cap - conn.rx_len;
 		if (n == 0)
 			abort(); /* a full buffer with no complete message cannot happen */
 		memcpy(conn.rx + conn.rx_len, data + off, n);
@@ -63,7 +65,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	stream(data + 1, size - 1, (size_t)data[0] + 1);
 	if (control_parse_request((const char *)data, size, &req) == 0 &&
-	    strlen(req.peer) > CONFIG_NAME_MAX)
+	    strlen(req.peer) > NAMES_PEER_MAX)
 		abort();
 	return 0;
 }

@@ -1,13 +1,19 @@
 #!/bin/sh
 # tests/netns/privsep.sh - privilege separation as administrators run it:
-#   1. user = "nobody": the engine runs as nobody with no capabilities and no_new_privs, the
-#      tunnel works, a client that restarts reconnects, status answers, and on SIGTERM the root
-#      parent removes the devices;
-#   2. persistent devices: pre-created with `ip tuntap add ... user nobody` and addressed by the
-#      administrator, both daemons run entirely as nobody with no capabilities at all.
+#   1. user = "nobody", started as root by a careless invoker (supplementary groups 0 and 6,
+#      CAP_NET_ADMIN and CAP_NET_RAW inheritable and ambient): each engine runs as nobody with
+#      nogroup as its only supplementary group, empty inheritable, permitted, effective, bounding
+#      and ambient capability sets and no_new_privs, while its parent stays root; the tunnel
+#      works, a client that restarts reconnects, status answers, and on SIGTERM each daemon exits
+#      0 and its root parent removes the device;
+#   2. a root daemon that cannot empty the bounding set (no CAP_SETPCAP) does not run the engine;
+#   3. persistent devices: pre-created with `ip tuntap add ... user nobody` and addressed by the
+#      administrator, both daemons run entirely as nobody with no capabilities at all, exit 0 on
+#      SIGTERM and leave the devices in place.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 need_root
 command -v setpriv >/dev/null || { echo "not ok - setpriv (util-linux) is missing"; exit 1; }
+plan 59
 setup_netns
 
 genkeys S
@@ -30,45 +36,85 @@ peers = { alpha = { public-key = "$S_PUB"; device = "vtpc$$"; remote = "10.98.0.
 CONF
 }
 
+NOBODY_UID=$(id -u nobody)
+NOBODY_GID=$(id -g nobody)
+# has PID FIELD VALUE: /proc/PID/status has "FIELD:" followed by VALUE, an ERE for the whole
+# value. False for an empty PID (a process that was not found).
+has() { grep -q -E "^$2:[[:space:]]+$3[[:space:]]*\$" "/proc/${1:-none}/status" 2>/dev/null; }
+# four ID: an ERE for Uid: or Gid: with real, effective, saved and filesystem id all ID.
+four() { echo "$1[[:space:]]+$1[[:space:]]+$1[[:space:]]+$1"; }
+dev_gone() { ! link_exists "$1" "$2"; }
+# creds_checks LABEL PID GROUPS: 8 checks that PID runs as nobody and nogroup (real, effective,
+# saved and filesystem ids), with supplementary groups GROUPS (an ERE) and no capabilities.
+creds_checks() {
+	check "$1: uids are nobody's" has "$2" Uid "$(four "$NOBODY_UID")"
+	check "$1: gids are nogroup's" has "$2" Gid "$(four "$NOBODY_GID")"
+	check "$1: supplementary groups: ${3:-none}" has "$2" Groups "$3"
+	for _set in CapInh CapPrm CapEff CapBnd CapAmb; do
+		check "$1: $_set is empty" has "$2" "$_set" '0+'
+	done
+}
+# What a careless invoker leaves a root daemon, which its engine must not keep.
+CARELESS="setpriv --groups 0,6 --inh-caps +net_admin,+net_raw --ambient-caps +net_admin,+net_raw"
+start_careless() { # NS LOG ARGS...: start_daemon under $CARELESS
+	_ns=$1
+	_log=$2
+	shift 2
+	: > "$_log"
+	# shellcheck disable=SC2086
+	ip netns exec "$_ns" $CARELESS "$VTUND" -n "$@" >> "$_log" 2>&1 &
+	LAST_PID=$!
+	track "$LAST_PID"
+}
+careless() { has "$1" Groups "0 6" && has "$1" CapInh 0+3000 && has "$1" CapAmb 0+3000; }
+# engine_checks ROLE PID: 12 checks of the engine under the root parent PID, and of the parent.
+engine_checks() {
+	_eng=$(pgrep -P "$2" | head -1)
+	check "$1: the engine is a child of the root parent" test -n "$_eng"
+	creds_checks "$1 engine" "$_eng" "$NOBODY_GID"
+	check "$1 engine: no_new_privs" has "$_eng" NoNewPrivs 1
+	check "$1: the root parent stays root" has "$2" Uid "$(four 0)"
+	check "$1: the root parent has groups 0 6, inheritable and ambient net_admin, net_raw" \
+	    careless "$2"
+}
+
 # --- 1. root parent, unprivileged engine --------------------------------------------------
 chmod 0755 "$TMP"
 server_conf 'user = "nobody";' 'address = "10.99.7.1/30"; peer-address = "10.99.7.2";'
 client_conf 'user = "nobody";' 'address = "10.99.7.2/30"; peer-address = "10.99.7.1";'
-start_daemon "$NS_S" "$TMP/s.log" -f "$TMP/s.conf" -s
+start_careless "$NS_S" "$TMP/s.log" -f "$TMP/s.conf" -s
 SPID=$LAST_PID
-start_daemon "$NS_C" "$TMP/c.log" -f "$TMP/c.conf" client alpha
+start_careless "$NS_C" "$TMP/c.log" -f "$TMP/c.conf" client alpha
 CPID=$LAST_PID
 check "privsep: session up with unprivileged engines" wait_for 10 grep -q "session up" "$TMP/c.log"
 check "privsep: ping through the tunnel" ping_ok "$NS_C" 10.99.7.1
-
-engine_of() { pgrep -P "$1" | head -1; }
-ENG=$(engine_of "$SPID")
-check "privsep: the server's engine is a child of the root parent" test -n "$ENG"
-if [ -n "$ENG" ]; then
-	check "privsep: engine runs as nobody" \
-	    grep -q -E "^Uid:[[:space:]]+65534[[:space:]]+65534[[:space:]]+65534" "/proc/$ENG/status"
-	check "privsep: engine has no effective capabilities" \
-	    grep -q -E "^CapEff:[[:space:]]+0+$" "/proc/$ENG/status"
-	check "privsep: engine has no permitted capabilities" \
-	    grep -q -E "^CapPrm:[[:space:]]+0+$" "/proc/$ENG/status"
-	check "privsep: engine has no_new_privs" grep -q -E "^NoNewPrivs:[[:space:]]+1" "/proc/$ENG/status"
-	check "privsep: parent stays root" grep -q -E "^Uid:[[:space:]]+0[[:space:]]" "/proc/$SPID/status"
-fi
+engine_checks "privsep: server" "$SPID"
+engine_checks "privsep: client" "$CPID"
 check "privsep: status answers from the unprivileged engine" \
     sh -c "'$VTUND' status -S '$TMP/s.sock' alpha | grep -q 'state: established'"
 
 # The client restarts: the unprivileged server engine takes the new handshake.
 stop_daemon "$CPID"
-start_daemon "$NS_C" "$TMP/c2.log" -f "$TMP/c.conf" client alpha
+start_careless "$NS_C" "$TMP/c2.log" -f "$TMP/c.conf" client alpha
 CPID=$LAST_PID
 check "privsep: client restart reconnects" wait_for 10 grep -q "session up" "$TMP/c2.log"
 check "privsep: ping after reconnect" ping_ok "$NS_C" 10.99.7.1
 check "privsep: server exits 0 on SIGTERM" stop_daemon "$SPID"
-check "privsep: root parent removed the server device" sh -c "! ip -n $NS_S link show vtps$$ >/dev/null 2>&1"
+check "privsep: root parent removed the server device" dev_gone "$NS_S" "vtps$$"
 check "privsep: client exits 0 on SIGTERM" stop_daemon "$CPID"
-check "privsep: root parent removed the client device" sh -c "! ip -n $NS_C link show vtpc$$ >/dev/null 2>&1"
+check "privsep: root parent removed the client device" dev_gone "$NS_C" "vtpc$$"
 
-# --- 2. persistent devices, no root at all ------------------------------------------------
+# --- 2. a bounding set it cannot empty: no engine -----------------------------------------
+# Without CAP_SETPCAP the drop cannot empty the bounding set; the engine must not run anyway.
+timeout 20 ip netns exec "$NS_S" setpriv --bounding-set -setpcap "$VTUND" -n -f "$TMP/s.conf" \
+    -s > "$TMP/r.log" 2>&1
+RC=$?
+check "refuse: a root daemon without CAP_SETPCAP exits 1" [ "$RC" -eq 1 ]
+check "refuse: it says why" grep -q "empty the capability bounding set.*CAP_SETPCAP" "$TMP/r.log"
+check "refuse: the engine never ran" sh -c "! grep -q 'engine running' '$TMP/r.log'"
+check "refuse: the root parent removed the device" dev_gone "$NS_S" "vtps$$"
+
+# --- 3. persistent devices, no root at all ------------------------------------------------
 ip -n "$NS_S" tuntap add dev "vtps$$" mode tun user nobody
 ip -n "$NS_C" tuntap add dev "vtpc$$" mode tun user nobody
 ip -n "$NS_S" addr add 10.99.8.1 peer 10.99.8.2 dev "vtps$$"
@@ -100,15 +146,13 @@ run_nobody "$NS_C" "$TMP/pc.log" -f "$TMP/c.conf" client alpha
 PC=$LAST_PID
 check "persist: session up, both daemons as nobody" wait_for 10 grep -q "session up" "$TMP/pc.log"
 check "persist: ping through pre-created devices" ping_ok "$NS_C" 10.99.8.1
-DPID=$(pgrep -f "vtund-ng -n -f $TMP/s.conf" | head -1)
-if [ -n "$DPID" ]; then
-	check "persist: daemon runs as nobody" grep -q -E "^Uid:[[:space:]]+65534" "/proc/$DPID/status"
-	check "persist: daemon has no capabilities" grep -q -E "^CapEff:[[:space:]]+0+$" "/proc/$DPID/status"
-else
-	not_ok "persist: find the daemon process"
-fi
-kill "$PS" "$PC" 2>/dev/null
-wait "$PS" "$PC" 2>/dev/null
-check "persist: pre-created devices are left in place" link_exists "$NS_S" "vtps$$"
+# ip netns exec, unshare, sh and setpriv each exec the next: $PS and $PC are the daemons.
+creds_checks "persist: server" "$PS" ""
+creds_checks "persist: client" "$PC" ""
+check "persist: server exits 0 on SIGTERM" stop_daemon "$PS"
+check "persist: client exits 0 on SIGTERM" stop_daemon "$PC"
+check "persist: the server's pre-created device is left in place" link_exists "$NS_S" "vtps$$"
+check "persist: the client's pre-created device is left in place" link_exists "$NS_C" "vtpc$$"
+grep -h "drop privileges" "$TMP"/*.log | sed 's/^/# /'
 [ -n "${VERBOSE:-}" ] && cat "$TMP"/*.log
 finish

@@ -815,41 +815,48 @@ test_parse_hostport(void **state)
 	uint16_t port;
 
 	(void)state;
-	assert_null(config_parse_hostport("[fd00::1]:6000", true, host, &port));
+#define HP(s, numeric) config_parse_hostport((s), (numeric), host, &port, CONFIG_DEFAULT_PORT)
+	assert_null(HP("[fd00::1]:6000", true));
 	assert_string_equal(host, "fd00::1");
 	assert_int_equal(port, 6000);
-	assert_null(config_parse_hostport("0.0.0.0", true, host, &port));
+	assert_null(HP("0.0.0.0", true));
 	assert_string_equal(host, "0.0.0.0");
 	assert_int_equal(port, CONFIG_DEFAULT_PORT);
-	assert_null(config_parse_hostport("::", true, host, &port));
+	assert_null(HP("::", true));
 	assert_string_equal(host, "::");
 	/* a name only where names are allowed */
-	assert_null(config_parse_hostport("vpn.example.net:7", false, host, &port));
+	assert_null(HP("vpn.example.net:7", false));
 	assert_string_equal(host, "vpn.example.net");
 	assert_int_equal(port, 7);
-	assert_string_equal(config_parse_hostport("vpn.example.net:7", true, host, &port),
+	assert_string_equal(HP("vpn.example.net:7", true),
 	    "not a numeric IPv4 or IPv6 address");
-	assert_non_null(strstr(config_parse_hostport("5000", true, host, &port),
+	assert_non_null(strstr(HP("5000", true),
 	    "a port alone is not enough"));
-	assert_string_equal(config_parse_hostport("5000", false, host, &port),
+	assert_string_equal(HP("5000", false),
 	    "not a valid host name or address");
-	assert_string_equal(config_parse_hostport("[::1", false, host, &port), "missing ']'");
-	assert_string_equal(config_parse_hostport("[::1]x", false, host, &port),
+	assert_string_equal(HP("[::1", false), "missing ']'");
+	assert_string_equal(HP("[::1]x", false),
 	    "unexpected text after ']'");
-	assert_string_equal(config_parse_hostport("h:123456", false, host, &port), "bad port");
-	assert_string_equal(config_parse_hostport("h:0", false, host, &port),
+	assert_string_equal(HP("h:123456", false), "bad port");
+	assert_string_equal(HP("h:0", false),
 	    "port out of range 1..65535");
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	assert_string_equal(config_parse_hostport(longname, false, host, &port),
+	assert_string_equal(HP(longname, false),
 	    "host name too long");
 	/* 63 characters make a label, 64 do not */
 	memset(longname, 'a', 64);
 	strcpy(longname + 64, ".example");
-	assert_string_equal(config_parse_hostport(longname, false, host, &port),
+	assert_string_equal(HP(longname, false),
 	    "not a valid host name or address");
 	strcpy(longname + 63, ".example");
-	assert_null(config_parse_hostport(longname, false, host, &port));
+	assert_null(HP(longname, false));
+	/* Without a port the caller's default stays (the command line keeps the configured one). */
+	assert_null(config_parse_hostport("vpn.example.net", false, host, &port, 6001));
+	assert_int_equal(port, 6001);
+	assert_null(config_parse_hostport("[fd00::1]", false, host, &port, 6002));
+	assert_int_equal(port, 6002);
+#undef HP
 }
 
 static void
@@ -900,9 +907,9 @@ test_names(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(peers_ok) / sizeof(peers_ok[0]); i++)
-		assert_true(config_valid_peer_name(peers_ok[i]));
+		assert_true(names_valid_peer(peers_ok[i], strlen(peers_ok[i])));
 	for (size_t i = 0; i < sizeof(peers_bad) / sizeof(peers_bad[0]); i++)
-		assert_false(config_valid_peer_name(peers_bad[i]));
+		assert_false(names_valid_peer(peers_bad[i], strlen(peers_bad[i])));
 	for (size_t i = 0; i < sizeof(ifs_ok) / sizeof(ifs_ok[0]); i++)
 		assert_true(config_valid_ifname(ifs_ok[i]));
 	for (size_t i = 0; i < sizeof(ifs_bad) / sizeof(ifs_bad[0]); i++)

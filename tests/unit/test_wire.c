@@ -267,7 +267,7 @@ test_params_layout(void **state)
 static void
 test_params_roundtrip(void **state)
 {
-	static const char *names[] = { "", "a", "site-a", "Peer_1.example-net",
+	static const char *names[] = { "a", "site-a", "Peer_1.example-net",
 		"abcdefghijklmnopqrstuvwxyz01234" /* 31 */ };
 	static const uint16_t mtus[] = { 576, 1280, 1420, 1500, 9000 };
 	struct wire_params p, q;
@@ -374,11 +374,14 @@ test_params_reject(void **state)
 	b[7] = 255;
 	assert_false(wire_params_decode(b, &q));
 
-	/* Every byte of the name: every value outside [A-Za-z0-9_.-] is refused. */
+	/* Every byte of the name: a peer name (names_valid_peer) is a letter, then letters,
+	 * digits, '_', '.' or '-'; anything else is refused. */
 	for (i = 0; i < 6; i++)
 		for (v = 0; v < 256; v++) {
-			bool ok = (v >= 'A' && v <= 'Z') || (v >= 'a' && v <= 'z') ||
-			    (v >= '0' && v <= '9') || v == '_' || v == '.' || v == '-';
+			bool letter = (v >= 'A' && v <= 'Z') || (v >= 'a' && v <= 'z');
+			bool ok = letter || (i > 0 && ((v >= '0' && v <= '9') || v == '_' ||
+			    v == '.' || v == '-'));
+
 			assert_int_equal(decode_with(8 + i, (uint8_t)v), ok);
 		}
 

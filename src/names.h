@@ -1,0 +1,53 @@
+/*
+ * names.h - every name the daemon spells in more than one place, defined once: the setting
+ * values of a link (device type, transport, cipher, compression) with their enums, the drop
+ * reasons of the counters, and the rule for peer names. The configuration parser, the
+ * handshake's log messages, the status reply and the hooks all read these tables. Pure.
+ */
+#ifndef VT_NAMES_H
+#define VT_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum vt_devtype { VT_TUN = 0, VT_TAP = 1, VT_DEVTYPE_MAX };
+enum vt_proto { VT_UDP = 0, VT_TCP = 1, VT_PROTO_MAX };
+enum vt_cipher { VT_AES256GCM = 0, VT_CHACHA20POLY1305 = 1, VT_CIPHER_MAX };
+enum vt_compress { VT_COMPRESS_NONE = 0, VT_COMPRESS_LZ4 = 1, VT_COMPRESS_MAX };
+
+/* Why a packet was dropped; the status reply names each counter by names_drop[]. */
+enum vt_drop {
+	DROP_AUTH = 0,     /* tag, mac1 or handshake authentication failed */
+	DROP_REPLAY,       /* counter seen before or too old; replayed handshake timestamp */
+	DROP_MALFORMED,    /* wrong length, unknown type, bad inner header or LZ4 block, corrupt
+	                      TCP stream */
+	DROP_NO_SESSION,   /* no key for the receiver index, the key expired, or data on a
+	                      connection that does not carry that peer */
+	DROP_NO_KEY,       /* a frame from the device while no key is ready (tx side) */
+	DROP_RATELIMIT,    /* handshake over the rate, or a connection evicted before it said who
+	                      it is */
+	DROP_MISMATCH,     /* handshake with settings that differ from ours, or over the wrong
+	                      transport */
+	DROP_DEVICE,       /* the device or socket could not take the packet */
+	DROP_MAX
+};
+
+/* Each table is indexed by its enum and ends with NULL (the parser walks it). */
+extern const char *const names_devtype[VT_DEVTYPE_MAX + 1]; /* "tun", "tap" */
+extern const char *const names_proto[VT_PROTO_MAX + 1];     /* "udp", "tcp" */
+extern const char *const names_cipher[VT_CIPHER_MAX + 1];   /* "aes-256-gcm", ... */
+extern const char *const names_compress[VT_COMPRESS_MAX + 1]; /* "none", "lz4" */
+extern const char *const names_drop[DROP_MAX + 1];          /* "auth", "replay", ... */
+
+/* The name of value v in table (n entries), or "?" if v is out of range: for values that
+ * came from the network. */
+const char *names_get(const char *const *table, size_t n, int v);
+#define NAMES_GET(table, v) names_get((table), sizeof(table) / sizeof((table)[0]) - 1, (v))
+
+/* Longest peer name; the same name on both ends names a link. */
+#define NAMES_PEER_MAX 31
+/* A peer name: a letter, then letters, digits, '_', '-' or '.'; 1..NAMES_PEER_MAX bytes. s need
+ * not be terminated. */
+bool names_valid_peer(const char *s, size_t len);
+
+#endif

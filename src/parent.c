@@ -1,0 +1,921 @@
+/*
+ * parent.c - the root parent (parent.h): start-up with root rights, the engine child, the
+ * parent's loop, and configuration reload.
+ */
+#define _GNU_SOURCE
+#include "parent.h"
+
+#include "config-auto.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "config_parse.h"
+#include "crypto.h"
+#include "daemon.h"
+#include "engine.h"
+#include "log.h"
+#include "priv.h"
+#include "privchan.h"
+#include "transport.h"
+#include "xmalloc.h"
+
+#ifndef RUNSTATEDIR
+#define RUNSTATEDIR "/run"
+#endif
+#define RUN_DIR RUNSTATEDIR "/vtund-ng"
+#define GONE_TIMEOUT_MS 10000 /* how long the engine may take to let a removed peer go */
+
+/* A peer as the parent knows it: its configuration, device and resolved server. */
+struct pdev {
+	uint32_t id;
+	int cfg;                     /* index into the current configuration's peers */
+	int fd;                      /* the parent's copy of the device fd */
+	int ifindex;                 /* of a device we created; 0 for a persistent one */
+	struct sockaddr_storage remote;
+	socklen_t remote_len;
+};
+
+struct parent {
+	struct parent_opts o;
+	struct vt_config cfg;
+	const char *role;
+	struct pdev *devs;
+	int ndevs;
+	uint32_t next_id;
+	int udp_fd, tcp_fd, ctl_fd;  /* server sockets and the control socket (until the fork) */
+	bool have_udp, have_tcp;     /* the engine has such a server socket */
+	char ctl_path[4096], pid_path[4096];
+	bool wrote_pid;
+	const char *user;            /* the engine's user; NULL = it keeps our rights */
+	uid_t uid;
+	gid_t gid;
+	int chan;                    /* our end of the channel (privilege separation) */
+	pid_t engine;
+	struct engine *e;            /* or the engine in this process (no separation) */
+	bool ready;
+};
+
+/* ---- configuration -------------------------------------------------------------------------- */
+
+/* Load the configuration; every error goes to the log (or stderr) as file:line. */
+static bool
+load(const char *path, struct vt_config *cfg, bool to_log)
+{
+	struct config_errors errs;
+
+	if (config_load(path, cfg, &errs) == 0)
+		return true;
+	for (int i = 0; i < errs.n; i++) {
+		if (to_log)
+			log_warnx("%s", errs.msg[i]);
+		else
+			fprintf(stderr, "%s\n", errs.msg[i]);
+	}
+	if (errs.dropped > 0) {
+		if (to_log)
+			log_warnx("%s: %d more errors not shown", path, errs.dropped);
+		else
+			fprintf(stderr, "%s: %d more errors not shown\n", path, errs.dropped);
+	}
+	return false;
+}
+
+/* Client: the peer to serve, with the command line's HOST[:PORT], resolved; -1 with err. */
+static int
+client_peer(const struct parent_opts *o, struct vt_config *cfg, int *index,
+    struct sockaddr_storage *remote, socklen_t *remote_len, char *err, size_t errlen)
+{
+	struct vt_peer *p = NULL;
+	const char *why;
+	uint16_t port;
+
+	for (int i = 0; i < cfg->npeers; i++)
+		if (strcmp(cfg->peers[i].name, o->client_peer) == 0) {
+			p = &cfg->peers[i];
+			*index = i;
+		}
+	if (p == NULL) {
+		snprintf(err, errlen, "%s: no peer named '%s'", cfg->path, o->client_peer);
+		return -1;
+	}
+	if (o->client_override != NULL) {
+		why = config_parse_hostport(o->client_override, false, p->remote_host, &port,
+		    p->has_remote ? p->remote_port : CONFIG_DEFAULT_PORT);
+		if (why != NULL) {
+			snprintf(err, errlen, "bad server address '%s': %s (HOST, HOST:PORT or "
+			    "[V6]:PORT)", o->client_override, why);
+			return -2;
+		}
+		p->remote_port = port;
+		p->has_remote = true;
+	}
+	if (!p->has_remote) {
+		snprintf(err, errlen, "%s:%d: peer '%s': no remote: a client needs remote = "
+		    "\"host:port\" or a HOST argument", cfg->path, p->line, p->name);
+		return -1;
+	}
+	if (transport_resolve(p->remote_host, p->remote_port,
+	    p->proto == VT_TCP ? SOCK_STREAM : SOCK_DGRAM, remote, remote_len, err,
+	    errlen) == -1)
+		return -1;
+	return 0;
+}
+
+/* Who the engine runs as. NULL: it keeps our rights (not root, or user = ""). Unless the
+ * configuration says user = "", a root daemon never parses network input as root: without
+ * the default user the engine runs as nobody. */
+static const char *
+engine_user(const struct vt_config *cfg, uid_t *uid, gid_t *gid, char *err, size_t errlen)
+{
+	const char *name = cfg->user;
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (geteuid() != 0)
+		return NULL;
+	if (name == NULL) {
+		name = VT_DEFAULT_USER;
+		if (getpwnam(name) == NULL) {
+			log_warnx("user %s does not exist: the engine runs as nobody (create %s, "
+			    "or set user in the configuration)", name, name);
+			name = "nobody";
+		}
+	}
+	if (name[0] == '\0' || strcmp(name, "root") == 0)
+		return NULL;
+	if (priv_lookup_user(name, cfg->group, uid, gid, err, errlen) == -1)
+		return "";
+	return name;
+}
+
+/* ---- devices ------------------------------------------------------------------------------- */
+
+static struct vt_peer *
+peer_of(struct parent *pr, const struct pdev *d)
+{
+	return &pr->cfg.peers[d->cfg];
+}
+
+/* Bring a peer's device up (create or attach, configure, up hooks); 0 or -1 (logged). */
+static int
+dev_up(struct parent *pr, int index, struct pdev *d)
+{
+	const struct vt_peer *p = &pr->cfg.peers[index];
+	char err[512];
+
+	d->cfg = index;
+	d->fd = priv_device_up(p, pr->role, &d->ifindex, err, sizeof(err));
+	if (d->fd == -1) {
+		log_warnx("peer %s: %s", p->name, err);
+		return -1;
+	}
+	log_info("peer %s: device %s up", p->name, p->device);
+	return 0;
+}
+
+static void
+dev_down(struct parent *pr, struct pdev *d)
+{
+	priv_device_down(peer_of(pr, d), pr->role, d->fd, d->ifindex);
+	d->fd = -1;
+}
+
+/*
+ * Tell the engine about a peer: added (with its device), restarted with new settings, or
+ * updated in place. Over the channel, or by a call when the engine runs in this process;
+ * either way the engine gets its own copy of the device fd and we keep ours (the device stays
+ * while the down hooks run).
+ */
+static int
+tell_peer(struct parent *pr, enum chan_type type, const struct pdev *d)
+{
+	const struct vt_peer *p = peer_of(pr, d);
+	const struct sockaddr *remote = (const struct sockaddr *)&d->remote;
+	struct chan_msg m;
+	int rc, fd;
+
+	if (pr->e != NULL) {
+		if (type == CHAN_PEER_UPDATE)
+			return engine_update_peer(pr->e, d->id, p);
+		if (type == CHAN_PEER_RESTART)
+			return engine_restart_peer(pr->e, d->id, p, remote, d->remote_len);
+		if ((fd = dup(d->fd)) == -1) {
+			log_warn("peer %s: dup", p->name);
+			return -1;
+		}
+		return engine_add_peer(pr->e, d->id, p, remote, d->remote_len, fd);
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	chan_peer_from(&m.u.peer, d->id, p, remote, d->remote_len);
+	rc = chan_send(pr->chan, &m, type == CHAN_PEER_ADD ? d->fd : -1);
+	crypto_wipe(&m, sizeof(m));
+	if (rc == -1)
+		log_warn("telling the engine about peer %s", p->name);
+	return rc;
+}
+
+/* The engine sent something it may not: it parses network input and is not trusted. */
+static void
+engine_misbehaves(struct parent *pr, const char *what)
+{
+	log_warnx("privileged parent: %s from the engine: stopping it", what);
+	kill(pr->engine, SIGKILL);
+}
+
+/* Wait until the engine confirms it let peer id go (it closed the device fd). */
+static void
+wait_gone(struct parent *pr, uint32_t id)
+{
+	struct pollfd pfd = { .fd = pr->chan, .events = POLLIN };
+	struct chan_msg m;
+	int mfd, rc, waited = 0;
+
+	while (waited < GONE_TIMEOUT_MS) {
+		if (poll(&pfd, 1, 100) == 0) {
+			waited += 100;
+			continue;
+		}
+		rc = chan_recv(pr->chan, false, &m, &mfd);
+		if (rc == 0)
+			return; /* the engine is gone: nothing holds the device */
+		if (rc == -2) {
+			engine_misbehaves(pr, "a malformed message");
+			return;
+		}
+		if (rc == 1 && m.type == CHAN_PEER_GONE && m.arg == id)
+			return;
+	}
+	log_warnx("the engine did not release peer %u in %d s: removing its device anyway", id,
+	    GONE_TIMEOUT_MS / 1000);
+}
+
+/* The engine closes a peer (a close message to it, its device fd); returns once it did. */
+static void
+tell_remove(struct parent *pr, uint32_t id)
+{
+	if (pr->e != NULL) {
+		engine_remove_peer(pr->e, id);
+		return;
+	}
+	chan_send_simple(pr->chan, CHAN_PEER_REMOVE, id);
+	wait_gone(pr, id);
+}
+
+/* ---- reload -------------------------------------------------------------------------------- */
+
+/* Settings that need a new device, and settings that need a new session; the rest apply in
+ * place (keepalive, timeout, rekey-interval, compress-acceleration, hooks). */
+static bool
+device_differs(const struct vt_peer *a, const struct vt_peer *b)
+{
+	return a->type != b->type || strcmp(a->device, b->device) != 0 ||
+	    a->persist != b->persist || a->mtu != b->mtu || a->naddrs != b->naddrs ||
+	    a->npeer_addrs != b->npeer_addrs ||
+	    memcmp(a->addrs, b->addrs, sizeof(a->addrs[0]) * (size_t)a->naddrs) != 0 ||
+	    memcmp(a->peer_addrs, b->peer_addrs,
+	    sizeof(a->peer_addrs[0]) * (size_t)a->npeer_addrs) != 0;
+}
+
+static bool
+session_differs(const struct vt_peer *a, const struct vt_peer *b)
+{
+	return a->proto != b->proto || a->cipher != b->cipher || a->compress != b->compress ||
+	    memcmp(a->public_key, b->public_key, 32) != 0 || a->has_psk != b->has_psk ||
+	    memcmp(a->psk, b->psk, 32) != 0 || strcmp(a->remote_host, b->remote_host) != 0 ||
+	    a->remote_port != b->remote_port;
+}
+
+static bool
+inplace_differs(const struct vt_peer *a, const struct vt_peer *b)
+{
+	return a->keepalive != b->keepalive || a->timeout != b->timeout ||
+	    a->rekey_interval != b->rekey_interval || a->compress_accel != b->compress_accel;
+}
+
+/* Global settings that only a restart applies: say so, and keep the running ones. */
+static void
+note_restart_settings(const struct vt_config *old, struct vt_config *new)
+{
+	const char *changed[6];
+	int n = 0;
+
+	if (strcmp(old->listen_host, new->listen_host) != 0 ||
+	    old->listen_port != new->listen_port)
+		changed[n++] = "listen";
+	if ((old->user == NULL) != (new->user == NULL) ||
+	    (old->user != NULL && strcmp(old->user, new->user) != 0))
+		changed[n++] = "user";
+	if ((old->group == NULL) != (new->group == NULL) ||
+	    (old->group != NULL && strcmp(old->group, new->group) != 0))
+		changed[n++] = "group";
+	if (memcmp(old->private_key, new->private_key, 32) != 0)
+		changed[n++] = "private-key";
+	if ((old->control_socket == NULL) != (new->control_socket == NULL) ||
+	    (old->control_socket != NULL &&
+	    strcmp(old->control_socket, new->control_socket) != 0))
+		changed[n++] = "control-socket";
+	if ((old->pid_file == NULL) != (new->pid_file == NULL) ||
+	    (old->pid_file != NULL && strcmp(old->pid_file, new->pid_file) != 0))
+		changed[n++] = "pid-file";
+	for (int i = 0; i < n; i++)
+		log_warnx("reload: %s changed: that needs a restart; the running value stays",
+		    changed[i]);
+	/* The running values stay: the engine keeps its key, sockets and user. */
+	memcpy(new->private_key, old->private_key, 32);
+	memcpy(new->public_key, old->public_key, 32);
+}
+
+/* Bind a server socket the new configuration needs and hand it to the engine. */
+static void
+need_socket(struct parent *pr, bool tcp)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char err[256];
+	struct chan_msg m;
+	int fd, rc;
+
+	if (!pr->o.server || (tcp ? pr->have_tcp : pr->have_udp))
+		return;
+	if (transport_resolve(pr->cfg.listen_host, pr->cfg.listen_port, SOCK_DGRAM, &ss, &sslen,
+	    err, sizeof(err)) == -1) {
+		log_warnx("reload: listen: %s", err);
+		return;
+	}
+	fd = tcp ? tcp_listen((struct sockaddr *)&ss, sslen, err, sizeof(err)) :
+	    udp_bind((struct sockaddr *)&ss, sslen, err, sizeof(err));
+	if (fd == -1) {
+		log_warnx("reload: %s", err);
+		return;
+	}
+	if (pr->e != NULL) {
+		engine_set_socket(pr->e, tcp, fd); /* taken over */
+	} else {
+		memset(&m, 0, sizeof(m));
+		m.type = CHAN_SOCKET;
+		m.arg = tcp ? 1 : 0;
+		rc = chan_send(pr->chan, &m, fd);
+		close(fd);
+		if (rc == -1)
+			return;
+	}
+	if (tcp)
+		pr->have_tcp = true;
+	else
+		pr->have_udp = true;
+}
+
+enum change { KEEP = 0, UPDATE, RESTART };
+
+/* Apply a new configuration as a difference; a one-line result in text. 0 applied (failures of
+ * single peers counted in the text), 1 nothing changed (the file is invalid). */
+static int
+reload(struct parent *pr, char *text, size_t textlen)
+{
+	struct vt_config new;
+	struct sockaddr_storage remote;
+	socklen_t remote_len = 0;
+	struct pdev *devs;
+	enum change *how;
+	bool *taken, udp = false, tcp = false;
+	int ndevs = 0, added = 0, removed = 0, restarted = 0, updated = 0, failed = 0;
+	int client_index = -1, unchanged;
+	char err[512];
+
+	daemon_notify_reloading();
+	log_info("reloading %s", pr->o.config);
+	if (!load(pr->o.config, &new, true)) {
+		snprintf(text, textlen, "%s is not valid (every error is in the log): nothing "
+		    "changed", pr->o.config);
+		daemon_notify("READY=1");
+		return 1;
+	}
+	if (!pr->o.server && client_peer(&pr->o, &new, &client_index, &remote, &remote_len, err,
+	    sizeof(err)) != 0) {
+		log_warnx("reload: %s", err);
+		snprintf(text, textlen, "%.400s: nothing changed", err);
+		config_free(&new);
+		daemon_notify("READY=1");
+		return 1;
+	}
+	note_restart_settings(&pr->cfg, &new);
+	if (new.log_level != pr->cfg.log_level) {
+		log_set_level((enum log_level)(new.log_level + pr->o.verbose > LOG_LVL_DEBUG ?
+		    LOG_LVL_DEBUG : new.log_level + pr->o.verbose));
+		if (pr->e == NULL)
+			chan_send_simple(pr->chan, CHAN_LOG_LEVEL, (uint32_t)log_get_level());
+	}
+
+	devs = xcalloc((size_t)new.npeers + 1, sizeof(*devs));
+	how = xcalloc((size_t)new.npeers + 1, sizeof(*how));
+	taken = xcalloc((size_t)new.npeers + 1, sizeof(*taken));
+	/* Each running peer: gone, on a new device (removed, added again below), restarted on
+	 * the same device, updated in place, or untouched. Removals go first: their names, keys
+	 * and devices become free for what follows. */
+	for (int i = 0; i < pr->ndevs; i++) {
+		struct pdev *d = &pr->devs[i];
+		const struct vt_peer *old = peer_of(pr, d), *p = NULL;
+		int j = client_index;
+
+		if (pr->o.server)
+			for (j = 0; j < new.npeers && strcmp(new.peers[j].name, old->name) != 0; j++)
+				;
+		if (j >= 0 && j < new.npeers)
+			p = &new.peers[j];
+		if (p == NULL || device_differs(old, p)) {
+			tell_remove(pr, d->id);
+			dev_down(pr, d);
+			removed += p == NULL;
+			continue;
+		}
+		taken[j] = true;
+		devs[ndevs] = *d;
+		devs[ndevs].cfg = j;
+		if (!pr->o.server) {
+			if (remote_len != d->remote_len || memcmp(&remote, &d->remote,
+			    remote_len) != 0)
+				how[ndevs] = RESTART;
+			devs[ndevs].remote = remote;
+			devs[ndevs].remote_len = remote_len;
+		}
+		if (session_differs(old, p))
+			how[ndevs] = RESTART;
+		else if (how[ndevs] == KEEP && inplace_differs(old, p))
+			how[ndevs] = UPDATE;
+		ndevs++;
+	}
+	/* From here on the new configuration is the one. */
+	config_free(&pr->cfg);
+	pr->cfg = new;
+	free(pr->devs);
+	pr->devs = devs;
+	pr->ndevs = ndevs;
+	for (int i = 0; i < ndevs; i++) {
+		if (how[i] == RESTART) {
+			tell_peer(pr, CHAN_PEER_RESTART, &devs[i]);
+			restarted++;
+		} else if (how[i] == UPDATE) {
+			tell_peer(pr, CHAN_PEER_UPDATE, &devs[i]);
+			updated++;
+		}
+	}
+	unchanged = ndevs - restarted - updated;
+	for (int j = 0; j < pr->cfg.npeers; j++) {
+		struct pdev *d = &pr->devs[pr->ndevs];
+
+		if (taken[j] || (!pr->o.server && j != client_index))
+			continue;
+		memset(d, 0, sizeof(*d));
+		d->id = pr->next_id++;
+		if (!pr->o.server) {
+			d->remote = remote;
+			d->remote_len = remote_len;
+		}
+		if (dev_up(pr, j, d) == -1) {
+			failed++;
+			continue;
+		}
+		if (tell_peer(pr, CHAN_PEER_ADD, d) == -1) {
+			dev_down(pr, d);
+			failed++;
+			continue;
+		}
+		pr->ndevs++;
+		added++;
+	}
+	for (int i = 0; i < pr->ndevs; i++) {
+		udp |= peer_of(pr, &pr->devs[i])->proto == VT_UDP;
+		tcp |= peer_of(pr, &pr->devs[i])->proto == VT_TCP;
+	}
+	if (udp)
+		need_socket(pr, false);
+	if (tcp)
+		need_socket(pr, true);
+	free(how);
+	free(taken);
+	snprintf(text, textlen, "reloaded: %d added, %d removed, %d restarted, %d updated in "
+	    "place, %d unchanged%s", added, removed, restarted, updated, unchanged,
+	    failed > 0 ? "; some peers failed (see the log)" : "");
+	if (failed > 0)
+		snprintf(text + strlen(text), textlen - strlen(text), ": %d", failed);
+	log_info("%s", text);
+	daemon_notify("READY=1");
+	return 0;
+}
+
+/* ---- the engine child ----------------------------------------------------------------------- */
+
+/* In the child: keep only what the engine needs, drop every privilege, run the loop. */
+static void __attribute__((noreturn))
+engine_child(struct parent *pr, int chan, pid_t parent)
+{
+	struct engine_setup st;
+	struct engine *e;
+	char err[256];
+	int keep[4] = { pr->udp_fd, pr->tcp_fd, pr->ctl_fd, chan }, rc;
+
+	/* The parent's copies of the devices and anything else inherited stay with it: the
+	 * engine gets each device over the channel. */
+	daemon_close_fds_except(keep, 4);
+	if (priv_drop(pr->user, pr->cfg.group, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	log_info("engine running as user %s without capabilities", pr->user);
+	/* If the parent dies (even by SIGKILL), so does the engine at once: nothing may hold
+	 * the sockets and devices of a daemon that is gone. After the drop: a change of
+	 * credentials clears this setting. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		_exit(1);
+	memset(&st, 0, sizeof(st));
+	st.private_key = pr->cfg.private_key;
+	st.server = pr->o.server;
+	st.udp_fd = pr->udp_fd;
+	st.tcp_fd = pr->tcp_fd;
+	st.ctl_fd = pr->ctl_fd;
+	st.chan_fd = chan;
+	st.role = pr->role;
+	e = engine_new(&st);
+	if (e == NULL)
+		_exit(1);
+	rc = engine_dispatch(e);
+	engine_free(e);
+	exit(rc);
+}
+
+/* ---- the loop ------------------------------------------------------------------------------ */
+
+/* A message from the engine. */
+static void
+engine_message(struct parent *pr)
+{
+	char text[CHAN_TEXT_MAX];
+	struct chan_msg m;
+	int mfd, rc;
+
+	rc = chan_recv(pr->chan, false, &m, &mfd);
+	if (rc == -1 || rc == 0)
+		return;
+	if (rc == -2) {
+		engine_misbehaves(pr, "a malformed message");
+		return;
+	}
+	switch ((enum chan_type)m.type) {
+	case CHAN_READY:
+		if (pr->ready) {
+			engine_misbehaves(pr, "a second READY");
+			return;
+		}
+		pr->ready = true;
+		daemon_notify("READY=1");
+		break;
+	case CHAN_RELOAD:
+		rc = reload(pr, text, sizeof(text));
+		memset(&m, 0, sizeof(m));
+		m.type = CHAN_RELOAD_DONE;
+		m.u.text.status = rc;
+		snprintf(m.u.text.text, sizeof(m.u.text.text), "%s", text);
+		chan_send(pr->chan, &m, -1);
+		break;
+	case CHAN_PEER_GONE:
+		break; /* late: wait_gone gave up on it */
+	default:
+		engine_misbehaves(pr, "a request of the wrong direction");
+		break;
+	}
+}
+
+/* Run the parent until the engine exits; returns its exit status. */
+static int
+parent_loop(struct parent *pr, int sfd)
+{
+	struct pollfd pfd[2];
+	struct signalfd_siginfo si;
+	char text[CHAN_TEXT_MAX];
+	int status = 0;
+
+	pfd[0].fd = sfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = pr->chan;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd[1].revents & POLLIN)
+			engine_message(pr);
+		if (pfd[1].revents & (POLLHUP | POLLERR))
+			pfd[1].fd = -1;
+		if (!(pfd[0].revents & POLLIN) ||
+		    read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGCHLD) {
+			if (waitpid(pr->engine, &status, WNOHANG) == pr->engine)
+				break;
+		} else if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP received");
+			reload(pr, text, sizeof(text));
+		} else {
+			daemon_notify("STOPPING=1");
+			kill(pr->engine, (int)si.ssi_signo);
+		}
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		log_warnx("engine killed by signal %d", WTERMSIG(status));
+	return 1;
+}
+
+/* ---- start-up ------------------------------------------------------------------------------ */
+
+/* Bind the control socket at path, refusing to steal one a running daemon answers on. */
+static int
+control_listen(const char *path, uid_t uid, gid_t gid)
+{
+	struct sockaddr_un sun;
+	int fd, probe;
+	char dir[4096], *slash;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_warnx("control socket path too long: %s", path);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+			log_warn("mkdir %s", dir);
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe != -1) {
+		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(probe);
+			log_warnx("%s: another vtund-ng is running there", path);
+			return -1;
+		}
+		close(probe);
+	}
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    listen(fd, 16) == -1) {
+		log_warn("control socket %s", path);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	if (chmod(path, 0660) == -1 || (uid != (uid_t)-1 && chown(path, uid, gid) == -1))
+		log_warn("control socket %s: permissions", path);
+	return fd;
+}
+
+/* The server's sockets, before any interface is touched: a taken port changes nothing. */
+static void
+bind_sockets(struct parent *pr)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char err[512];
+
+	for (int i = 0; i < pr->ndevs; i++) {
+		pr->have_udp |= peer_of(pr, &pr->devs[i])->proto == VT_UDP;
+		pr->have_tcp |= peer_of(pr, &pr->devs[i])->proto == VT_TCP;
+	}
+	if (transport_resolve(pr->cfg.listen_host, pr->cfg.listen_port, SOCK_DGRAM, &ss, &sslen,
+	    err, sizeof(err)) == -1)
+		fatalx("listen: %s", err);
+	if (pr->have_udp && (pr->udp_fd = udp_bind((struct sockaddr *)&ss, sslen, err,
+	    sizeof(err))) == -1)
+		fatalx("%s", err);
+	if (pr->have_tcp && (pr->tcp_fd = tcp_listen((struct sockaddr *)&ss, sslen, err,
+	    sizeof(err))) == -1)
+		fatalx("%s", err);
+}
+
+static void
+paths(struct parent *pr)
+{
+	const struct vt_config *cfg = &pr->cfg;
+
+	if (cfg->control_socket != NULL)
+		snprintf(pr->ctl_path, sizeof(pr->ctl_path), "%s", cfg->control_socket);
+	else if (pr->o.server)
+		snprintf(pr->ctl_path, sizeof(pr->ctl_path), "%s/server.sock", RUN_DIR);
+	else
+		snprintf(pr->ctl_path, sizeof(pr->ctl_path), "%s/client-%s.sock", RUN_DIR,
+		    pr->o.client_peer);
+	if (cfg->pid_file != NULL)
+		snprintf(pr->pid_path, sizeof(pr->pid_path), "%s", cfg->pid_file);
+	else if (pr->o.server)
+		snprintf(pr->pid_path, sizeof(pr->pid_path), "%s/server.pid", RUN_DIR);
+	else
+		snprintf(pr->pid_path, sizeof(pr->pid_path), "%s/client-%s.pid", RUN_DIR,
+		    pr->o.client_peer);
+}
+
+static int
+inproc_reload(void *arg, char *text, size_t len)
+{
+	return reload(arg, text, len);
+}
+
+static void
+inproc_ready(void *arg)
+{
+	daemon_notify("READY=1");
+}
+
+/* Without privilege separation: the engine runs here, and a reload calls it directly. */
+static int
+run_inprocess(struct parent *pr)
+{
+	struct engine_setup st;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	st.private_key = pr->cfg.private_key;
+	st.server = pr->o.server;
+	st.udp_fd = pr->udp_fd;
+	st.tcp_fd = pr->tcp_fd;
+	st.ctl_fd = pr->ctl_fd;
+	st.chan_fd = -1;
+	st.role = pr->role;
+	st.reload = inproc_reload;
+	st.ready = inproc_ready;
+	st.arg = pr;
+	pr->udp_fd = pr->tcp_fd = pr->ctl_fd = -1; /* the engine's now */
+	if ((pr->e = engine_new(&st)) == NULL)
+		return 1;
+	for (int i = 0; i < pr->ndevs; i++)
+		tell_peer(pr, CHAN_PEER_ADD, &pr->devs[i]);
+	engine_ready(pr->e);
+	rc = engine_dispatch(pr->e);
+	engine_free(pr->e);
+	pr->e = NULL;
+	return rc;
+}
+
+/* Fork the engine and serve it until it ends. */
+static int
+run_engine(struct parent *pr)
+{
+	sigset_t set, old;
+	pid_t parent = getpid();
+	int sv[2], sfd, rc;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		fatal("socketpair");
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	pr->engine = fork();
+	if (pr->engine == -1)
+		fatal("fork");
+	if (pr->engine == 0) {
+		close(sv[0]);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		engine_child(pr, sv[1], parent);
+	}
+	close(sv[1]);
+	pr->chan = sv[0];
+	/* The engine owns the sockets now. */
+	if (pr->udp_fd != -1)
+		close(pr->udp_fd);
+	if (pr->tcp_fd != -1)
+		close(pr->tcp_fd);
+	if (pr->ctl_fd != -1)
+		close(pr->ctl_fd);
+	pr->udp_fd = pr->tcp_fd = pr->ctl_fd = -1;
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd == -1)
+		fatal("signalfd");
+	for (int i = 0; i < pr->ndevs; i++)
+		tell_peer(pr, CHAN_PEER_ADD, &pr->devs[i]);
+	chan_send_simple(pr->chan, CHAN_GO, 0);
+	rc = parent_loop(pr, sfd);
+	close(sfd);
+	close(pr->chan);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+int
+parent_run(const struct parent_opts *o)
+{
+	static struct parent pr;
+	char err[512];
+	int rc, index;
+
+	memset(&pr, 0, sizeof(pr));
+	pr.o = *o;
+	pr.role = o->server ? "server" : "client";
+	pr.udp_fd = pr.tcp_fd = pr.ctl_fd = pr.chan = -1;
+	pr.next_id = 1;
+	if (!load(o->config, &pr.cfg, false))
+		return 1;
+	if (o->check && !o->server && o->client_peer == NULL) {
+		/* -t alone: the file itself, without choosing a role. */
+		printf("configuration OK\n");
+		config_free(&pr.cfg);
+		return 0;
+	}
+	pr.devs = xcalloc((size_t)pr.cfg.npeers + 1, sizeof(*pr.devs));
+	if (o->server) {
+		for (int i = 0; i < pr.cfg.npeers; i++) {
+			pr.devs[i].id = pr.next_id++;
+			pr.devs[i].cfg = i;
+			pr.devs[i].fd = -1;
+		}
+		pr.ndevs = pr.cfg.npeers;
+	} else {
+		rc = client_peer(o, &pr.cfg, &index, &pr.devs[0].remote, &pr.devs[0].remote_len,
+		    err, sizeof(err));
+		if (rc != 0) {
+			fprintf(stderr, "vtund-ng: %s\n", err);
+			return rc == -2 ? 2 : 1;
+		}
+		pr.devs[0].id = pr.next_id++;
+		pr.devs[0].cfg = index;
+		pr.devs[0].fd = -1;
+		pr.ndevs = 1;
+	}
+	if (o->check) {
+		printf("configuration OK\n");
+		return 0;
+	}
+
+	log_init(true, (enum log_level)(pr.cfg.log_level + o->verbose > LOG_LVL_DEBUG ?
+	    LOG_LVL_DEBUG : pr.cfg.log_level + o->verbose));
+	if (pr.cfg.example_key)
+		log_warnx("%s uses an EXAMPLE private key from the documentation: anyone can "
+		    "read this tunnel; generate your own with 'vtund-ng genkey'", pr.cfg.path);
+	if (pr.cfg.secrets_exposed)
+		log_warnx("%s holds a private or preshared key and its group or others may read "
+		    "it: chmod 600 it, or move the key to a private-key-file", pr.cfg.path);
+	if (crypto_init() == -1)
+		fatalx("OpenSSL initialisation failed");
+	signal(SIGPIPE, SIG_IGN);
+	paths(&pr);
+	pr.user = engine_user(&pr.cfg, &pr.uid, &pr.gid, err, sizeof(err));
+	if (pr.user != NULL && pr.user[0] == '\0') {
+		log_warnx("%s", err);
+		return 1;
+	}
+	if (o->server)
+		bind_sockets(&pr);
+	pr.ctl_fd = control_listen(pr.ctl_path, pr.uid, pr.gid);
+	if (pr.ctl_fd == -1)
+		return 1;
+	for (int i = 0; i < pr.ndevs; i++) {
+		if (dev_up(&pr, pr.devs[i].cfg, &pr.devs[i]) == -1) {
+			while (--i >= 0)
+				dev_down(&pr, &pr.devs[i]);
+			unlink(pr.ctl_path);
+			return 1;
+		}
+	}
+	if (!o->foreground) {
+		daemon_detach();
+		log_init(false, log_get_level());
+		pr.wrote_pid = daemon_pidfile_write(pr.pid_path) == 0;
+	}
+	log_info("vtund-ng %s started as %s with %d peer%s", PACKAGE_VERSION, pr.role, pr.ndevs,
+	    pr.ndevs == 1 ? "" : "s");
+
+	rc = pr.user != NULL ? run_engine(&pr) : run_inprocess(&pr);
+
+	for (int i = 0; i < pr.ndevs; i++)
+		dev_down(&pr, &pr.devs[i]);
+	unlink(pr.ctl_path);
+	if (pr.wrote_pid)
+		unlink(pr.pid_path);
+	log_info("stopped");
+	config_free(&pr.cfg);
+	free(pr.devs);
+	return rc;
+}

@@ -1,0 +1,92 @@
+/*
+ * peer.h - the peer table: every peer a daemon serves, with its session, device and link
+ * state, found by id, name, static public key or receiver index through hash tables (the shape
+ * of WireGuard's peer lookup), never by a scan per packet. No limit on the number of peers.
+ * Receiver indices are chosen here (random, unique) and the index table follows each
+ * session's key slots when the caller asks (peer_reindex).
+ */
+#ifndef VT_PEER_H
+#define VT_PEER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "hmap.h"
+#include "link_tcp.h"
+#include "link_udp.h"
+#include "names.h"
+#include "session.h"
+
+/* What the data path counts for a peer: traffic as the device and the socket took it, and the
+ * drops it decides on (no_key, device, and link refusals). The session counts the rest. */
+struct peer_traffic {
+	uint64_t rx_packets, rx_bytes; /* frames written to the device */
+	uint64_t tx_packets, tx_bytes; /* frames the socket took */
+	uint64_t drops[DROP_MAX];
+};
+
+#define PEER_STAGE 8 /* frames a client keeps while its first handshake completes */
+
+struct peer {
+	uint32_t id;                 /* chosen by the root parent; stable across reloads */
+	struct vt_peer cfg;          /* own copy, without hooks (the parent runs those) */
+	struct sockaddr_storage remote; /* client: the server, resolved */
+	socklen_t remote_len;
+	struct session s;
+	int tun_fd;
+	bool tun_paused;             /* device reading stopped (TCP backpressure) */
+	struct peer_traffic traffic;
+	struct udp_peer udp;
+	struct tcp_peer tcp;
+	struct buf *stage;           /* client: frames waiting for the first keys */
+	int nstage;
+	uint64_t dial_at;            /* client, TCP: when to dial; UINT64_MAX: not now */
+	void *io;                    /* the engine's events; nothing else touches it */
+	/* the table's own */
+	uint32_t idx[4];
+	int nidx;
+	struct peer *prev, *next;    /* in the order they were added */
+	bool changed;
+	struct peer *changed_next;
+};
+
+struct peer_table {
+	struct peer *head, *tail;
+	int count;
+	struct hmap by_id, by_name, by_key, by_index;
+	struct peer *changed_head, *changed_tail;
+};
+
+void peer_table_init(struct peer_table *t);
+/* Free every peer (sessions wiped). The caller closed the device fds it wanted closed. */
+void peer_table_free(struct peer_table *t);
+
+/* Add a peer: copies cfg (without hooks), starts its session with local. NULL if the id,
+ * name or key is taken, or without memory. */
+struct peer *peer_add(struct peer_table *t, uint32_t id, const struct vt_peer *cfg,
+    struct session_local *local, bool initiator);
+/* Remove and free p (its session wiped; its fd is the caller's). */
+void peer_remove(struct peer_table *t, struct peer *p);
+
+struct peer *peer_by_id(const struct peer_table *t, uint32_t id);
+struct peer *peer_by_name(const struct peer_table *t, const char *name);
+struct peer *peer_by_key(const struct peer_table *t, const uint8_t pub[32]);
+/* The peer using receiver index idx, with what the index is in its session. */
+struct peer *peer_by_index(const struct peer_table *t, uint32_t idx, enum session_slot *slot,
+    struct session_keypair **kp);
+/* A random receiver index no peer uses (never 0). */
+uint32_t peer_new_index(const struct peer_table *t);
+/* Make the index table match p's session after a call that may have changed its keys. */
+void peer_reindex(struct peer_table *t, struct peer *p);
+
+/* Iterate in the order peers were added. */
+static inline struct peer *peer_first(const struct peer_table *t) { return t->head; }
+static inline struct peer *peer_next(const struct peer *p) { return p->next; }
+
+/* Note that p's timers, device reading or dial time may have changed: the engine re-arms its
+ * events for every peer peer_take_changed returns. */
+void peer_changed(struct peer_table *t, struct peer *p);
+struct peer *peer_take_changed(struct peer_table *t);
+
+#endif
