@@ -9,8 +9,8 @@
 #       configure BUILDDIR (default build-coverage) with --enable-coverage unless it is a
 #       coverage build already, build it, clear its old counts, run `make check` (as root, so
 #       that the namespace tests run), then report. Root's processes and the engines that run
-#       as nobody all add to the same counts (Makefile.am's coverage-writable; src/daemon.c
-#       dumps the engine child's counts before its _exit).
+#       as nobody all add to the same counts (Makefile.am's coverage-writable); the engine
+#       child and the root parent end through exit(), where gcov writes them.
 #   scripts/coverage.sh --report BUILDDIR [FIGURE]
 #       only the report, on the counts that a `make check` in BUILDDIR left (scripts/test.sh),
 #       and the one-line figure into the file FIGURE for tests/summary.sh.
