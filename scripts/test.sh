@@ -1,15 +1,19 @@
 #!/bin/sh
 # scripts/test.sh - install what is missing, build vtund-ng and run every test. This is the
 # README's test command and what CI runs. Steps:
-#   1. build with warnings as errors; make check (cmocka unit tests, namespace tests, docs)
+#   1. build with warnings as errors and gcov; make check (cmocka unit tests, namespace tests,
+#      docs), then the line coverage of src/ per file (scripts/coverage.sh --report)
 #   2. build with AddressSanitizer + UndefinedBehaviorSanitizer; make check again
 #   3. build the libFuzzer targets with clang; check that a sanitizer report halts them (the
 #      fuzz_canary self-test), then run each for FUZZ_SECONDS (default 60) from its seeds
 #   4. make distcheck
 #   5. build the Debian package and run lintian
-# The last line is "N passed, N failed", counting every test of every step.
-# Environment: FUZZ_SECONDS, SKIP_ASAN=1, SKIP_FUZZ=1, SKIP_DISTCHECK=1, SKIP_DEB=1 (for quick
-# local runs; CI runs everything).
+# Then tests/summary.sh says per build what ran and how it ended, the CI steps and the coverage
+# figure; its last line, "N passed, N failed", counts each distinct test once (a test that ran in
+# both builds passed only if it passed in both; a failed CI step is one failure, a passed one is
+# not a test).
+# Environment: FUZZ_SECONDS, SKIP_ASAN=1, SKIP_FUZZ=1, SKIP_DISTCHECK=1, SKIP_DEB=1,
+# SKIP_COVERAGE=1 (for quick local runs; CI runs everything).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -21,7 +25,8 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 rm -rf "$out"
 mkdir -p "$out/ci-steps"
 
-# Run one step; its log gets one "ok"/"not ok" line that tests/summary.sh counts.
+# Run one step; its log gets one "ok"/"not ok" line for tests/summary.sh (the step NAME-check is
+# build NAME's make check: its tests are counted, not the step).
 step() {
 	name=$1
 	shift
@@ -169,8 +174,15 @@ fuzz() {
 
 autoreconf -fi > "$out/autoreconf.log" 2>&1 || { cat "$out/autoreconf.log"; exit 1; }
 
-step build build "$out/main" --enable-werror
-step check check "$out/main"
+cov=--enable-coverage
+[ "${SKIP_COVERAGE:-0}" = 1 ] && cov=""
+step build build "$out/main" --enable-werror $cov
+step main-check check "$out/main"
+if [ -n "$cov" ]; then
+	echo "== coverage"
+	"$top/scripts/coverage.sh" --report "$out/main" "$out/coverage-figure" > "$out/coverage.txt" 2>&1
+	cat "$out/coverage.txt"
+fi
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
 	step asan-build build "$out/asan" --enable-werror --enable-asan --enable-ubsan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -188,7 +200,9 @@ if [ "${SKIP_DEB:-0}" != 1 ]; then
 	step deb "$top/scripts/deb.sh"
 fi
 
-dirs="$out/ci-steps $out/main"
-[ -d "$out/asan" ] && dirs="$dirs $out/asan"
-# shellcheck disable=SC2086
-exec "$top/tests/summary.sh" $dirs
+builds="main=$out/main"
+[ -d "$out/asan" ] && builds="$builds asan=$out/asan"
+echo "== summary"
+# shellcheck disable=SC2086 # one word per build
+exec "$top/tests/summary.sh" --steps "$out/ci-steps" --fuzz "$out/ci-steps/fuzzers.log" \
+    ${cov:+--coverage "$out/coverage-figure"} $builds

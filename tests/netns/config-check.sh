@@ -1,18 +1,25 @@
 #!/bin/sh
-# tests/netns/config-check.sh - configuration checking and command-line usage:
-#   - every etc/*.conf (and tests/data/good/*.conf) passes `vtund-ng -t -f FILE`, the server
-#     examples also with -s, the client examples with `client PEER`;
-#   - every tests/data/bad/*.conf fails `-t` with exit 1 and "FILE:LINE: ..." as announced by
-#     its first line, "# expect: LINE: fragment";
-#   - (root only) the daemon itself refuses every bad file with exit 1 before creating or
-#     changing any interface, checked inside a fresh network namespace;
+# tests/netns/config-check.sh - the daemon binary's side of configuration checking, and its
+# command-line usage. What each fixture must parse to is the unit test's job (test_config.c:
+# test_good_all, test_bad_all); this script checks what only the binary can show, once for all
+# the fixtures, so that one parser bug fails one check here and not one per file:
+#   - `vtund-ng -t -f FILE` accepts every etc/*.conf and tests/data/good/*.conf (exit 0,
+#     "configuration OK"), the server examples also with -s, the client examples with
+#     `client PEER`, and names an unknown peer;
+#   - it refuses every tests/data/bad/*.conf with exit 1, the error announced by the fixture's
+#     first line ("# expect: LINE: fragment") as "FILE:LINE: ..." on stderr, nothing on stdout;
+#   - (root only) the daemon itself (-n -s) refuses every bad file with exit 1 and the same
+#     messages before creating or changing any interface, checked inside a fresh namespace;
 #   - usage errors exit 2 with the usage text on stderr; -V prints the version; -h exits 0.
-# Most checks need no root; the daemon check is reported as "# SKIP" without it.
-# Environment from `make check`: VTUND, top_srcdir.
+# The daemon check is reported as "# SKIP" without root. Environment from `make check`: VTUND,
+# top_srcdir.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/netns/lib.sh"
 
-[ -x "$VTUND" ] || { echo "not ok - no daemon binary at $VTUND"; exit 1; }
+# good files; four role checks and the unknown peer; bad files by -t and by the daemon; five
+# usage errors, -V and -h
+plan $((1 + 5 + 2 + 5 + 2))
+[ -x "$VTUND" ] || { not_ok "the daemon is built ($VTUND)"; exit 1; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP PIPE
 
@@ -33,25 +40,34 @@ show_run() {
 	sed 's/^/#   /' "$err"
 }
 
-# valid DESCRIPTION ARGS...: the check exits 0 and says "configuration OK" on stdout.
+# accepted ARGS...: the check exits 0 and says "configuration OK" on stdout.
+accepted() {
+	run "$@"
+	[ "$rc" -eq 0 ] && grep -q '^configuration OK$' "$out" && return 0
+	echo "# vtund-ng $*:"
+	show_run
+	return 1
+}
+
+# valid DESCRIPTION ARGS...: one check that ARGS are accepted.
 valid() {
 	_d=$1
 	shift
-	run "$@"
-	if [ "$rc" -eq 0 ] && grep -q '^configuration OK$' "$out"; then
-		ok "$_d"
-	else
-		not_ok "$_d"
-		show_run
-	fi
+	check "$_d" accepted "$@"
 }
 
-# Good files.
+# Good files: one check for all of them.
+ngood=0
+bad_good=""
 for f in "$top_srcdir"/etc/*.conf "$top_srcdir"/tests/data/good/*.conf; do
-	valid "-t -f $f" -t -f "$f"
+	[ -e "$f" ] || continue
+	ngood=$((ngood + 1))
+	accepted -t -f "$f" || bad_good="$bad_good ${f#"$top_srcdir"/}"
 done
+check "-t accepts all $ngood good configurations (etc/, tests/data/good/)${bad_good:+; not:$bad_good}" \
+    [ "$ngood" -gt 0 -a -z "$bad_good" ]
 for f in "$top_srcdir"/etc/server.conf "$top_srcdir"/etc/site-a.conf; do
-	valid "-t -s -f $f" -t -s -f "$f"
+	valid "-t -s -f ${f#"$top_srcdir"/}" -t -s -f "$f"
 done
 valid "-t -f etc/client.conf client alice" -t -f "$top_srcdir/etc/client.conf" client alice
 valid "-t -f etc/site-b.conf client sitelink" -t -f "$top_srcdir/etc/site-b.conf" client sitelink
@@ -63,66 +79,70 @@ else
 	show_run
 fi
 
-# Bad files: the first line says where and what the (first expected) error is.
+# Bad files: the first line says where and what the (first expected) error is. -t must exit 1,
+# print nothing on stdout, and begin its stderr with that error. Its stderr is kept for the
+# daemon check below.
 nbad=0
+refused=0
 for f in "$top_srcdir"/tests/data/bad/*.conf; do
+	[ -e "$f" ] || continue
 	nbad=$((nbad + 1))
-	b=$(basename "$f")
+	b=$(basename "$f" .conf)
 	expect=$(sed -n '1s/^# expect: //p' "$f")
 	line=${expect%%:*}
 	frag=${expect#*: }
 	case $line in
 	'' | *[!0-9]*)
-		not_ok "$b: first line is not '# expect: LINE: fragment'"
+		echo "# $b: first line is not '# expect: LINE: fragment'"
 		continue
 		;;
 	esac
 	run -t -f "$f"
-	if [ "$rc" -eq 1 ]; then
-		ok "$b: -t exits 1"
+	cp "$err" "$TMP/$b.t-err"
+	if [ "$rc" -eq 1 ] && [ ! -s "$out" ] &&
+	    head -n 1 "$err" | grep -F "$f:$line: " | grep -qF "$frag"; then
+		refused=$((refused + 1))
 	else
-		not_ok "$b: -t exits 1"
-		show_run
-	fi
-	if grep -F "$f:$line: " "$err" | grep -qF "$frag"; then
-		ok "$b: -t reports $f:$line: ...$frag"
-	else
-		not_ok "$b: -t reports $f:$line: ...$frag"
+		echo "# $b: expected exit 1 and first on stderr $f:$line: ...$frag"
 		show_run
 	fi
 done
-[ "$nbad" -gt 0 ] || not_ok "no tests/data/bad/*.conf found"
+check "-t refuses all $nbad bad fixtures: exit 1, the announced FILE:LINE error on stderr ($refused did)" \
+    [ "$nbad" -gt 0 -a "$refused" -eq "$nbad" ]
 
 # The daemon refuses the bad files before touching any interface: run each as a server in a
 # fresh namespace and compare its links (names, flags, addresses) before and after.
-NS_CFG=""
+what="the daemon (-n -s) refuses all $nbad bad fixtures with exit 1 and the messages of -t,"
+what="$what touching no interface"
 if [ "$(id -u)" -ne 0 ]; then
-	ok "daemon refuses every bad file without touching interfaces # SKIP needs root"
+	skip "$what: needs root (a network namespace)"
 else
 	NS_CFG=vtcfg$$
 	trap 'ip netns del "$NS_CFG" 2>/dev/null; cleanup' EXIT
 	if ! ip netns add "$NS_CFG"; then
-		not_ok "cannot create namespace $NS_CFG"
-		NS_CFG=""
+		not_ok "$what (cannot create namespace $NS_CFG)"
+	else
+		before=$(ip -n "$NS_CFG" addr show)
+		quiet=0
+		for f in "$top_srcdir"/tests/data/bad/*.conf; do
+			[ -e "$f" ] || continue
+			b=$(basename "$f" .conf)
+			timeout 10 ip netns exec "$NS_CFG" "$VTUND" -n -f "$f" -s > "$out" 2> "$err"
+			rc=$?
+			after=$(ip -n "$NS_CFG" addr show)
+			if [ "$rc" -eq 1 ] && [ "$before" = "$after" ] && [ ! -s "$out" ] &&
+			    cmp -s "$err" "$TMP/$b.t-err"; then
+				quiet=$((quiet + 1))
+			else
+				echo "# $b: the daemon did not exit 1 untouched with the messages of -t"
+				show_run
+				echo "# links before:"; echo "$before" | sed 's/^/#   /'
+				echo "# links after:"; echo "$after" | sed 's/^/#   /'
+				before=$after
+			fi
+		done
+		check "$what ($quiet did)" [ "$nbad" -gt 0 -a "$quiet" -eq "$nbad" ]
 	fi
-fi
-if [ -n "$NS_CFG" ]; then
-	before=$(ip -n "$NS_CFG" addr show)
-	for f in "$top_srcdir"/tests/data/bad/*.conf; do
-		b=$(basename "$f")
-		timeout 10 ip netns exec "$NS_CFG" "$VTUND" -n -f "$f" -s > "$out" 2> "$err"
-		rc=$?
-		after=$(ip -n "$NS_CFG" addr show)
-		if [ "$rc" -eq 1 ] && [ "$before" = "$after" ]; then
-			ok "$b: daemon -s exits 1, no interface touched"
-		else
-			not_ok "$b: daemon -s exits 1, no interface touched"
-			show_run
-			echo "# links before:"; echo "$before" | sed 's/^/#   /'
-			echo "# links after:"; echo "$after" | sed 's/^/#   /'
-			before=$after
-		fi
-	done
 fi
 
 # Usage errors: exit 2 and the usage text on stderr, nothing on stdout.

@@ -5,6 +5,7 @@
 #   link state from the daemon itself (rtnetlink), and the up hook sees them.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 need_root
+plan $((4 * 3 + 9)) # four refused set-ups of 3 checks each, then the configured device
 command -v setpriv >/dev/null || { echo "not ok - setpriv (util-linux) is missing"; exit 1; }
 setup_netns
 genkeys S
@@ -66,7 +67,7 @@ run_expect_fail "persistent device missing" "$TMP/nopersist.conf" "does not exis
 conf "$TMP/good.conf" "vtgood$$" 'mtu = 1280; address = ["10.99.9.1/30", "fd99:9::1/64"]; peer-address = ["10.99.9.2", "fd99:9::2"]; up = ["/bin/sh", "-c", "ip -o addr show dev $VTUND_DEVICE > '"$TMP"'/up.out; ip -o link show dev %d >> '"$TMP"'/up.out"];'
 start_daemon "$NS_S" "$TMP/good.log" -f "$TMP/good.conf" -s
 GPID=$LAST_PID
-wait_for 10 grep -q "ready" "$TMP/good.log"
+check "configured device: the daemon is ready" wait_for 10 grep -q "ready" "$TMP/good.log"
 check "configured device: exists" link_exists "$NS_S" "vtgood$$"
 check "configured device: mtu 1280" sh -c "ip -n $NS_S -o link show vtgood$$ | grep -q 'mtu 1280'"
 check "configured device: link up" sh -c "ip -n $NS_S -o link show vtgood$$ | grep -q -E '<[^>]*UP'"

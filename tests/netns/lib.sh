@@ -21,12 +21,29 @@ finished=""
 ok() { echo "ok - $*"; passed=$((passed + 1)); }
 not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
 skip() { echo "ok - $* # SKIP"; skipped=$((skipped + 1)); }
-# plan N: this script runs exactly N checks, whatever their outcome (TAP "1..N"). A check that
-# does not run (the script stopped early, a branch left it out) counts as failed: finish and
-# the EXIT trap report each missing one, and tests/summary.sh counts them for a script that died.
+# plan N: this script runs exactly N checks, whatever their outcome (TAP "1..N"). N may be
+# computed from the inputs (say, the number of fixture files), but before the first check, so
+# that no outcome can change it. A check that does not run (the script stopped early, a branch
+# left it out) counts as failed: finish and the EXIT trap report each missing one, and
+# tests/summary.sh counts them for a script that died. finish fails a script with no plan.
 plan() {
+	[ $((passed + failed + skipped)) -eq 0 ] ||
+	    not_ok "plan $1 declared after $((passed + failed + skipped)) checks had run"
 	planned=$1
 	echo "1..$1"
+}
+# cannot_run REASON DESCRIPTION...: checks that cannot run here (a tool is missing): each is
+# "# SKIP" with the reason, or failed under CI (CI=true), where scripts/deps.sh installs it.
+cannot_run() {
+	_why=$1
+	shift
+	for _d in "$@"; do
+		if [ "${CI:-}" = true ]; then
+			not_ok "$_d ($_why)"
+		else
+			skip "$_d: $_why"
+		fi
+	done
 }
 # Report every planned check that did not run as failed, and a plan that ran over.
 plan_missing() {
@@ -64,6 +81,8 @@ PIDS=""
 # Remember a PID we started, so cleanup kills exactly those.
 track() { PIDS="$PIDS $1"; }
 
+# The EXIT trap: report planned checks that did not run, kill what we started, delete what we
+# made. A script that stops before finish with a failure exits 1 whatever its last status was.
 cleanup() {
 	[ -n "$finished" ] || plan_missing
 	for _p in $PIDS; do
@@ -79,12 +98,14 @@ cleanup() {
 	ip netns del "$NS_S" 2>/dev/null
 	ip netns del "$NS_C" 2>/dev/null
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
+	[ -n "$finished" ] || [ "$failed" -eq 0 ] || exit 1
 }
 
+# The last line of a script: every planned check must have run, and passed or been skipped.
 finish() {
 	plan_missing
+	[ -n "$planned" ] || not_ok "the script declares its checks (plan N before the first one)"
 	finished=yes
-	[ -n "$planned" ] || echo "# no plan: this script does not say how many checks it runs"
 	echo "# $passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ]
 }

@@ -5,6 +5,7 @@
 #   client's session comes up again, pings cross, and the client's device is the same one.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 need_root
+plan $((2 * 12)) # UDP and TCP
 setup_netns
 genkeys S
 genkeys C
@@ -32,7 +33,8 @@ CONF
 	# and answered once the session is up.
 	start_daemon "$NS_C" "$TMP/c-$proto.log" -f "$TMP/c-$proto.conf" client "r$proto"
 	cpid=$LAST_PID
-	wait_for 10 link_exists "$NS_C" "vrc$proto"
+	check "$proto: the client makes its device before any server answers" \
+	    wait_for 10 link_exists "$NS_C" "vrc$proto"
 	ip netns exec "$NS_C" ping -c 1 -W 15 10.99.20.1 > "$TMP/early-$proto.out" 2>&1 &
 	early=$!
 	sleep 1

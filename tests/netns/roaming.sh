@@ -4,6 +4,7 @@
 # endpoint of the latest authenticated packet, and traffic flows both ways again.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 need_root
+plan 12
 setup_netns
 genkeys S
 genkeys C

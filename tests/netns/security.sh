@@ -5,7 +5,8 @@
 #      but another preshared key get no session;
 #   b. a marker sent through the tunnel (ping -p, nc) never appears on the underlay, but does
 #      appear on the tunnel device (so the capture is known to work);
-#   c. data packets captured on the underlay and replayed are dropped and counted as "replay";
+#   c. data packets captured on the underlay and replayed are dropped and counted as "replay",
+#      and none reaches alice's device on the server;
 #   d. a replayed handshake initiation is refused ("replayed handshake") and counted;
 #      d2. replays of it from 12 addresses do not use up the peer's handshake rate;
 #   e. a flood of forged initiations with a valid mac1 from another address does not keep a
@@ -19,6 +20,9 @@
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/netns/lib.sh"
 need_root
+G_CHECKS=6 # the checks of g, run or skipped
+# the server starts; a, b, c, d, d2, e, e2, f, h, g; the server stops
+plan $((1 + 7 + 7 + 5 + 5 + 2 + 8 + 5 + 4 + 4 + G_CHECKS + 1))
 for _t in tcpdump iperf3 nc timeout ss; do
 	command -v "$_t" >/dev/null 2>&1 || { echo "not ok - $_t is missing"; exit 1; }
 done
@@ -60,11 +64,15 @@ log_has() { grep -q -F -- "$2" "$1"; }
 peer_status() { "$VTUND" status --json -S "$1" "$2"; }
 
 # peer_num SOCKET PEER KEY: one number from a session's status (its own "drops" come before the
-# daemon-wide drops_without_session in the document).
+# daemon-wide drops_without_session in the document); 0 if the status does not answer.
 peer_num() {
 	_v=$(json_num "$(peer_status "$1" "$2" | sed 's/"drops_without_session".*//')" "$3")
 	echo "${_v:-0}"
 }
+
+# unchanged BEFORE AFTER: two readings of alice's status are equal and the server still answers
+# (two zeros from a dead server are no evidence).
+unchanged() { [ "$1" -eq "$2" ] && peer_status "$SSOCK" alice | grep -q '"state":'; }
 
 # endpoint SOCKET PEER: where the daemon sends the peer's packets.
 endpoint() { peer_status "$1" "$2" | sed -n 's/.*"endpoint":"\([^"]*\)".*/\1/p'; }
@@ -167,10 +175,12 @@ client_conf wtcp bob "$W_PRIV" tcp "[fd98::1]:$PORT" vt-w3 10.99.13
 
 start_daemon "$NS_S" "$TMP/server.log" -f "$TMP/server.conf" -s
 SERVER=$LAST_PID
-if ! wait_for 5 log_has "$TMP/server.log" "ready"; then
+if wait_for 5 log_has "$TMP/server.log" "ready"; then
+	ok "server starts"
+else
 	not_ok "server starts"
 	show_log "$TMP/server.log"
-	finish
+	finish # every other planned check is reported as not run
 	exit 1
 fi
 SSOCK=$TMP/server.sock
@@ -193,14 +203,17 @@ check "a: tcp client with an unknown key gets no session" \
     sh -c "! grep -q 'session up' '$TMP/wtcp.log'"
 check "a: server logs the unknown key of the tcp client (over IPv6)" \
     grep -q "handshake from \[fd98::2\]:[0-9]* with an unknown key: refused" "$TMP/server.log"
-check "a: client with the right key but another preshared key gets no session" \
-    sh -c "! grep -q 'session up' '$TMP/wpsk.log'"
+# The server answers this one (the preshared key is mixed in only then), the client cannot read
+# the answer and retries: its retry shows it ran and was heard.
+check "a: client with the right key but another preshared key gets no session (it retries)" \
+    sh -c "! grep -q 'session up' '$TMP/wpsk.log' && grep -q 'retrying' '$TMP/wpsk.log'"
 check "a: the server brings up no session for alice or bob" \
     sh -c "! grep -q 'peer \(alice\|bob\): session up' '$TMP/server.log'"
 _st=$(peer_status "$SSOCK" alice)
 case $_st in
-*'"state":"established"'*) not_ok "a: server status shows alice not established"; echo "# $_st" ;;
-*) ok "a: server status shows alice not established" ;;
+*'"state":"established"'* | '') not_ok "a: server status shows alice not established"; echo "# $_st" ;;
+*'"state":'*) ok "a: server status shows alice not established" ;;
+*) not_ok "a: server status shows alice not established"; echo "# $_st" ;;
 esac
 for _p in $WKEY $WPSK $WTCP; do
 	stop "$_p"
@@ -256,8 +269,16 @@ check "b: the underlay capture does not hold the marker" \
     sh -c "! grep -q -a -F -- '$MARK' '$TMP/under.pcap'"
 
 # ---------------------------------------------------------------------------------------------
-# c. Replayed data packets are dropped as replays, not delivered.
+# c. Replayed data packets are dropped as replays, not delivered. A delivered one would show on
+# alice's device in the server's namespace. The replays carry what alice sent so far: the IPv4
+# traffic of this test from 10.99.1.2 (pings, TCP to port 7000), and perhaps some IPv6 chatter
+# of her kernel, left out here because her kernel may send more of it at any moment. That
+# device is captured during the replays and one control ping of its own size after them, which
+# must be the only IPv4 packet from alice there: the capture is shown to see a delivery, and
+# nothing else can be taken for one.
 
+capture "$NS_S" vt-alice "$TMP/deliver.pcap" "ip src 10.99.1.2"
+DELIVER_CAP=$CAP_PID
 _r0=$(peer_num "$SSOCK" alice replay)
 _rx0=$(peer_num "$SSOCK" alice rx_packets)
 _ep0=$(endpoint "$SSOCK" alice)
@@ -269,10 +290,22 @@ sleep 0.5
 _r1=$(peer_num "$SSOCK" alice replay)
 _rx1=$(peer_num "$SSOCK" alice rx_packets)
 _ep1=$(endpoint "$SSOCK" alice)
-echo "# alice replay drops $_r0 -> $_r1, rx_packets $_rx0 -> $_rx1"
+ip netns exec "$NS_C" ping -c 1 -W 2 -s 333 10.99.1.1 > /dev/null 2>&1
+sleep 0.3
+stop "$DELIVER_CAP" INT
+_dl=$(tcpdump -n -r "$TMP/deliver.pcap" 2>/dev/null)
+_dn=$(printf '%s' "$_dl" | grep -c .)
+_ctl=$(printf '%s' "$_dl" | grep -c 'ICMP echo request, .*length 341$')
+echo "# alice: replay drops $_r0 -> $_r1, rx_packets $_rx0 -> $_rx1 (IPv6 chatter included)"
+echo "# on vt-alice, IPv4 from 10.99.1.2: $_dn packets, $_ctl of them the control ping"
 check "c: captured data packets were replayed (${_sent:-0})" [ "${_sent:-0}" -ge 10 ]
 check "c: each replayed data packet is counted as a replay" [ "$((_r1 - _r0))" -eq "${_sent:-0}" ]
-check "c: no replayed data packet is delivered" [ "$((_rx1 - _rx0))" -lt "${_sent:-1}" ]
+if [ "$_ctl" -eq 1 ] && [ "$_dn" -eq 1 ] && complete_capture "$TMP/deliver.pcap.err"; then
+	ok "c: no replayed data packet is delivered (only the control ping after them is)"
+else
+	not_ok "c: no replayed data packet is delivered ($((_dn - _ctl)) were; control ping seen: $_ctl)"
+	printf '%s\n' "$_dl" | sed 's/^/#   /'
+fi
 check "c: replays from another port do not move alice's endpoint ($_ep0, then $_ep1)" \
     [ "${_ep0:-none}" = "${_ep1:-}" ]
 check "c: the server is alive and the tunnel still works" \
@@ -295,7 +328,7 @@ check "d: the server logs the replayed handshake" \
     grep -q "peer alice: replayed handshake from .*: refused" "$TMP/server.log"
 check "d: the replay counter grows by the replayed initiations ($_r0 -> $_r1)" \
     [ "$((_r1 - _r0))" -eq "${_sent:-0}" ]
-check "d: no new handshake completes ($_h0 -> $_h1)" [ "$_h1" -eq "$_h0" ]
+check "d: no new handshake completes ($_h0 -> $_h1)" unchanged "$_h0" "$_h1"
 check "d: alice's session stays up" \
     sh -c "ip netns exec '$NS_C' ping -c 3 -i 0.2 -W 2 10.99.1.1 >/dev/null &&
     ! grep -q 'session down' '$TMP/alice.log'"
@@ -324,7 +357,7 @@ _l1=$(peer_num "$SSOCK" alice ratelimit)
 echo "# alice: replay drops $_r0 -> $_r1, ratelimit drops $_l0 -> $_l1"
 check "d2: 60 replayed initiations from 12 sources are all refused as replays" \
     [ "$((_r1 - _r0))" -eq 60 ]
-check "d2: replayed initiations do not use up alice's handshake rate" [ "$_l1" -eq "$_l0" ]
+check "d2: replayed initiations do not use up alice's handshake rate" unchanged "$_l0" "$_l1"
 
 # ---------------------------------------------------------------------------------------------
 # e. A flood of initiations with a valid mac1 from 10.98.0.3 (8 s at 20000/s, ten times what a
@@ -457,7 +490,9 @@ stop "$BOB"
 rekey_under_load() {
 	start_daemon "$NS_C" "$TMP/carol.log" -f "$TMP/carol.conf" client carol
 	CAROL=$LAST_PID
-	if ! wait_for 10 log_has "$TMP/carol.log" "session up"; then
+	if wait_for 10 log_has "$TMP/carol.log" "session up"; then
+		ok "g: carol's session comes up"
+	else
 		not_ok "g: carol's session comes up"
 		show_log "$TMP/carol.log"
 	fi
@@ -493,7 +528,9 @@ rekey_under_load() {
 }
 
 if [ -n "${VT_SKIP_SLOW:-}" ]; then
-	echo "ok - g: rekey under load # SKIP VT_SKIP_SLOW is set"
+	for _i in $(seq "$G_CHECKS"); do
+		skip "g: rekey under load, check $_i of $G_CHECKS: VT_SKIP_SLOW is set"
+	done
 else
 	rekey_under_load
 fi

@@ -8,6 +8,8 @@
 #   - on SIGTERM both daemons exit 0 and remove their devices.
 # Then the refusals: a client with a key the server does not know, and a client that uses a link
 # name the server does not have for its key, get no session; `client nosuchpeer` fails cleanly.
+# Every combination runs the same 12 checks whether its session comes up or not (those that
+# need the session fail without one), so the plan is known before the first check.
 # Needs root (exit 77 otherwise). Environment from `make check`: VTUND, top_srcdir.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/netns/lib.sh"
@@ -15,6 +17,10 @@ need_root
 for _t in nc sha256sum timeout ss; do
 	command -v "$_t" >/dev/null 2>&1 || { echo "not ok - $_t is missing"; exit 1; }
 done
+COMBOS="tun/udp tun/tcp tap/udp tap/tcp"
+# shellcheck disable=SC2086 # one word per combination
+set -- $COMBOS
+plan $(($# * 12 + 9 + 3))
 setup_netns
 # A closed output pipe must still run the cleanup (lib.sh traps INT and TERM).
 trap 'exit 1' HUP PIPE
@@ -50,6 +56,16 @@ stop_within() {
 	untrack "$2"
 	[ "$_rc" -eq 0 ] || echo "# pid $2 exited with status $_rc"
 	return "$_rc"
+}
+
+# check_up DESCRIPTION COMMAND...: a check that needs the session ($up): without one it is
+# still reported, as failed, so a broken session does not change the number of checks.
+check_up() {
+	if [ "$up" = yes ]; then
+		check "$@"
+	else
+		not_ok "$1 (no session)"
+	fi
 }
 
 # Show a log on failure, as TAP comments.
@@ -135,7 +151,7 @@ genkeys C
 PSK=$("$VTUND" genpsk) || exit 1
 
 i=0
-for combo in tun/udp tun/tcp tap/udp tap/tcp; do
+for combo in $COMBOS; do
 	i=$((i + 1))
 	type=${combo%/*}
 	proto=${combo#*/}
@@ -172,25 +188,24 @@ for combo in tun/udp tun/tcp tap/udp tap/tcp; do
 	cpid=$LAST_PID
 	what="$combo (underlay $remote${CIPHER:+, $CIPHER})"
 
-	if wait_for 10 both_up "$name" "$slog" "$clog"; then
-		ok "$what: session up on both sides"
-		# Traffic only once the session is up (a failed run stays short).
-		check "$what: ping client -> server 10.99.$i.1" ping_ok "$NS_C" "10.99.$i.1"
-		check "$what: ping server -> client 10.99.$i.2" ping_ok "$NS_S" "10.99.$i.2"
-		check "$what: ping6 client -> server fd99:$i::1" ping_ok "$NS_C" "fd99:$i::1"
-		check "$what: ping6 server -> client fd99:$i::2" ping_ok "$NS_S" "fd99:$i::2"
-		check "$what: 10 MB client -> server over TCP through the tunnel, sha256 matches" \
-		    transfer "$NS_C" "$NS_S" "10.99.$i.1" 7000
-		check "$what: server status shows $name established, rx/tx > 0" \
-		    status_ok "$TMP/$name-s.sock" "$name"
-		check "$what: client status shows $name established, rx/tx > 0" \
-		    status_ok "$TMP/$name-c.sock" "$name"
-	else
-		not_ok "$what: session up on both sides"
+	up=no
+	wait_for 10 both_up "$name" "$slog" "$clog" && up=yes
+	check "$what: session up on both sides" [ "$up" = yes ]
+	if [ "$up" = no ]; then
 		echo "# server log:"; show_log "$slog"
 		echo "# client log:"; show_log "$clog"
-		not_ok "$what: pings, 10 MB transfer and status (skipped: no session)"
 	fi
+	# Traffic only once the session is up (a failed run stays short).
+	check_up "$what: ping client -> server 10.99.$i.1" ping_ok "$NS_C" "10.99.$i.1"
+	check_up "$what: ping server -> client 10.99.$i.2" ping_ok "$NS_S" "10.99.$i.2"
+	check_up "$what: ping6 client -> server fd99:$i::1" ping_ok "$NS_C" "fd99:$i::1"
+	check_up "$what: ping6 server -> client fd99:$i::2" ping_ok "$NS_S" "fd99:$i::2"
+	check_up "$what: 10 MB client -> server over TCP through the tunnel, sha256 matches" \
+	    transfer "$NS_C" "$NS_S" "10.99.$i.1" 7000
+	check_up "$what: server status shows $name established, rx/tx > 0" \
+	    status_ok "$TMP/$name-s.sock" "$name"
+	check_up "$what: client status shows $name established, rx/tx > 0" \
+	    status_ok "$TMP/$name-c.sock" "$name"
 	check "$what: client exits 0 on SIGTERM" stop_within 10 "$cpid"
 	check "$what: server exits 0 on SIGTERM" stop_within 10 "$spid"
 	check "$what: client device $devc is gone" eval "! link_exists $NS_C $devc"
@@ -216,7 +231,7 @@ write_conf "$TMP/ghost-c.conf" client ghost "$C_PRIV" "$S_PUB" "" tun udp vc-gho
 slog=$TMP/known-s.log
 start_daemon "$NS_S" "$slog" -f "$TMP/known-s.conf" -s
 spid=$LAST_PID
-wait_for 5 grep -q ready "$slog"
+check "refusals: the server is ready" wait_for 5 grep -q ready "$slog"
 start_daemon "$NS_C" "$TMP/stranger-c.log" -f "$TMP/stranger-c.conf" client known
 xpid=$LAST_PID
 start_daemon "$NS_C" "$TMP/ghost-c.log" -f "$TMP/ghost-c.conf" client ghost

@@ -1558,6 +1558,10 @@ test_volume_reject_responder(void **state)
 	volume_reject(f, &f->r);
 }
 
+/* The soft message limit must lie below the hard one. */
+_Static_assert(SESSION_REKEY_AFTER_MSGS < SESSION_REJECT_AFTER_MSGS,
+    "rekey after fewer messages than the receiver rejects");
+
 static void
 test_message_count_limits(void **state)
 {
@@ -1570,9 +1574,8 @@ test_message_count_limits(void **state)
 	seal_frame(&f->i.s, &f->d, 10, 1, T0 + 1);
 	assert_int_equal(wire_get64(buf_data(&f->d) + 8), REPLAY_COUNTER_LIMIT - 2);
 	assert_int_equal(to_r(f, &f->d, T0 + 1), SV_DELIVER);
-	/* The soft message limit must lie below the hard one: by now the client should have
-	 * asked for a new handshake, as it does for the block limit. */
-	assert_true(SESSION_REKEY_AFTER_MSGS < SESSION_REJECT_AFTER_MSGS);
+	/* By now the client should have asked for a new handshake, as it does for the block
+	 * limit (the soft message limit lies below the hard one: checked at compile time). */
 	assert_true(f->i.s.want_handshake);
 }
 
