@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,11 +80,13 @@ int
 ut_tcp_connect_from(const char *src_ip, const struct sockaddr_in *dst)
 {
 	struct sockaddr_in src = ut_addr(src_ip, 0);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), fl;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), fl, on = 1;
 
 	assert_true(fd >= 0);
 	assert_int_equal(bind(fd, UT_SA(src), sizeof(src)), 0);
 	assert_int_equal(connect(fd, (const struct sockaddr *)dst, sizeof(*dst)), 0);
+	/* Each message leaves at once, as the daemon's own connections send (no Nagle wait). */
+	assert_int_equal(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)), 0);
 	fl = fcntl(fd, F_GETFL);
 	assert_int_equal(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
 	return fd;

@@ -26,7 +26,8 @@ void ut_peer_cfg(struct vt_peer *p, const char *name, const uint8_t pub[32], enu
 struct sockaddr_in ut_addr(const char *ip, uint16_t port);
 /* A TCP listener on 127.0.0.1, any port; *addr gets where it listens. */
 int ut_tcp_listener(struct sockaddr_in *addr);
-/* A blocking TCP connection from src_ip (any port) to dst, made non-blocking once up. */
+/* A TCP connection from src_ip (any port) to dst: connected blocking, then non-blocking, with
+ * TCP_NODELAY. */
 int ut_tcp_connect_from(const char *src_ip, const struct sockaddr_in *dst);
 /* A UDP socket bound to ip, any port; *addr gets its address. */
 int ut_udp_socket(const char *ip, struct sockaddr_in *addr);
