@@ -1042,6 +1042,50 @@ test_wrong_transport(void **state)
 	close(x);
 }
 
+/* A peer whose connection was backlogged (device reading stopped) moves to a new connection:
+ * binding it resumes reading the device, and the frames waiting there leave on the new one. */
+static void
+test_tcp_rebind_resumes_device(void **state)
+{
+	struct fx *f = *state;
+	struct rawc *r = &f->ra;
+	struct session_keypair *kp;
+	int small = 4096, fd1, sent = 0;
+	long seq = -1;
+
+	tcp_link(f, false);
+	rawc_init(f, r, "link", f->cpriv);
+	raw_connect(f, r, "127.0.0.2");
+	raw_handshake(f, r, NULL, NULL);
+	fd1 = r->fd;
+	/* The client stops reading: the server's queue grows past TCP_TX_HIGH. */
+	setsockopt(f->ls.p->tcp.conn->tc.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	setsockopt(fd1, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	while (!f->ls.p->tun_paused) {
+		assert_true(sent < 20000);
+		for (int i = 0; i < 64; i++)
+			tun_put(f->ls.tun, (uint32_t)sent++, FRAME);
+		pump(f);
+	}
+	/* The client comes back on a new connection; frames keep coming to the device. */
+	raw_connect(f, r, "127.0.0.3");
+	raw_handshake(f, r, NULL, NULL);
+	assert_ptr_not_equal(f->ls.p->tcp.conn, NULL);
+	assert_int_equal(f->ls.p->tcp.conn->tc.fd >= 0, 1);
+	assert_false(f->ls.p->tun_paused);
+	tun_put(f->ls.tun, 100000, FRAME);
+	pump(f);
+	/* What waited in the device, then the new frame, arrive on the new connection. */
+	while (raw_recv_on(r->fd, &f->m)) {
+		assert_int_not_equal(session_slot_of(&r->s, wire_get32(buf_data(&f->m) + 4), &kp),
+		    SLOT_NONE);
+		assert_int_equal(session_decap(&r->s, kp, &f->m, f->now), SV_DELIVER);
+		seq = (long)wire_get32(buf_data(&f->m));
+	}
+	assert_int_equal(seq, 100000);
+	close(fd1);
+}
+
 /*
  * KNOWN BUG, skipped unless VT_KNOWN_BUGS is set in the environment (see the report of branch
  * units): a client that moved to a new connection c2 got its answer there; the server then
@@ -1100,6 +1144,7 @@ main(void)
 		T(test_tcp_replayed_initiation_new_connection),
 		T(test_tcp_close_under_previous_keys),
 		T(test_wrong_transport),
+		T(test_tcp_rebind_resumes_device),
 		T(test_tcp_old_connection_lost_after_new_handshake),
 	};
 #undef T
