@@ -779,6 +779,60 @@ test_tcp_dial_and_frames(void **state)
 	    drops_sum(f->s->drops) + drops_sum(f->c->drops), 0);
 }
 
+/* A client whose server refuses dials again after a growing back-off with jitter; once a
+ * session was up, losing it makes the client dial again at once. */
+static void
+test_tcp_client_redials(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_in port;
+	uint64_t base = TCP_BACKOFF_FIRST, old_id;
+	char err[256];
+	int tmp = ut_tcp_listener(&port);
+
+	close(tmp); /* nobody listens there, for now */
+	f->saddr = port;
+	f->c = dp_new(false, f->cpriv);
+	assert_non_null(f->c);
+	add_peer(f, f->s, &f->ls, 1, "link", f->cpub, VT_TCP, NULL);
+	add_peer(f, f->c, &f->lc, 1, "link", f->spub, VT_TCP, &port);
+	assert_int_equal(f->lc.p->dial_at, f->now);
+	pump(f);
+	/* Refused (the first retry goes at once), then 1 s and more, doubling. */
+	for (int k = 0; k < 3; k++, base *= 2) {
+		uint64_t d = f->lc.p->dial_at - f->now;
+
+		assert_null(f->lc.p->tcp.conn);
+		assert_true(d >= base && d * 4 <= base * 5);
+		f->now += d;
+		pump(f);
+	}
+	/* The server comes up; the next dial gets through and the session comes up. */
+	f->lfd = tcp_listen(UT_SA(port), sizeof(port), err, sizeof(err));
+	assert_true(f->lfd >= 0);
+	f->now = f->lc.p->dial_at;
+	pump(f);
+	assert_true(established(f, &f->lc));
+	assert_true(established(f, &f->ls));
+	assert_int_equal(f->lc.p->tcp.backoff, 0);
+	assert_int_equal(f->lc.p->dial_at, UINT64_MAX);
+	/* The server takes the peer out (its CLOSE reaches the client): the client dials again
+	 * at once, and its new initiation meets a key the server no longer knows. */
+	old_id = f->lc.p->tcp.conn->id;
+	dp_peer_remove(f->s, f->ls.p, false, f->now);
+	f->ls.p = NULL;
+	close(f->ls.tun);
+	f->ls.tun = -1;
+	sync_dp(f->s);
+	pump(f);
+	assert_non_null(f->lc.p->tcp.conn);
+	assert_true(f->lc.p->tcp.conn->id > old_id);
+	assert_false(f->lc.p->tcp.conn->tc.connecting);
+	assert_int_equal(f->lc.p->s.state, SESSION_HANDSHAKING);
+	assert_int_equal(f->lc.p->tcp.backoff, TCP_BACKOFF_FIRST);
+	assert_int_equal(f->s->drops[DROP_AUTH], 1);
+}
+
 /* More complete messages in one read than one turn takes: dp_tcp_readable says so, and the
  * next call delivers the rest without anything new on the socket (no stall). */
 static void
@@ -1139,6 +1193,7 @@ main(void)
 		T(test_udp_drops),
 		T(test_udp_forged_packet_keeps_endpoint),
 		T(test_tcp_dial_and_frames),
+		T(test_tcp_client_redials),
 		T(test_tcp_many_messages_one_read),
 		T(test_tcp_initiation_of_other_peer_on_bound_connection),
 		T(test_tcp_replayed_initiation_new_connection),
