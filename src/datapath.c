@@ -330,6 +330,8 @@ rx_data(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr
 
 			addr_format((const struct sockaddr *)&c->addr, a, sizeof(a));
 			log_info("peer %s: tcp connection from %s", p->cfg.name, a);
+			/* The old connection went with its backlog: read the device again. */
+			peer_pause(dp, p, tcp_link_backlogged(c));
 		} else if (c == NULL) {
 			udp_link_set_endpoint(&dp->udp, &p->udp, p->cfg.name, src, srclen);
 		}

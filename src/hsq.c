@@ -55,5 +55,6 @@ bool
 hsq_under_load(struct hsq *q, uint64_t now)
 {
 	note_load(q, now);
-	return q->loaded_at != 0 && now - q->loaded_at < HSQ_LOAD_LINGER;
+	/* The queue itself first: at now 0 the mark reads 1 (0 means never). */
+	return q->len >= HSQ_LOAD || (q->loaded_at != 0 && now - q->loaded_at < HSQ_LOAD_LINGER);
 }
