@@ -732,7 +732,7 @@ dp_peer_add(struct dp *dp, uint32_t id, const struct vt_peer *cfg,
 	}
 	udp_link_peer_init(&dp->udp, &p->udp);
 	if (!dp->server && cfg->proto == VT_TCP)
-		p->dial_at = now; /* the first dial goes at once */
+		p->dial_at = now + tcp_link_backoff(&p->tcp, 0); /* at once; a retry after 1 s */
 	peer_changed(&dp->peers, p);
 	return p;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Unidentified connections of one source. */
 struct tcp_source {
@@ -173,16 +174,24 @@ tcp_link_accept(struct tcp_link *tl, int lfd, uint64_t now, int *evicted, int *e
 	struct tcp_source *s;
 	int rc;
 
+	struct tcp_conn tc = { .fd = -1 };
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+
 	*err = 0;
+	/* The connection first: nothing is allocated for a wake-up with nothing waiting. */
+	if ((rc = tcp_accept(lfd, &tc, &addr, &addrlen)) != 0) {
+		*err = rc == -1 ? errno : 0;
+		return NULL;
+	}
 	if ((c = conn_new(tl, now)) == NULL) {
+		close(tc.fd);
 		*err = ENOMEM;
 		return NULL;
 	}
-	if ((rc = tcp_accept(lfd, &c->tc, &c->addr, &c->addrlen)) != 0) {
-		*err = rc == -1 ? errno : 0;
-		tcp_link_close(tl, c);
-		return NULL;
-	}
+	c->tc.fd = tc.fd;
+	memcpy(&c->addr, &addr, addrlen);
+	c->addrlen = addrlen;
 	addr_source_of((struct sockaddr *)&c->addr, c->addrlen, &c->src);
 	/* Room first: a source at its limit loses its own oldest; a full table loses the oldest
 	 * of the source that holds the most, so one host cannot lock the others out. */
@@ -261,6 +270,8 @@ tcp_link_bind(struct tcp_link *tl, struct tcp_lconn *c, struct tcp_peer *slot,
 
 	if (c->peer == owner)
 		return 0;
+	if (c->peer != NULL)
+		return -1; /* it carries another peer, for life */
 	if (tcp_conn_buffers(&c->tc, TCP_RX_CAP, TCP_TX_CAP) == -1) {
 		tcp_link_close(tl, c);
 		return -1;

@@ -91,7 +91,8 @@ struct tcp_lconn *tcp_link_dial(struct tcp_link *tl, struct tcp_peer *slot, stru
 /* After writability during a connect: 0 connected, -1 failed (err; the connection is closed). */
 int tcp_link_connected(struct tcp_link *tl, struct tcp_lconn *c, char *err, size_t errlen);
 /* The first authenticated data packet of owner arrived on unbound c: c carries owner from now
- * on, with full buffers; owner's previous connection is closed. -1 without memory (c closed). */
+ * on, with full buffers; owner's previous connection is closed. -1 if c carries another peer,
+ * or without memory (c closed then). */
 int tcp_link_bind(struct tcp_link *tl, struct tcp_lconn *c, struct tcp_peer *slot,
     struct peer *owner);
 /* Note that c carried an initiation of owner answered with key index idx. */

@@ -937,8 +937,9 @@ session_close(struct session *s, uint64_t now, struct buf *out)
 void
 session_reset(struct session *s, uint64_t now)
 {
+	/* A responder's pending pair stays (go_down keeps it): it may have come over a newer
+	 * connection than the one lost, which the initiator is about to confirm on. */
 	go_down(s, "connection lost");
-	keypair_wipe(&s->kp_next); /* it came over the lost connection */
 	s->want_handshake = s->initiator;
 	s->hs_started = 0;
 	(void)now;

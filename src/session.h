@@ -228,7 +228,8 @@ enum session_verdict session_tick(struct session *s, uint32_t idx, uint64_t now,
 uint64_t session_next_deadline(const struct session *s, uint64_t now);
 /* Build a close message into out if a key is available (SV_SEND) and wipe the keys. */
 enum session_verdict session_close(struct session *s, uint64_t now, struct buf *out);
-/* The transport went away (TCP): wipe keys; an initiator will handshake again. */
+/* The transport went away (TCP): wipe the keys in use (a responder keeps a pending pair, which
+ * may belong to a newer connection); an initiator will handshake again. */
 void session_reset(struct session *s, uint64_t now);
 /* Whether a usable key pair is current (frames can be sealed now). */
 bool session_can_send(const struct session *s, uint64_t now);
