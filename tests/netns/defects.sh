@@ -17,7 +17,10 @@
 #      handshakes (no per-source limit unless under load);
 #   w2. 100 such initiations a second are not "load": a new client gets in without a cookie;
 #   w3. an initiation alone (never confirmed: a wrong preshared key, or the wrong transport)
-#      does not move a peer's endpoint.
+#      does not move a peer's endpoint;
+#   x. without a user setting a root daemon never parses network input as root (the default
+#      user, or nobody when it is missing), and inline keys in a file others may read are
+#      warned about.
 # (5, a stale close, is a unit test: test_session test_close_under_previous_keys.)
 # Needs root (exit 77 otherwise), nc, python3, prlimit. Run time about 60 s.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
@@ -26,7 +29,7 @@ VT_ATTACK=${VT_ATTACK:-$(dirname "$VTUND")/tests/tools/vt-attack}
 for _t in nc python3 prlimit; do
 	command -v "$_t" >/dev/null 2>&1 || { echo "not ok - $_t is missing"; exit 1; }
 done
-plan 27
+plan 29
 setup_netns
 
 PORT=5000
@@ -249,6 +252,24 @@ check "w3: alice's key over TCP (her link is UDP) is refused and counted as a mi
 check "w3: ... and alice's endpoint stays, her tunnel works" \
     sh -c "[ '$(endpoint alice)' = '$ALICE_EP' ] &&
     ip netns exec $NS_C ping -c 2 -i 0.2 -W 2 10.99.1.1 >/dev/null"
+
+# --- x. the defaults of a root daemon ------------------------------------------------------
+cat > "$TMP/x.conf" <<EOF
+listen = "127.0.0.1:$((PORT + 7))"; private-key = "$S_PRIV"; control-socket = "$TMP/x.sock";
+peers = { xp = { public-key = "$D_PUB"; device = "vdx$$"; }; };
+EOF
+chmod 0644 "$TMP/x.conf"
+start_daemon "$NS_S" "$TMP/x.log" -f "$TMP/x.conf" -s
+XPID=$LAST_PID
+wait_for 5 grep -q -w ready "$TMP/x.log"
+XENG=$(engine_of "$XPID")
+xuid=$(awk '/^Uid:/ {print $2}' "/proc/${XENG:-0}/status" 2>/dev/null)
+check "x: without a user setting the engine is not root (uid ${xuid:-none})" \
+    sh -c "[ -n '$xuid' ] && [ '$xuid' != 0 ]"
+check "x: an inline private key in a file others may read is warned about" \
+    grep -q "holds a private or preshared key and its group or others may read it" "$TMP/x.log"
+stop_daemon "$XPID"
+untrack "$XPID"
 
 # --- 4. the engine makes its devices persistent ------------------------------------------------
 out=$("$VT_ATTACK" tun-persist "$ENG" 2>&1)

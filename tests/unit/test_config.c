@@ -654,6 +654,57 @@ test_key_files(void **state)
 	assert_non_null(strstr(e.msg[1], "t.conf:5: "));
 }
 
+/* Write text to a new temporary file of the given mode; its path into out. */
+static void
+make_conf_file(const char *text, mode_t mode, char *out, size_t outlen)
+{
+	int fd;
+
+	snprintf(out, outlen, "/tmp/vt-config-XXXXXX");
+	fd = mkstemp(out);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+/* A key written in the configuration itself is as private as that file: a file its group or
+ * others may read is flagged (the daemon warns). Key files are refused outright instead. */
+static void
+test_inline_secrets_exposed(void **state)
+{
+	static const struct {
+		const char *text;
+		mode_t mode;
+		bool exposed;
+	} cases[] = {
+		{ "private-key = \"" OWN_PRIV "\";\npeers = { a = { public-key = \"" K1 "\"; }; };\n",
+		    0644, true },
+		{ "private-key = \"" OWN_PRIV "\";\npeers = { a = { public-key = \"" K1 "\"; }; };\n",
+		    0640, true },
+		{ "private-key = \"" OWN_PRIV "\";\npeers = { a = { public-key = \"" K1 "\"; }; };\n",
+		    0600, false },
+		{ "private-key = \"" OWN_PRIV "\";\npeers = { a = { public-key = \"" K1 "\";\n"
+		    "preshared-key = \"" PSK "\"; }; };\n", 0604, true },
+	};
+	struct config_errors e;
+	struct vt_config cfg;
+	char path[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		make_conf_file(cases[i].text, cases[i].mode, path, sizeof(path));
+		assert_int_equal(config_load(path, &cfg, &e), 0);
+		assert_int_equal(cfg.secrets_exposed, cases[i].exposed);
+		config_free(&cfg);
+		unlink(path);
+	}
+	/* From a string there is no file to judge. */
+	assert_int_equal(config_load_string(cases[0].text, "t.conf", &cfg, &e), 0);
+	assert_false(cfg.secrets_exposed);
+	config_free(&cfg);
+}
+
 /* True if loading text names key in an error, and not as an unknown key. */
 static bool
 rejected_by_name(const char *text, const char *key, struct config_errors *e)
@@ -1022,6 +1073,7 @@ main(void)
 		cmocka_unit_test(test_cannot_open),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_key_files),
+		cmocka_unit_test(test_inline_secrets_exposed),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_hook_substitutions),
