@@ -1,13 +1,18 @@
 /*
  * vt-inject.c - hostile traffic for the namespace tests: replay UDP payloads out of a pcap file,
  * flood a server with forged handshake initiations that carry a valid mac1 (so each one gets
- * past the cheapest check), and send garbage datagrams. Every mode is bounded in count and time.
+ * past the cheapest check), send garbage datagrams, hold idle TCP connections and send hostile
+ * TCP framing. Every mode is bounded in count and time.
  *
  * Usage:
  *   vt-inject replay PCAPFILE HOST PORT [--type N] [--count K] [--dport P] [--repeat N]
  *   vt-inject flood HOST PORT --server-pub BASE64 --count N --rate R [--noise | --bad-mac1]
  *   vt-inject garbage HOST PORT --count N
  *   vt-inject hold HOST PORT --count N --max-time S   (idle TCP connections, held S seconds)
+ *   vt-inject stream HOST PORT --len N [--len N]... [--count K] [--prefix-only] --max-time S
+ *       (frames of N zero bytes behind length prefix N on one TCP connection, K times over;
+ *       reports whether and when the server closed it; N "max" is WIRE_MSG_MAX, the largest
+ *       message, and "max+1" one more)
  * Common: --rate R (packets per second; default as fast as possible), --max-time SECONDS
  * (default 60) stops any mode early, --bind ADDR sends from ADDR; repeated, the packets take
  * turns over the addresses (several sources, as a per-source rate limiter sees them).
@@ -37,6 +42,8 @@
 #define GARBAGE_MAX 1400 /* below any receive buffer, so every datagram reaches the parser */
 #define MAX_BIND 64
 #define MAX_HOLD 1000
+#define MAX_FRAMES 16
+#define MAX_STREAM (16L * 1024 * 1024)
 
 /* Pcap link types we can take apart. */
 #define LINK_ETHERNET 1
@@ -61,6 +68,9 @@ struct opts {
 	int dport;        /* replay: only datagrams sent to this UDP port; 0 = all */
 	int noise;        /* flood: real Noise initiations from unknown static keys */
 	int bad_mac1;     /* flood: a wrong mac1, to be dropped before any other work */
+	long len[MAX_FRAMES]; /* stream: the length prefixes, in order */
+	int nlen;
+	int prefix_only;  /* stream: the last frame is its prefix alone */
 };
 
 static void
@@ -74,7 +84,9 @@ usage(void)
 	    "                 [--bind ADDR]... [--max-time S]\n"
 	    "       vt-inject garbage HOST PORT --count N [--rate R] [--bind ADDR]...\n"
 	    "                 [--max-time S]\n"
-	    "       vt-inject hold HOST PORT --count N --max-time S [--bind ADDR]...\n");
+	    "       vt-inject hold HOST PORT --count N --max-time S [--bind ADDR]...\n"
+	    "       vt-inject stream HOST PORT --len N [--len N]... [--count K] [--prefix-only]\n"
+	    "                 [--max-time S] [--bind ADDR]\n");
 	exit(2);
 }
 
@@ -167,6 +179,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->bad_mac1 = 1;
 			continue;
 		}
+		if (strcmp(a, "--prefix-only") == 0) {
+			o->prefix_only = 1;
+			continue;
+		}
 		if (i + 1 >= argc)
 			usage();
 		if (strcmp(a, "--bind") == 0) {
@@ -189,7 +205,19 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->type = (int)parse_long(argv[++i], 0, 255, "--type");
 		else if (strcmp(a, "--dport") == 0)
 			o->dport = (int)parse_long(argv[++i], 1, 65535, "--dport");
-		else
+		else if (strcmp(a, "--len") == 0) {
+			if (o->nlen == MAX_FRAMES) {
+				fprintf(stderr, "vt-inject: at most %d --len\n", MAX_FRAMES);
+				exit(2);
+			}
+			i++;
+			if (strcmp(argv[i], "max") == 0)
+				o->len[o->nlen++] = WIRE_MSG_MAX;
+			else if (strcmp(argv[i], "max+1") == 0)
+				o->len[o->nlen++] = WIRE_MSG_MAX + 1;
+			else
+				o->len[o->nlen++] = parse_long(argv[i], 0, 65535, "--len");
+		} else
 			usage();
 	}
 }
@@ -829,6 +857,151 @@ cmd_hold(int argc, char **argv)
 	return opened == o.count ? 0 : 1;
 }
 
+/* TCP ------------------------------------------------------------------------------------- */
+
+/* A connection from --bind (if given) to the target; blocking connect, then non-blocking.
+ * Exits on failure. */
+static int
+tcp_dial(const struct out *out, const struct opts *o)
+{
+	int fd = open_socket(&out->dst, o->nbind > 0 ? o->bind[0] : NULL, SOCK_STREAM);
+
+	if (connect(fd, (const struct sockaddr *)&out->dst, out->dstlen) == -1) {
+		fprintf(stderr, "vt-inject: connect: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
+		perror("vt-inject: fcntl");
+		exit(1);
+	}
+	return fd;
+}
+
+/* What became of a connection we wrote to. */
+struct talk {
+	size_t sent;        /* bytes the socket took */
+	long got;           /* bytes the server sent us */
+	double mark_at;     /* when the socket had taken the first `mark` bytes; 0 if not yet */
+	const char *closed; /* NULL while open, else how the server ended it */
+	double closed_at;
+};
+
+/* Write p[0..len) to fd while reading what comes back, until the server closes the connection
+ * or `deadline` (a now_s() time) passes; once all is written, stop early at `linger` seconds
+ * after the last byte if linger >= 0. */
+static void
+talk(int fd, const uint8_t *p, size_t len, size_t mark, double linger, double deadline,
+    struct talk *t)
+{
+	struct pollfd pfd;
+	double now, until, done_at = 0;
+	uint8_t b[4096];
+	ssize_t n;
+
+	memset(t, 0, sizeof(*t));
+	while (t->closed == NULL) {
+		now = now_s();
+		until = deadline;
+		if (t->sent == len && linger >= 0 && done_at + linger < until)
+			until = done_at + linger;
+		if (now >= until)
+			break;
+		pfd.fd = fd;
+		pfd.events = POLLIN | (t->sent < len ? POLLOUT : 0);
+		pfd.revents = 0;
+		if (poll(&pfd, 1, (int)((until - now) * 1000) + 1) <= 0)
+			continue;
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = recv(fd, b, sizeof(b), 0);
+			if (n > 0)
+				t->got += n;
+			else if (n == 0)
+				t->closed = "eof";
+			else if (errno != EAGAIN && errno != EINTR)
+				t->closed = errno == ECONNRESET ? "reset" : strerror(errno);
+		}
+		if (t->closed == NULL && (pfd.revents & POLLOUT) && t->sent < len) {
+			n = send(fd, p + t->sent, len - t->sent, MSG_NOSIGNAL);
+			if (n > 0) {
+				t->sent += (size_t)n;
+				if (t->mark_at == 0 && t->sent >= mark)
+					t->mark_at = now_s();
+				if (t->sent == len)
+					done_at = now_s();
+			} else if (n == -1 && errno != EAGAIN && errno != EINTR) {
+				t->closed = errno == ECONNRESET || errno == EPIPE ? "reset" :
+				    strerror(errno);
+			}
+		}
+		if (t->closed != NULL)
+			t->closed_at = now_s();
+	}
+}
+
+/* stream ---------------------------------------------------------------------------------- */
+
+/*
+ * Hostile TCP framing from an unauthenticated client: one connection carrying, --count times
+ * over, a frame per --len N: the 2-byte prefix N and N zero bytes (type 0, so a parser that
+ * takes the frame out drops it as malformed); with --prefix-only the very last frame is its
+ * prefix alone. Reports whether and when the server closed the connection, counted from the
+ * moment the socket took the last prefix.
+ */
+static int
+cmd_stream(int argc, char **argv)
+{
+	struct opts o;
+	struct out out;
+	struct talk t;
+	uint8_t *p;
+	size_t len = 0, total = 0, last_prefix = 0;
+	long count;
+	int fd;
+
+	if (argc < 2)
+		usage();
+	parse_opts(argc - 2, argv + 2, &o);
+	if (o.nlen == 0)
+		usage();
+	count = o.count < 0 ? 1 : o.count;
+	for (int i = 0; i < o.nlen; i++)
+		total += WIRE_TCP_PREFIX_LEN + (size_t)o.len[i];
+	if (count < 1 || total * (size_t)count > (size_t)MAX_STREAM) {
+		fprintf(stderr, "vt-inject: stream: at most %ld bytes\n", MAX_STREAM);
+		return 2;
+	}
+	p = calloc((size_t)count, total);
+	if (p == NULL)
+		return 1;
+	for (long k = 0; k < count; k++) {
+		for (int i = 0; i < o.nlen; i++) {
+			last_prefix = len;
+			wire_put16(p + len, (uint16_t)o.len[i]);
+			len += WIRE_TCP_PREFIX_LEN + (size_t)o.len[i];
+		}
+	}
+	if (o.prefix_only)
+		len = last_prefix + WIRE_TCP_PREFIX_LEN;
+	resolve_target(&out, argv[0], argv[1], SOCK_STREAM);
+	fd = tcp_dial(&out, &o);
+	talk(fd, p, len, last_prefix + WIRE_TCP_PREFIX_LEN, -1, now_s() + o.max_time, &t);
+	printf("stream: sent %zu of %zu bytes", t.sent, len);
+	if (t.got > 0)
+		printf(", got %ld back", t.got);
+	if (t.closed != NULL && t.mark_at > 0)
+		printf("; closed by the server (%s) %.2f ms after the last prefix\n", t.closed,
+		    (t.closed_at - t.mark_at) * 1000);
+	else if (t.closed != NULL)
+		printf("; closed by the server (%s) before it took the last prefix\n", t.closed);
+	else if (t.mark_at > 0)
+		printf("; still open %.1f s after the last prefix\n", now_s() - t.mark_at);
+	else
+		printf("; still open, but the socket did not take the last prefix\n");
+	close(fd);
+	free(p);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -842,6 +1015,8 @@ main(int argc, char **argv)
 		return cmd_garbage(argc - 2, argv + 2);
 	if (strcmp(argv[1], "hold") == 0)
 		return cmd_hold(argc - 2, argv + 2);
+	if (strcmp(argv[1], "stream") == 0)
+		return cmd_stream(argc - 2, argv + 2);
 	usage();
 	return 2;
 }
