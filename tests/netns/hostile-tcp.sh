@@ -19,12 +19,12 @@
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/netns/lib.sh"
 need_root
+plan 44
 if [ ! -x "$VT_INJECT" ]; then
 	echo "not ok - $VT_INJECT is missing (make tests/tools/vt-inject)"
 	exit 1
 fi
 setup_netns
-plan 44
 
 PORT=5000
 SADDR=10.98.0.1

@@ -26,6 +26,7 @@
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/netns/lib.sh"
 need_root
+plan 55
 for _t in tcpdump nc; do
 	command -v "$_t" >/dev/null 2>&1 || { echo "not ok - $_t is missing"; exit 1; }
 done
@@ -34,7 +35,6 @@ if [ ! -x "$VT_INJECT" ]; then
 	exit 1
 fi
 setup_netns
-plan 55
 
 PORT=5000
 SADDR=10.98.0.1
