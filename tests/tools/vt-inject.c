@@ -1,13 +1,23 @@
 /*
  * vt-inject.c - hostile traffic for the namespace tests: replay UDP payloads out of a pcap file,
  * flood a server with forged handshake initiations that carry a valid mac1 (so each one gets
- * past the cheapest check), and send garbage datagrams. Every mode is bounded in count and time.
+ * past the cheapest check), send garbage datagrams, hold idle TCP connections, send hostile TCP
+ * framing, forge data messages for a live session, and send markers through a tunnel. Every
+ * mode is bounded in count and time.
  *
  * Usage:
  *   vt-inject replay PCAPFILE HOST PORT [--type N] [--count K] [--dport P] [--repeat N]
  *   vt-inject flood HOST PORT --server-pub BASE64 --count N --rate R [--noise | --bad-mac1]
  *   vt-inject garbage HOST PORT --count N
  *   vt-inject hold HOST PORT --count N --max-time S   (idle TCP connections, held S seconds)
+ *   vt-inject stream HOST PORT --len N [--len N]... [--count K] [--prefix-only] --max-time S
+ *       (frames of N zero bytes behind length prefix N on one TCP connection, K times over;
+ *       reports whether and when the server closed it; N "max" is WIRE_MSG_MAX, the largest
+ *       message, and "max+1" one more)
+ *   vt-inject forge PCAPFILE HOST PORT --count N [--flip tag|body] [--tcp] [--sport P]
+ *       (the capture's last data message to PORT, from port P, with a fresh counter and a
+ *       flipped bit)
+ *   vt-inject mark HOST[,HOST]... PORT --text TEXT --rate R [--tcp]   (markers, until SIGTERM)
  * Common: --rate R (packets per second; default as fast as possible), --max-time SECONDS
  * (default 60) stops any mode early, --bind ADDR sends from ADDR; repeated, the packets take
  * turns over the addresses (several sources, as a per-source rate limiter sees them).
@@ -18,6 +28,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +48,10 @@
 #define GARBAGE_MAX 1400 /* below any receive buffer, so every datagram reaches the parser */
 #define MAX_BIND 64
 #define MAX_HOLD 1000
+#define MAX_FRAMES 16
+#define MAX_STREAM (16L * 1024 * 1024)
+#define MAX_TARGETS 16
+#define MARK_MAX 200
 
 /* Pcap link types we can take apart. */
 #define LINK_ETHERNET 1
@@ -59,8 +74,15 @@ struct opts {
 	double max_time;  /* seconds */
 	int type;         /* replay: only payloads whose first byte is this; 0 = all */
 	int dport;        /* replay: only datagrams sent to this UDP port; 0 = all */
+	int sport;        /* forge: only messages sent from this port; 0 = all */
 	int noise;        /* flood: real Noise initiations from unknown static keys */
 	int bad_mac1;     /* flood: a wrong mac1, to be dropped before any other work */
+	long len[MAX_FRAMES]; /* stream: the length prefixes, in order */
+	int nlen;
+	int prefix_only;  /* stream: the last frame is its prefix alone */
+	int tcp;          /* forge, mark: over TCP instead of UDP */
+	const char *flip; /* forge: "tag" or "body" */
+	const char *text; /* mark: the marker */
 };
 
 static void
@@ -74,7 +96,13 @@ usage(void)
 	    "                 [--bind ADDR]... [--max-time S]\n"
 	    "       vt-inject garbage HOST PORT --count N [--rate R] [--bind ADDR]...\n"
 	    "                 [--max-time S]\n"
-	    "       vt-inject hold HOST PORT --count N --max-time S [--bind ADDR]...\n");
+	    "       vt-inject hold HOST PORT --count N --max-time S [--bind ADDR]...\n"
+	    "       vt-inject stream HOST PORT --len N [--len N]... [--count K] [--prefix-only]\n"
+	    "                 [--max-time S] [--bind ADDR]\n"
+	    "       vt-inject forge PCAPFILE HOST PORT --count N [--flip tag|body] [--tcp]\n"
+	    "                 [--sport P] [--rate R] [--bind ADDR]... [--max-time S]\n"
+	    "       vt-inject mark HOST[,HOST]... PORT --text TEXT --rate R [--tcp] [--count N]\n"
+	    "                 [--max-time S]\n");
 	exit(2);
 }
 
@@ -167,6 +195,14 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->bad_mac1 = 1;
 			continue;
 		}
+		if (strcmp(a, "--prefix-only") == 0) {
+			o->prefix_only = 1;
+			continue;
+		}
+		if (strcmp(a, "--tcp") == 0) {
+			o->tcp = 1;
+			continue;
+		}
 		if (i + 1 >= argc)
 			usage();
 		if (strcmp(a, "--bind") == 0) {
@@ -189,7 +225,29 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->type = (int)parse_long(argv[++i], 0, 255, "--type");
 		else if (strcmp(a, "--dport") == 0)
 			o->dport = (int)parse_long(argv[++i], 1, 65535, "--dport");
-		else
+		else if (strcmp(a, "--sport") == 0)
+			o->sport = (int)parse_long(argv[++i], 1, 65535, "--sport");
+		else if (strcmp(a, "--len") == 0) {
+			if (o->nlen == MAX_FRAMES) {
+				fprintf(stderr, "vt-inject: at most %d --len\n", MAX_FRAMES);
+				exit(2);
+			}
+			i++;
+			if (strcmp(argv[i], "max") == 0)
+				o->len[o->nlen++] = WIRE_MSG_MAX;
+			else if (strcmp(argv[i], "max+1") == 0)
+				o->len[o->nlen++] = WIRE_MSG_MAX + 1;
+			else
+				o->len[o->nlen++] = parse_long(argv[i], 0, 65535, "--len");
+		} else if (strcmp(a, "--flip") == 0) {
+			o->flip = argv[++i];
+			if (strcmp(o->flip, "tag") != 0 && strcmp(o->flip, "body") != 0)
+				usage();
+		} else if (strcmp(a, "--text") == 0) {
+			o->text = argv[++i];
+			if (strlen(o->text) > MARK_MAX)
+				usage();
+		} else
 			usage();
 	}
 }
@@ -369,10 +427,10 @@ pcap_next(struct pcap *pc, const uint8_t **pkt, size_t *caplen)
 	return 1;
 }
 
-/* The UDP payload of an IPv4 or IPv6 packet; NULL if it is not a whole, unfragmented UDP
- * datagram. Sets *dport. */
+/* The payload of a whole, unfragmented UDP datagram or TCP segment (proto) in an IPv4 or IPv6
+ * packet; NULL if it is not one. Sets *sport and *dport. */
 static const uint8_t *
-ip_udp_payload(const uint8_t *p, size_t n, size_t *len, int *dport)
+ip_payload(const uint8_t *p, size_t n, unsigned proto, size_t *len, int *sport, int *dport)
 {
 	size_t hl, total, ulen;
 	unsigned nh;
@@ -385,7 +443,7 @@ ip_udp_payload(const uint8_t *p, size_t n, size_t *len, int *dport)
 		hl = (size_t)(p[0] & 0x0f) * 4;
 		total = wire_get16(p + 2);
 		/* Fragments (offset or more-fragments set) carry no whole datagram. */
-		if (hl < 20 || total < hl || total > n || p[9] != IPPROTO_UDP ||
+		if (hl < 20 || total < hl || total > n || p[9] != proto ||
 		    (wire_get16(p + 6) & 0x3fff) != 0)
 			return NULL;
 		p += hl;
@@ -399,8 +457,8 @@ ip_udp_payload(const uint8_t *p, size_t n, size_t *len, int *dport)
 		nh = p[6];
 		p += 40;
 		n = total - 40;
-		/* Walk the extension headers that may sit in front of UDP. */
-		while (nh != IPPROTO_UDP) {
+		/* Walk the extension headers that may sit in front of UDP or TCP. */
+		while (nh != proto) {
 			if (n < 8)
 				return NULL;
 			if (nh == 0 || nh == 43 || nh == 60) {
@@ -421,56 +479,87 @@ ip_udp_payload(const uint8_t *p, size_t n, size_t *len, int *dport)
 	} else {
 		return NULL;
 	}
+	if (proto == IPPROTO_TCP) {
+		if (n < 20)
+			return NULL;
+		hl = (size_t)(p[12] >> 4) * 4;
+		if (hl < 20 || hl > n)
+			return NULL;
+		*sport = wire_get16(p);
+		*dport = wire_get16(p + 2);
+		*len = n - hl;
+		return p + hl;
+	}
 	if (n < 8)
 		return NULL;
 	ulen = wire_get16(p + 4);
 	if (ulen < 8 || ulen > n)
 		return NULL;
+	*sport = wire_get16(p);
 	*dport = wire_get16(p + 2);
 	*len = ulen - 8;
 	return p + 8;
 }
 
-/* Strip the link-layer header of a captured frame and return its UDP payload, or NULL. */
+/* Strip the link-layer header of a captured frame and return its UDP or TCP (proto) payload,
+ * or NULL. */
 static const uint8_t *
-frame_udp_payload(uint32_t linktype, const uint8_t *p, size_t n, size_t *len, int *dport)
+frame_payload(uint32_t linktype, const uint8_t *p, size_t n, unsigned proto, size_t *len,
+    int *sport, int *dport)
 {
-	uint16_t proto;
+	uint16_t ethertype;
 	size_t hl;
 
 	switch (linktype) {
 	case LINK_ETHERNET:
 		if (n < 14)
 			return NULL;
-		proto = wire_get16(p + 12);
+		ethertype = wire_get16(p + 12);
 		hl = 14;
-		while ((proto == 0x8100 || proto == 0x88a8) && n >= hl + 4) {
-			proto = wire_get16(p + hl + 2);
+		while ((ethertype == 0x8100 || ethertype == 0x88a8) && n >= hl + 4) {
+			ethertype = wire_get16(p + hl + 2);
 			hl += 4;
 		}
 		break;
 	case LINK_LINUX_SLL:
 		if (n < 16)
 			return NULL;
-		proto = wire_get16(p + 14);
+		ethertype = wire_get16(p + 14);
 		hl = 16;
 		break;
 	case LINK_LINUX_SLL2:
 		if (n < 20)
 			return NULL;
-		proto = wire_get16(p);
+		ethertype = wire_get16(p);
 		hl = 20;
 		break;
 	case LINK_RAW:
 	case LINK_IPV4:
 	case LINK_IPV6:
-		return ip_udp_payload(p, n, len, dport);
+		return ip_payload(p, n, proto, len, sport, dport);
 	default:
 		return NULL;
 	}
-	if (proto != 0x0800 && proto != 0x86dd)
+	if (ethertype != 0x0800 && ethertype != 0x86dd)
 		return NULL;
-	return ip_udp_payload(p + hl, n - hl, len, dport);
+	return ip_payload(p + hl, n - hl, proto, len, sport, dport);
+}
+
+/* Read PCAPFILE and check that we can take its link type apart; 0 or -1 with a message. */
+static int
+pcap_load(struct pcap *pc, const char *path)
+{
+	if (pcap_open(pc, path) == -1)
+		return -1;
+	if (pc->linktype != LINK_ETHERNET && pc->linktype != LINK_LINUX_SLL &&
+	    pc->linktype != LINK_LINUX_SLL2 && pc->linktype != LINK_RAW &&
+	    pc->linktype != LINK_IPV4 && pc->linktype != LINK_IPV6) {
+		fprintf(stderr, "vt-inject: %s: link type %u is not supported\n", path,
+		    pc->linktype);
+		free(pc->data);
+		return -1;
+	}
+	return 0;
 }
 
 /* Resend the UDP payloads captured in a pcap file (filtered by first byte and port). */
@@ -484,28 +573,21 @@ cmd_replay(int argc, char **argv)
 	size_t caplen, plen;
 	long seen = 0, sent = 0, failed = 0, n;
 	double start;
-	int dport;
+	int sport, dport;
 
 	if (argc < 3)
 		usage();
 	parse_opts(argc - 3, argv + 3, &o);
-	if (pcap_open(&pc, argv[0]) == -1)
+	if (pcap_load(&pc, argv[0]) == -1)
 		return 1;
-	if (pc.linktype != LINK_ETHERNET && pc.linktype != LINK_LINUX_SLL &&
-	    pc.linktype != LINK_LINUX_SLL2 && pc.linktype != LINK_RAW &&
-	    pc.linktype != LINK_IPV4 && pc.linktype != LINK_IPV6) {
-		fprintf(stderr, "vt-inject: %s: link type %u is not supported\n", argv[0],
-		    pc.linktype);
-		free(pc.data);
-		return 1;
-	}
 	open_out(&out, argv[1], argv[2], &o);
 	start = now_s();
 	for (long r = 0; r < o.repeat; r++) {
 		pc.off = 24;
 		while ((o.count < 0 || sent + failed < o.count) &&
 		    pcap_next(&pc, &pkt, &caplen) == 1) {
-			pl = frame_udp_payload(pc.linktype, pkt, caplen, &plen, &dport);
+			pl = frame_payload(pc.linktype, pkt, caplen, IPPROTO_UDP, &plen, &sport,
+			    &dport);
 			if (pl == NULL || plen == 0)
 				continue;
 			if ((o.type != 0 && pl[0] != o.type) ||
@@ -829,6 +911,373 @@ cmd_hold(int argc, char **argv)
 	return opened == o.count ? 0 : 1;
 }
 
+/* TCP ------------------------------------------------------------------------------------- */
+
+/* A connection from --bind (if given) to the target; blocking connect, then non-blocking.
+ * Exits on failure. */
+static int
+tcp_dial(const struct out *out, const struct opts *o)
+{
+	int fd = open_socket(&out->dst, o->nbind > 0 ? o->bind[0] : NULL, SOCK_STREAM);
+
+	if (connect(fd, (const struct sockaddr *)&out->dst, out->dstlen) == -1) {
+		fprintf(stderr, "vt-inject: connect: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
+		perror("vt-inject: fcntl");
+		exit(1);
+	}
+	return fd;
+}
+
+/* What became of a connection we wrote to. */
+struct talk {
+	size_t sent;        /* bytes the socket took */
+	long got;           /* bytes the server sent us */
+	double mark_at;     /* when the socket had taken the first `mark` bytes; 0 if not yet */
+	const char *closed; /* NULL while open, else how the server ended it */
+	double closed_at;
+};
+
+/* Write p[0..len) to fd while reading what comes back, until the server closes the connection
+ * or `deadline` (a now_s() time) passes; once all is written, stop early at `linger` seconds
+ * after the last byte if linger >= 0. */
+static void
+talk(int fd, const uint8_t *p, size_t len, size_t mark, double linger, double deadline,
+    struct talk *t)
+{
+	struct pollfd pfd;
+	double now, until, done_at = 0;
+	uint8_t b[4096];
+	ssize_t n;
+
+	memset(t, 0, sizeof(*t));
+	while (t->closed == NULL) {
+		now = now_s();
+		until = deadline;
+		if (t->sent == len && linger >= 0 && done_at + linger < until)
+			until = done_at + linger;
+		if (now >= until)
+			break;
+		pfd.fd = fd;
+		pfd.events = POLLIN | (t->sent < len ? POLLOUT : 0);
+		pfd.revents = 0;
+		if (poll(&pfd, 1, (int)((until - now) * 1000) + 1) <= 0)
+			continue;
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = recv(fd, b, sizeof(b), 0);
+			if (n > 0)
+				t->got += n;
+			else if (n == 0)
+				t->closed = "eof";
+			else if (errno != EAGAIN && errno != EINTR)
+				t->closed = errno == ECONNRESET ? "reset" : strerror(errno);
+		}
+		if (t->closed == NULL && (pfd.revents & POLLOUT) && t->sent < len) {
+			n = send(fd, p + t->sent, len - t->sent, MSG_NOSIGNAL);
+			if (n > 0) {
+				t->sent += (size_t)n;
+				if (t->mark_at == 0 && t->sent >= mark)
+					t->mark_at = now_s();
+				if (t->sent == len)
+					done_at = now_s();
+			} else if (n == -1 && errno != EAGAIN && errno != EINTR) {
+				t->closed = errno == ECONNRESET || errno == EPIPE ? "reset" :
+				    strerror(errno);
+			}
+		}
+		if (t->closed != NULL)
+			t->closed_at = now_s();
+	}
+}
+
+/* stream ---------------------------------------------------------------------------------- */
+
+/*
+ * Hostile TCP framing from an unauthenticated client: one connection carrying, --count times
+ * over, a frame per --len N: the 2-byte prefix N and N zero bytes (type 0, so a parser that
+ * takes the frame out drops it as malformed); with --prefix-only the very last frame is its
+ * prefix alone. Reports whether and when the server closed the connection, counted from the
+ * moment the socket took the last prefix.
+ */
+static int
+cmd_stream(int argc, char **argv)
+{
+	struct opts o;
+	struct out out;
+	struct talk t;
+	uint8_t *p;
+	size_t len = 0, total = 0, last_prefix = 0;
+	long count;
+	int fd;
+
+	if (argc < 2)
+		usage();
+	parse_opts(argc - 2, argv + 2, &o);
+	if (o.nlen == 0)
+		usage();
+	count = o.count < 0 ? 1 : o.count;
+	for (int i = 0; i < o.nlen; i++)
+		total += WIRE_TCP_PREFIX_LEN + (size_t)o.len[i];
+	if (count < 1 || total * (size_t)count > (size_t)MAX_STREAM) {
+		fprintf(stderr, "vt-inject: stream: at most %ld bytes\n", MAX_STREAM);
+		return 2;
+	}
+	p = calloc((size_t)count, total);
+	if (p == NULL)
+		return 1;
+	for (long k = 0; k < count; k++) {
+		for (int i = 0; i < o.nlen; i++) {
+			last_prefix = len;
+			wire_put16(p + len, (uint16_t)o.len[i]);
+			len += WIRE_TCP_PREFIX_LEN + (size_t)o.len[i];
+		}
+	}
+	if (o.prefix_only)
+		len = last_prefix + WIRE_TCP_PREFIX_LEN;
+	resolve_target(&out, argv[0], argv[1], SOCK_STREAM);
+	fd = tcp_dial(&out, &o);
+	talk(fd, p, len, last_prefix + WIRE_TCP_PREFIX_LEN, -1, now_s() + o.max_time, &t);
+	printf("stream: sent %zu of %zu bytes", t.sent, len);
+	if (t.got > 0)
+		printf(", got %ld back", t.got);
+	if (t.closed != NULL && t.mark_at > 0)
+		printf("; closed by the server (%s) %.2f ms after the last prefix\n", t.closed,
+		    (t.closed_at - t.mark_at) * 1000);
+	else if (t.closed != NULL)
+		printf("; closed by the server (%s) before it took the last prefix\n", t.closed);
+	else if (t.mark_at > 0)
+		printf("; still open %.1f s after the last prefix\n", now_s() - t.mark_at);
+	else
+		printf("; still open, but the socket did not take the last prefix\n");
+	close(fd);
+	free(p);
+	return 0;
+}
+
+/* forge ----------------------------------------------------------------------------------- */
+
+/* The last data message sent to `port` (from source port `from`, unless 0) in a capture: a UDP
+ * payload or, with tcp, a message at the start of a TCP segment (behind its length prefix).
+ * Returns its length, 0 if none. */
+static size_t
+last_data_message(struct pcap *pc, int port, int from, int tcp, uint8_t msg[WIRE_MSG_MAX])
+{
+	const uint8_t *pkt, *pl, *m;
+	size_t caplen, plen, mlen, found = 0;
+	int sport, dport;
+
+	while (pcap_next(pc, &pkt, &caplen) == 1) {
+		pl = frame_payload(pc->linktype, pkt, caplen, tcp ? IPPROTO_TCP : IPPROTO_UDP,
+		    &plen, &sport, &dport);
+		if (pl == NULL || dport != port || (from != 0 && sport != from))
+			continue;
+		m = pl;
+		mlen = plen;
+		if (tcp) {
+			if (plen < WIRE_TCP_PREFIX_LEN)
+				continue;
+			m = pl + WIRE_TCP_PREFIX_LEN;
+			mlen = wire_get16(pl);
+			if (mlen > plen - WIRE_TCP_PREFIX_LEN)
+				continue;
+		}
+		if (mlen > WIRE_MSG_MAX || wire_classify(m, mlen) != WIRE_DATA)
+			continue;
+		memcpy(msg, m, mlen);
+		found = mlen;
+	}
+	return found;
+}
+
+/*
+ * Forged data for a live session: the last data message of a capture, with its receiver index
+ * kept, a counter the sender has not used (the captured one plus 2^32 plus i, so the replay
+ * window lets it through to the tag check) and one bit flipped in the tag or the body. Sent
+ * --count times from --bind over UDP, or with --tcp on one new connection; reports what came
+ * back (a server that took the forger for the peer would send it the peer's traffic).
+ */
+static int
+cmd_forge(int argc, char **argv)
+{
+	static uint8_t orig[WIRE_MSG_MAX], msg[WIRE_MSG_MAX];
+	struct wire_data_hdr h;
+	struct pcap pc;
+	struct opts o;
+	struct out out;
+	struct talk t;
+	uint8_t *stream = NULL, b[2048];
+	size_t len, body, slen = 0;
+	long sent = 0, back = 0, i;
+	double start;
+	int body_flip, fd;
+
+	if (argc < 3)
+		usage();
+	parse_opts(argc - 3, argv + 3, &o);
+	if (o.count < 1 || o.count > 10000)
+		usage();
+	body_flip = o.flip != NULL && strcmp(o.flip, "body") == 0;
+	memset(&t, 0, sizeof(t));
+	if (pcap_load(&pc, argv[0]) == -1)
+		return 1;
+	len = last_data_message(&pc, (int)parse_long(argv[2], 1, 65535, "PORT"), o.sport, o.tcp,
+	    orig);
+	free(pc.data);
+	if (len == 0 || !wire_data_hdr_decode(orig, len, &h)) {
+		fprintf(stderr, "vt-inject: %s: no data message to port %s\n", argv[0], argv[2]);
+		return 1;
+	}
+	body = len - WIRE_DATA_HDR_LEN - WIRE_TAG_LEN;
+	if (o.tcp) {
+		resolve_target(&out, argv[1], argv[2], SOCK_STREAM);
+		stream = malloc((size_t)o.count * (WIRE_TCP_PREFIX_LEN + len));
+		if (stream == NULL)
+			return 1;
+	} else {
+		open_out(&out, argv[1], argv[2], &o);
+	}
+	start = now_s();
+	for (i = 0; i < o.count; i++) {
+		struct wire_data_hdr f = h;
+
+		memcpy(msg, orig, len);
+		f.counter = h.counter + (UINT64_C(1) << 32) + (uint64_t)i;
+		wire_data_hdr_encode(msg, &f);
+		if (body_flip)
+			msg[WIRE_DATA_HDR_LEN + (size_t)i % body] ^= (uint8_t)(1 << (i % 8));
+		else
+			msg[len - WIRE_TAG_LEN + (size_t)i % WIRE_TAG_LEN] ^= (uint8_t)(1 << (i % 8));
+		if (o.tcp) {
+			wire_put16(stream + slen, (uint16_t)len);
+			memcpy(stream + slen + WIRE_TCP_PREFIX_LEN, msg, len);
+			slen += WIRE_TCP_PREFIX_LEN + len;
+		} else if (pace(start, i, &o) && send_one(&out, i, msg, len) == 0) {
+			sent++;
+		}
+	}
+	if (o.tcp) {
+		fd = tcp_dial(&out, &o);
+		talk(fd, stream, slen, slen, 0.5, now_s() + o.max_time, &t);
+		sent = (long)(t.sent / (WIRE_TCP_PREFIX_LEN + len));
+		back = t.got;
+		close(fd);
+		free(stream);
+	} else {
+		usleep(500000);
+		for (int k = 0; k < out.nfd; k++)
+			while (recv(out.fd[k], b, sizeof(b), MSG_DONTWAIT) >= 0)
+				back++;
+		close_out(&out);
+	}
+	printf("forge: sent %ld of %ld data messages for receiver %08x over %s, %s flipped; "
+	    "%ld %s came back%s\n", sent, o.count, h.receiver, o.tcp ? "tcp" : "udp",
+	    body_flip ? "body" : "tag", back, o.tcp ? "bytes" : "datagrams",
+	    o.tcp ? (t.closed != NULL ? "; the server closed the connection" :
+	    "; the connection stayed open") : "");
+	return sent == o.count ? 0 : 1;
+}
+
+/* mark ------------------------------------------------------------------------------------ */
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+/* Send "TEXT:tcp:N\n" on a new connection to dst; 0 if the socket took it, -1 otherwise (no
+ * route, refused, or no answer within 500 ms). */
+static int
+mark_tcp(const struct sockaddr_storage *dst, socklen_t dstlen, const char *line, size_t len)
+{
+	struct pollfd pfd;
+	socklen_t elen = sizeof(int);
+	int fd, e = 0, ret = -1;
+
+	fd = socket(dst->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)dst, dstlen) == -1 && errno != EINPROGRESS)
+		goto out;
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	if (poll(&pfd, 1, 500) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1 ||
+	    e != 0)
+		goto out;
+	if (send(fd, line, len, MSG_NOSIGNAL) == (ssize_t)len)
+		ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
+/*
+ * Markers through a tunnel, for the plaintext test: at --rate per second, "TEXT:udp:N\n" in a
+ * UDP datagram (or with --tcp, "TEXT:tcp:N\n" on a new TCP connection) to each HOST in turn,
+ * until --max-time or SIGTERM. A missing route or device only costs that marker: the run goes
+ * on, so it can span a daemon's restarts.
+ */
+static int
+cmd_mark(int argc, char **argv)
+{
+	struct sockaddr_storage dst[MAX_TARGETS];
+	socklen_t dstlen[MAX_TARGETS];
+	int fd[MAX_TARGETS];
+	struct sigaction sa;
+	struct opts o;
+	char hosts[1024], *h, *save, err[256], line[MARK_MAX + 32];
+	long sent = 0, i;
+	uint16_t port;
+	double start;
+	int n = 0, len;
+
+	if (argc < 2)
+		usage();
+	parse_opts(argc - 2, argv + 2, &o);
+	if (o.text == NULL || o.rate <= 0)
+		usage();
+	port = (uint16_t)parse_long(argv[1], 1, 65535, "PORT");
+	snprintf(hosts, sizeof(hosts), "%s", argv[0]);
+	for (h = strtok_r(hosts, ",", &save); h != NULL; h = strtok_r(NULL, ",", &save)) {
+		if (n == MAX_TARGETS)
+			usage();
+		if (transport_resolve(h, port, o.tcp ? SOCK_STREAM : SOCK_DGRAM, &dst[n],
+		    &dstlen[n], err, sizeof(err)) == -1) {
+			fprintf(stderr, "vt-inject: %s\n", err);
+			return 1;
+		}
+		fd[n] = o.tcp ? -1 : open_socket(&dst[n], NULL, SOCK_DGRAM);
+		n++;
+	}
+	if (n == 0)
+		usage();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	start = now_s();
+	for (i = 0; (o.count < 0 || i < o.count) && !stopping && pace(start, i, &o); i++) {
+		if (stopping)
+			break;
+		len = snprintf(line, sizeof(line), "%s:%s:%ld\n", o.text, o.tcp ? "tcp" : "udp",
+		    i);
+		if (o.tcp ? mark_tcp(&dst[i % n], dstlen[i % n], line, (size_t)len) == 0 :
+		    sendto(fd[i % n], line, (size_t)len, 0, (struct sockaddr *)&dst[i % n],
+		    dstlen[i % n]) == len)
+			sent++;
+	}
+	printf("mark: %ld of %ld %s markers sent\n", sent, i, o.tcp ? "tcp" : "udp");
+	for (int k = 0; k < n; k++)
+		if (fd[k] != -1)
+			close(fd[k]);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -842,6 +1291,12 @@ main(int argc, char **argv)
 		return cmd_garbage(argc - 2, argv + 2);
 	if (strcmp(argv[1], "hold") == 0)
 		return cmd_hold(argc - 2, argv + 2);
+	if (strcmp(argv[1], "stream") == 0)
+		return cmd_stream(argc - 2, argv + 2);
+	if (strcmp(argv[1], "forge") == 0)
+		return cmd_forge(argc - 2, argv + 2);
+	if (strcmp(argv[1], "mark") == 0)
+		return cmd_mark(argc - 2, argv + 2);
 	usage();
 	return 2;
 }
