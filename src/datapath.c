@@ -137,7 +137,7 @@ stage_frame(struct peer *p, const struct buf *b)
 {
 	struct buf *slot;
 
-	if (p->stage == NULL || p->nstage == PEER_STAGE || p->s.stats.up_since != 0)
+	if (p->stage == NULL || p->nstage == PEER_STAGE || session_is_up(&p->s))
 		return false;
 	slot = &p->stage[p->nstage++];
 	buf_reset(slot);
@@ -441,8 +441,7 @@ conn_lost(struct dp *dp, struct tcp_lconn *c, uint64_t now)
 	if ((p = tcp_link_close(&dp->tcp, c)) == NULL)
 		return;
 	p->tun_paused = false;
-	if (p->s.state != SESSION_IDLE || p->s.hs_active)
-		session_reset(&p->s, now);
+	session_reset(&p->s, now);
 	if (!dp->server)
 		schedule_dial(dp, p, now);
 	peer_finish(dp, p, now);
@@ -789,7 +788,7 @@ snapshot(const struct dp *dp, const struct peer *p, const char *role, int64_t wa
 	peer_where(p, c->endpoint, sizeof(c->endpoint));
 	if (strcmp(c->endpoint, "-") == 0)
 		c->endpoint[0] = '\0';
-	c->state = session_state_name(p->s.state);
+	c->state = session_state_name(session_state(&p->s));
 	c->cipher = names_cipher[p->cfg.cipher];
 	c->compress = names_compress[p->cfg.compress];
 	c->now = wall;

@@ -660,9 +660,15 @@ session_indices(const struct session *s, uint32_t out[4])
 }
 
 bool
-session_can_send(const struct session *s, uint64_t now)
+session_is_up(const struct session *s)
 {
-	return keypair_usable(&s->kp_cur, now);
+	return s->stats.up_since != 0;
+}
+
+enum session_state
+session_state(const struct session *s)
+{
+	return s->state;
 }
 
 enum session_verdict

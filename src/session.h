@@ -231,8 +231,9 @@ enum session_verdict session_close(struct session *s, uint64_t now, struct buf *
 /* The transport went away (TCP): wipe the keys in use (a responder keeps a pending pair, which
  * may belong to a newer connection); an initiator will handshake again. */
 void session_reset(struct session *s, uint64_t now);
-/* Whether a usable key pair is current (frames can be sealed now). */
-bool session_can_send(const struct session *s, uint64_t now);
+/* Whether the session has come up and not gone down since. */
+bool session_is_up(const struct session *s);
+enum session_state session_state(const struct session *s);
 /* Human-readable state name. */
 const char *session_state_name(enum session_state st);
 
