@@ -102,19 +102,17 @@ static int
 client_peer(const struct parent_opts *o, struct vt_config *cfg, int *index,
     struct sockaddr_storage *remote, socklen_t *remote_len, char *err, size_t errlen)
 {
-	struct vt_peer *p = NULL;
+	const struct vt_peer *found = config_find_peer(cfg, o->client_peer);
+	struct vt_peer *p;
 	const char *why;
 	uint16_t port;
 
-	for (int i = 0; i < cfg->npeers; i++)
-		if (strcmp(cfg->peers[i].name, o->client_peer) == 0) {
-			p = &cfg->peers[i];
-			*index = i;
-		}
-	if (p == NULL) {
+	if (found == NULL) {
 		snprintf(err, errlen, "%s: no peer named '%s'", cfg->path, o->client_peer);
 		return -1;
 	}
+	*index = (int)(found - cfg->peers);
+	p = &cfg->peers[*index];
 	if (o->client_override != NULL) {
 		why = config_parse_hostport(o->client_override, false, p->remote_host, &port,
 		    p->has_remote ? p->remote_port : CONFIG_DEFAULT_PORT);
