@@ -70,6 +70,7 @@ struct parent {
 	pid_t engine;
 	struct engine *e;            /* or the engine in this process (no separation) */
 	bool ready;
+	bool reload_asked;           /* a control client asked for a reload (answer pending) */
 };
 
 /* ---- configuration -------------------------------------------------------------------------- */
@@ -238,6 +239,32 @@ engine_misbehaves(struct parent *pr, const char *what)
 	kill(pr->engine, SIGKILL);
 }
 
+/* A message from the engine, other than the PEER_GONE a removal waits for. A reload request
+ * is remembered (answered when the current work is done); anything else unexpected stops the
+ * engine. */
+static void
+take_up(struct parent *pr, const struct chan_msg *m)
+{
+	switch ((enum chan_type)m->type) {
+	case CHAN_READY:
+		if (pr->ready) {
+			engine_misbehaves(pr, "a second READY");
+			return;
+		}
+		pr->ready = true;
+		daemon_notify("READY=1");
+		break;
+	case CHAN_RELOAD:
+		pr->reload_asked = true;
+		break;
+	case CHAN_PEER_GONE:
+		break; /* late: wait_gone gave up on it */
+	default:
+		engine_misbehaves(pr, "a request of the wrong direction");
+		break;
+	}
+}
+
 /* Wait until the engine confirms it let peer id go (it closed the device fd). */
 static void
 wait_gone(struct parent *pr, uint32_t id)
@@ -260,6 +287,8 @@ wait_gone(struct parent *pr, uint32_t id)
 		}
 		if (rc == 1 && m.type == CHAN_PEER_GONE && m.arg == id)
 			return;
+		if (rc == 1)
+			take_up(pr, &m);
 	}
 	log_warnx("the engine did not release peer %u in %d s: removing its device anyway", id,
 	    GONE_TIMEOUT_MS / 1000);
@@ -559,11 +588,29 @@ engine_child(struct parent *pr, int chan, pid_t parent)
 
 /* ---- the loop ------------------------------------------------------------------------------ */
 
+/* Answer a control client's reload: run it, send the outcome down. */
+static void
+asked_reload(struct parent *pr)
+{
+	char text[CHAN_TEXT_MAX];
+	struct chan_msg m;
+	int rc;
+
+	while (pr->reload_asked) {
+		pr->reload_asked = false;
+		rc = reload(pr, text, sizeof(text));
+		memset(&m, 0, sizeof(m));
+		m.type = CHAN_RELOAD_DONE;
+		m.u.text.status = rc;
+		snprintf(m.u.text.text, sizeof(m.u.text.text), "%s", text);
+		chan_send(pr->chan, &m, -1);
+	}
+}
+
 /* A message from the engine. */
 static void
 engine_message(struct parent *pr)
 {
-	char text[CHAN_TEXT_MAX];
 	struct chan_msg m;
 	int mfd, rc;
 
@@ -574,29 +621,8 @@ engine_message(struct parent *pr)
 		engine_misbehaves(pr, "a malformed message");
 		return;
 	}
-	switch ((enum chan_type)m.type) {
-	case CHAN_READY:
-		if (pr->ready) {
-			engine_misbehaves(pr, "a second READY");
-			return;
-		}
-		pr->ready = true;
-		daemon_notify("READY=1");
-		break;
-	case CHAN_RELOAD:
-		rc = reload(pr, text, sizeof(text));
-		memset(&m, 0, sizeof(m));
-		m.type = CHAN_RELOAD_DONE;
-		m.u.text.status = rc;
-		snprintf(m.u.text.text, sizeof(m.u.text.text), "%s", text);
-		chan_send(pr->chan, &m, -1);
-		break;
-	case CHAN_PEER_GONE:
-		break; /* late: wait_gone gave up on it */
-	default:
-		engine_misbehaves(pr, "a request of the wrong direction");
-		break;
-	}
+	take_up(pr, &m);
+	asked_reload(pr);
 }
 
 /* Run the parent until the engine exits; returns its exit status. */
@@ -631,6 +657,7 @@ parent_loop(struct parent *pr, int sfd)
 		} else if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP received");
 			reload(pr, text, sizeof(text));
+			asked_reload(pr);
 		} else {
 			daemon_notify("STOPPING=1");
 			kill(pr->engine, (int)si.ssi_signo);
