@@ -151,19 +151,16 @@ per_tcp=$(((R2 - R1) * 1024 / NTCP))
 echo "# figure: engine RSS with 1 peer $R_ONE kB, with $NPEERS peers $R0 kB, + $NUDP UDP sessions $R1 kB, + $NTCP TCP sessions $R2 kB"
 echo "# figure: per configured peer $per_peer B, per UDP session $per_udp B, per TCP session $per_tcp B"
 echo "# figure: ${rate:-?} handshakes/s answered"
-# Under AddressSanitizer every allocation carries red zones and shadow memory: the figures say
-# nothing about the daemon there, so the bounds are checked in the other builds only.
-if ldd "$VTUND" 2>/dev/null | grep -q libasan; then
-	skip "a configured peer costs under 16 KiB ($per_peer B): AddressSanitizer build"
-	skip "an established UDP session costs under 64 KiB more ($per_udp B): AddressSanitizer build"
-	skip "a TCP session costs under 2 MiB more ($per_tcp B): AddressSanitizer build"
-else
-	check "a configured peer costs under 16 KiB ($per_peer B)" [ "$per_peer" -lt 16384 ]
-	check "an established UDP session costs under 64 KiB more ($per_udp B)" \
-	    [ "$per_udp" -lt 65536 ]
-	check "a TCP session with its buffers costs under 2 MiB more ($per_tcp B)" \
-	    [ "$per_tcp" -lt 2097152 ]
-fi
+# Under AddressSanitizer every allocation carries red zones and freed memory waits in a
+# quarantine: the bounds there are four times looser (the figures are printed either way).
+scale=1
+ldd "$VTUND" 2>/dev/null | grep -q libasan && scale=4
+check "a configured peer costs under $((16 * scale)) KiB ($per_peer B)" \
+    [ "$per_peer" -lt $((16384 * scale)) ]
+check "an established UDP session costs under $((64 * scale)) KiB more ($per_udp B)" \
+    [ "$per_udp" -lt $((65536 * scale)) ]
+check "a TCP session with its buffers costs under $((2 * scale)) MiB more ($per_tcp B)" \
+    [ "$per_tcp" -lt $((2097152 * scale)) ]
 check "the server still runs" kill -0 "$ENG"
 # Stop: the clients first (each gets its close), then the server. Taking a device down costs
 # the kernel about 20 ms (an RCU grace period), so a thousand take a while.
