@@ -13,6 +13,14 @@
  *       the server answered: its handshake rate.
  *       Initiations recorded before a server restart are exactly this: valid, with no key
  *       known to whoever replays them.
+ *   vt-attack lz4 HOST PORT --server-pub B64 --key B64:NAME --from ADDR --to ADDR --size N
+ *             [--size N]... [--mtu N] [--bind ADDR] [--wait MS]
+ *       A real handshake over UDP as the client of --key on a link with compress = lz4 and
+ *       mtu N (default 1400), then, per --size, one data message sealed here with the session's
+ *       keys: an LZ4 block (inner type 1) that inflates to an IPv4/UDP packet of N bytes from
+ *       --from to --to (port 9), whatever the MTU: what a peer holding the keys could send.
+ *       Waits --wait ms (default 2000) for the response. Prints "lz4: sent K data messages
+ *       inflating to N, N... bytes".
  *   vt-attack tun-persist PID [--owner UID]
  *       Take process PID's TUN/TAP descriptors (pidfd_getfd) and set the device persistent and
  *       owned by UID (default 65534), as a compromised engine could on its own fds without any
@@ -21,6 +29,7 @@
  * Exits 0, 1 on error, 2 on bad usage. Sends only to the address it is given.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "src/compress.h"
 #include "src/config.h" /* tools get -I$(srcdir), not -I src */
 #include "src/config_parse.h"
 #include "src/crypto.h"
@@ -43,6 +53,7 @@
 #include "src/wire.h"
 
 #define MAX_KEYS 1024
+#define MAX_SIZES 16
 
 static void
 usage(void)
@@ -51,6 +62,8 @@ usage(void)
 	    "usage: vt-attack initiate HOST PORT --server-pub B64 --key B64:NAME [--key ...]\n"
 	    "                 [--keys FILE] [--tcp] [--bind ADDR] [--delay MS] [--wait MS]\n"
 	    "                 [--rounds N]\n"
+	    "       vt-attack lz4 HOST PORT --server-pub B64 --key B64:NAME --from ADDR --to ADDR\n"
+	    "                 --size N [--size N]... [--mtu N] [--bind ADDR] [--wait MS]\n"
 	    "       vt-attack tun-persist PID [--owner UID]\n");
 	exit(2);
 }
@@ -292,6 +305,182 @@ cmd_initiate(int argc, char **argv)
 	return 0;
 }
 
+/* lz4 ------------------------------------------------------------------------------------- */
+
+/* The Internet checksum of n bytes (n even). */
+static uint16_t
+ip_checksum(const uint8_t *p, size_t n)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i < n; i += 2)
+		sum += wire_get16(p + i);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* An IPv4/UDP packet of n bytes (28..COMPRESS_MAX_IN) from src to dst, port 9, zero payload. */
+static void
+ip_udp_packet(uint8_t *p, size_t n, const struct in_addr *src, const struct in_addr *dst)
+{
+	memset(p, 0, n);
+	p[0] = 0x45;
+	wire_put16(p + 2, (uint16_t)n);
+	p[8] = 64;
+	p[9] = 17;
+	memcpy(p + 12, src, 4);
+	memcpy(p + 16, dst, 4);
+	wire_put16(p + 10, ip_checksum(p, 20));
+	wire_put16(p + 20, 9);
+	wire_put16(p + 22, 9);
+	wire_put16(p + 24, (uint16_t)(n - 20)); /* UDP checksum 0: none (IPv4) */
+}
+
+/* Seal payload p (inner type first) under key pair kp as the next data message, into b. */
+static int
+seal_payload(struct session_keypair *kp, const uint8_t *p, size_t n, struct buf *b)
+{
+	struct wire_data_hdr h;
+	uint8_t *hdr;
+
+	buf_reset(b);
+	memcpy(buf_put(b, n), p, n);
+	h.receiver = kp->remote_index;
+	h.counter = kp->send_counter++;
+	hdr = buf_push(b, WIRE_DATA_HDR_LEN);
+	wire_data_hdr_encode(hdr, &h);
+	buf_put(b, WIRE_TAG_LEN);
+	return crypto_aead_seal(&kp->send, h.counter, hdr, WIRE_DATA_HDR_LEN,
+	    hdr + WIRE_DATA_HDR_LEN, n, hdr + WIRE_DATA_HDR_LEN);
+}
+
+/* Initiate, take the response and send the keepalive that confirms the keys; 0 or -1. */
+static int
+handshake_udp(struct client *cl, int fd, long wait, struct buf *out)
+{
+	uint8_t rx[512];
+	ssize_t n = -1;
+
+	if (session_initiate(&cl->s, 0x4c5a3401u, now_ms(), out) != SV_SEND ||
+	    send(fd, buf_data(out), out->len, 0) != (ssize_t)out->len)
+		return -1;
+	for (uint64_t end = now_ms() + (uint64_t)wait; now_ms() < end;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, (int)(end - now_ms())) <= 0)
+			continue;
+		n = recv(fd, rx, sizeof(rx), 0);
+		if (n > 0 && rx[0] == WIRE_HS_RESP)
+			break;
+		if (n > 0 && rx[0] == WIRE_COOKIE)
+			fprintf(stderr, "vt-attack: lz4: a cookie reply: the server is under load\n");
+		n = -1;
+	}
+	if (n <= 0) {
+		fprintf(stderr, "vt-attack: lz4: no handshake response\n");
+		return -1;
+	}
+	if (session_consume_response(&cl->s, rx, (size_t)n, now_ms(), out) != SV_SEND) {
+		fprintf(stderr, "vt-attack: lz4: the response does not open\n");
+		return -1;
+	}
+	return send(fd, buf_data(out), out->len, 0) == (ssize_t)out->len ? 0 : -1;
+}
+
+/* A peer with the keys sends LZ4 blocks of its choosing: the receiver must bound what they
+ * inflate to by the link's largest frame. */
+static int
+cmd_lz4(int argc, char **argv)
+{
+	static struct client cl;
+	static struct buf out;
+	static uint8_t frame[COMPRESS_MAX_IN], payload[1 + COMPRESS_BOUND(COMPRESS_MAX_IN)];
+	struct sockaddr_storage dst, src;
+	socklen_t dstlen, srclen;
+	const char *bind_addr = NULL, *server_pub = NULL;
+	char *key = NULL;
+	struct in_addr from = { 0 }, to = { 0 };
+	long wait = 2000, mtu = 1400, size[MAX_SIZES];
+	int nsize = 0, fd, sent = 0, ret = 1;
+	char err[256];
+
+	if (argc < 3)
+		usage();
+	for (int i = 3; i < argc; i++) {
+		if (i + 1 >= argc)
+			usage();
+		if (strcmp(argv[i], "--server-pub") == 0)
+			server_pub = argv[++i];
+		else if (strcmp(argv[i], "--key") == 0)
+			key = argv[++i];
+		else if (strcmp(argv[i], "--bind") == 0)
+			bind_addr = argv[++i];
+		else if (strcmp(argv[i], "--wait") == 0)
+			wait = number(argv[++i], 0, 600000);
+		else if (strcmp(argv[i], "--mtu") == 0)
+			mtu = number(argv[++i], 576, 9000);
+		else if (strcmp(argv[i], "--from") == 0 && inet_pton(AF_INET, argv[i + 1], &from))
+			i++;
+		else if (strcmp(argv[i], "--to") == 0 && inet_pton(AF_INET, argv[i + 1], &to))
+			i++;
+		else if (strcmp(argv[i], "--size") == 0 && nsize < MAX_SIZES)
+			size[nsize++] = number(argv[++i], 28, COMPRESS_MAX_IN);
+		else
+			usage();
+	}
+	if (server_pub == NULL || key == NULL || nsize == 0 || from.s_addr == 0 ||
+	    to.s_addr == 0)
+		usage();
+	if (crypto_init() == -1 || add_key(&cl, key) == -1 ||
+	    config_parse_key(cl.peer.public_key, server_pub) != 0) {
+		fprintf(stderr, "vt-attack: bad --key or --server-pub\n");
+		return 2;
+	}
+	cl.peer.mtu = (int)mtu;
+	cl.peer.compress = VT_COMPRESS_LZ4;
+	if (session_init(&cl.s, &cl.peer, &cl.local, true) == -1) /* LZ4 state included */
+		goto out;
+	if (transport_resolve(argv[1], (uint16_t)number(argv[2], 1, 65535), SOCK_DGRAM, &dst,
+	    &dstlen, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vt-attack: %s\n", err);
+		goto out;
+	}
+	fd = socket(dst.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		goto out;
+	if ((bind_addr != NULL && (transport_resolve(bind_addr, 0, SOCK_DGRAM, &src, &srclen,
+	    err, sizeof(err)) == -1 || bind(fd, (struct sockaddr *)&src, srclen) == -1)) ||
+	    connect(fd, (struct sockaddr *)&dst, dstlen) == -1) {
+		fprintf(stderr, "vt-attack: bind or connect: %s\n", strerror(errno));
+		goto close;
+	}
+	if (handshake_udp(&cl, fd, wait, &out) == -1)
+		goto close;
+	for (int k = 0; k < nsize; k++) {
+		size_t n = (size_t)size[k], blen;
+
+		ip_udp_packet(frame, n, &from, &to);
+		payload[0] = WIRE_INNER_FRAME_LZ4;
+		blen = compress_encode(cl.s.lz4_state, frame, n, payload + 1, sizeof(payload) - 1,
+		    1);
+		if (blen == 0 || seal_payload(&cl.s.kp_cur, payload, 1 + blen, &out) == -1)
+			goto close;
+		sent += send(fd, buf_data(&out), out.len, 0) == (ssize_t)out.len;
+	}
+	printf("lz4: sent %d data messages inflating to", sent);
+	for (int k = 0; k < nsize; k++)
+		printf("%s %ld", k == 0 ? "" : ",", size[k]);
+	printf(" bytes\n");
+	ret = sent == nsize ? 0 : 1;
+close:
+	close(fd);
+out:
+	session_free(&cl.s);
+	session_local_free(&cl.local);
+	return ret;
+}
+
 static int
 cmd_tun_persist(int argc, char **argv)
 {
@@ -357,6 +546,8 @@ main(int argc, char **argv)
 		usage();
 	if (strcmp(argv[1], "initiate") == 0)
 		return cmd_initiate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "lz4") == 0)
+		return cmd_lz4(argc - 1, argv + 1);
 	if (strcmp(argv[1], "tun-persist") == 0)
 		return cmd_tun_persist(argc - 1, argv + 1);
 	usage();

@@ -7,7 +7,9 @@
  *
  * Usage:
  *   vt-inject replay PCAPFILE HOST PORT [--type N] [--count K] [--dport P] [--repeat N]
- *   vt-inject flood HOST PORT --server-pub BASE64 --count N --rate R [--noise | --bad-mac1]
+ *   vt-inject flood HOST PORT --server-pub BASE64 --count N --rate R
+ *       [--noise | --bad-mac1 | --bad-mac1-tail]   (mac1 wrong in its first or only its last
+ *       byte: a check that compares fewer than its 16 bytes takes the latter for valid)
  *   vt-inject garbage HOST PORT --count N
  *   vt-inject hold HOST PORT --count N --max-time S   (idle TCP connections, held S seconds)
  *   vt-inject stream HOST PORT --len N [--len N]... [--count K] [--prefix-only] --max-time S
@@ -76,7 +78,8 @@ struct opts {
 	int dport;        /* replay: only datagrams sent to this UDP port; 0 = all */
 	int sport;        /* forge: only messages sent from this port; 0 = all */
 	int noise;        /* flood: real Noise initiations from unknown static keys */
-	int bad_mac1;     /* flood: a wrong mac1, to be dropped before any other work */
+	int bad_mac1;     /* flood: a wrong mac1, to be dropped before any other work: 1 = its
+	                     first byte flipped, 2 = only its last byte */
 	long len[MAX_FRAMES]; /* stream: the length prefixes, in order */
 	int nlen;
 	int prefix_only;  /* stream: the last frame is its prefix alone */
@@ -92,7 +95,7 @@ usage(void)
 	    "usage: vt-inject replay PCAPFILE HOST PORT [--type N] [--count K] [--dport P]\n"
 	    "                 [--repeat N] [--rate R] [--bind ADDR]... [--max-time S]\n"
 	    "       vt-inject flood HOST PORT --server-pub BASE64 --count N --rate R\n"
-	    "                 [--noise | --bad-mac1]"
+	    "                 [--noise | --bad-mac1 | --bad-mac1-tail]\n"
 	    "                 [--bind ADDR]... [--max-time S]\n"
 	    "       vt-inject garbage HOST PORT --count N [--rate R] [--bind ADDR]...\n"
 	    "                 [--max-time S]\n"
@@ -191,8 +194,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->noise = 1;
 			continue;
 		}
-		if (strcmp(a, "--bad-mac1") == 0) {
-			o->bad_mac1 = 1;
+		if (strcmp(a, "--bad-mac1") == 0 || strcmp(a, "--bad-mac1-tail") == 0) {
+			if (o->bad_mac1 != 0)
+				usage(); /* one or the other */
+			o->bad_mac1 = strcmp(a, "--bad-mac1") == 0 ? 1 : 2;
 			continue;
 		}
 		if (strcmp(a, "--prefix-only") == 0) {
@@ -616,7 +621,8 @@ done:
 
 /* One initiation with a valid mac1 towards the server key: either a random body (the server
  * spends one DH before the static key fails to open) or a real Noise message 1 from an
- * unknown static key (two DHs, then "unknown key"); with bad_mac1 the mac1 is spoilt. */
+ * unknown static key (two DHs, then "unknown key"); bad_mac1 spoils mac1: 1 its first byte,
+ * 2 its last byte only. */
 static int
 forge_init(uint8_t msg[WIRE_INIT_LEN], struct cookie_maker *cm, const uint8_t server_pub[32],
     const uint8_t (*statics)[32], long i, int noise, int bad_mac1)
@@ -658,8 +664,10 @@ forge_init(uint8_t msg[WIRE_INIT_LEN], struct cookie_maker *cm, const uint8_t se
 		noise_wipe(&hs);
 	}
 	cookie_add_macs(cm, msg, WIRE_INIT_LEN, now_ms());
-	if (bad_mac1)
+	if (bad_mac1 == 1)
 		msg[WIRE_INIT_LEN - 2 * WIRE_MAC_LEN] ^= 0x01;
+	else if (bad_mac1 == 2)
+		msg[WIRE_INIT_LEN - WIRE_MAC_LEN - 1] ^= 0x80;
 	ret = 0;
 out:
 	crypto_wipe(priv, sizeof(priv));
