@@ -157,6 +157,63 @@ test_review_client_readd_leaks_udp_socket(void **state)
 	engine_free(e);
 }
 
+/*
+ * Finding (DoS, IPv6 mostly): with the table of unidentified connections full and every source
+ * holding one, busiest_source() breaks the tie by hash-table order, not by age, and nothing
+ * protects a connection that already carried an answered initiation of a configured peer
+ * (hs_peer set). A host with many sources (an IPv6 /56 is 256 /64 sources) that opens
+ * connections in a loop evicts a real client's connection between the server's response and
+ * the client's confirming keepalive, so TCP clients cannot (re)connect. 127.1.x.y addresses
+ * stand in for the attacker's sources here.
+ */
+static void
+test_review_answered_connection_evicted_by_many_sources(void **state)
+{
+	struct sockaddr_in laddr;
+	struct tcp_link tl;
+	struct tcp_lconn *legit = NULL, *c;
+	struct peer owner;
+	int lfd = ut_tcp_listener(&laddr), fds[TCP_PENDING_MAX + 600], n = 0, evicted = 0, err;
+	uint64_t legit_id = 0;
+	bool gone = false;
+
+	(void)state;
+	memset(&owner, 0, sizeof(owner));
+	tcp_link_init(&tl);
+	for (int i = 0; i < TCP_PENDING_MAX + 600 && !gone; i++) {
+		char ip[32];
+
+		if (i == TCP_PENDING_MAX / 2)
+			snprintf(ip, sizeof(ip), "127.0.0.2"); /* the real client */
+		else
+			snprintf(ip, sizeof(ip), "127.1.%d.%d", i / 250, i % 250 + 1);
+		fds[n++] = ut_tcp_connect_from(ip, &laddr);
+		do
+			c = tcp_link_accept(&tl, lfd, UT_T0 + (uint64_t)i, &evicted, &err);
+		while (c == NULL && err == 0 && ut_readable(lfd, 100));
+		assert_non_null(c);
+		if (i == TCP_PENDING_MAX / 2) {
+			legit = c;
+			legit_id = c->id;
+			/* Its initiation was answered: it holds a pending key of a configured peer. */
+			tcp_link_handshake(c, &owner, 0x1234);
+		}
+		while ((c = tcp_link_take_changed(&tl)) != NULL)
+			if (c->dead)
+				tcp_link_release(&tl, c);
+		gone = legit != NULL && tcp_link_by_id(&tl, legit_id) == NULL;
+		if (gone)
+			printf("# the answered connection went at the %d-th connection after it\n",
+			    i - TCP_PENDING_MAX / 2);
+	}
+	tcp_link_free(&tl);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	close(lfd);
+	/* 600 connections from others, one each: the answered one should still be there. */
+	assert_false(gone);
+}
+
 int
 main(void)
 {
@@ -165,6 +222,7 @@ main(void)
 		T(test_review_refused_rekey_timer_in_the_past),
 		T(test_review_restart_swapped_keys),
 		T(test_review_client_readd_leaks_udp_socket),
+		T(test_review_answered_connection_evicted_by_many_sources),
 	};
 #undef T
 
