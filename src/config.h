@@ -15,7 +15,7 @@
 #include "names.h"
 
 #define CONFIG_NAME_MAX NAMES_PEER_MAX /* peer names: names_valid_peer() */
-#define CONFIG_IFNAME_MAX 15    /* IFNAMSIZ - 1 */
+#define CONFIG_IFNAME_MAX NAMES_DEVICE_MAX
 #define CONFIG_MAX_ADDRS 8      /* addresses per interface */
 #define CONFIG_MAX_HOOKS 8      /* commands per hook */
 #define CONFIG_MAX_ARGS 32      /* arguments per command */

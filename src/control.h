@@ -19,7 +19,10 @@
 
 #define CONTROL_REQ_MAX 128
 #define CONTROL_QUERY_TIMEOUT 5   /* seconds without progress before a client gives up */
-#define CONTROL_RELOAD_TIMEOUT 90 /* a reload brings devices up and down: it may take longer */
+/* Seconds the engine waits for the parent to finish a reload (it brings devices up and down:
+ * it may take longer than a query); the client waits a query timeout more, so the engine's
+ * answer comes first. */
+#define CONTROL_RELOAD_TIMEOUT 60
 
 struct control_request {
 	bool json;
@@ -44,7 +47,7 @@ struct control_status {
 	const char *role;      /* "server" | "client" */
 	const char *type;      /* "tun" | "tap" */
 	const char *proto;     /* "udp" | "tcp" */
-	char device[16];        /* IFNAMSIZ */
+	char device[NAMES_DEVICE_MAX + 1];
 	char endpoint[64];     /* "203.0.113.1:5000", "[2001:db8::1]:5000" or "" */
 	const char *state;     /* session_state_name() */
 	const char *cipher;    /* "aes-256-gcm" | "chacha20-poly1305" */

@@ -102,6 +102,17 @@ cookie_checker_init(struct cookie_checker *c, const uint8_t our_pub[32])
 }
 
 /* Check mac1 (always) and mac2 (against the cookie src would hold now). */
+bool
+cookie_mac1_ok(const struct cookie_checker *c, const uint8_t *msg, size_t len)
+{
+	uint8_t mac[MAC_LEN];
+
+	if (len < MACS_LEN)
+		return false;
+	mac16(mac, c->mac1_key, sizeof(c->mac1_key), msg, len - MACS_LEN);
+	return crypto_equal(mac, msg + len - MACS_LEN, MAC_LEN);
+}
+
 enum cookie_result
 cookie_validate(struct cookie_checker *c, const uint8_t *msg, size_t len,
     const struct sockaddr *src, socklen_t srclen, uint64_t now)
@@ -109,10 +120,7 @@ cookie_validate(struct cookie_checker *c, const uint8_t *msg, size_t len,
 	uint8_t mac[MAC_LEN], cookie[COOKIE_LEN];
 	enum cookie_result ret = COOKIE_BAD_MAC1;
 
-	if (len < MACS_LEN)
-		return COOKIE_BAD_MAC1;
-	mac16(mac, c->mac1_key, sizeof(c->mac1_key), msg, len - MACS_LEN);
-	if (!crypto_equal(mac, msg + len - MACS_LEN, MAC_LEN))
+	if (!cookie_mac1_ok(c, msg, len))
 		goto out;
 	ret = COOKIE_MAC1_OK;
 	if (!make_cookie(c, src, srclen, now, cookie))

@@ -49,11 +49,11 @@ schedule_dial(struct dp *dp, struct peer *p, uint64_t now)
 	peer_changed(&dp->peers, p);
 }
 
-/* Act on what the session says happened, then let the engine re-arm the peer's events. */
+/* Act on what the session says happened (ev: what session_take_events returned), then let
+ * the engine re-arm the peer's events. */
 static void
-peer_finish(struct dp *dp, struct peer *p, uint64_t now)
+peer_events(struct dp *dp, struct peer *p, uint64_t now, unsigned ev)
 {
-	unsigned ev = session_take_events(&p->s);
 	char a[80];
 
 	if (ev & (SE_UP | SE_REKEYED)) {
@@ -80,6 +80,12 @@ peer_finish(struct dp *dp, struct peer *p, uint64_t now)
 	}
 	peer_reindex(&dp->peers, p);
 	peer_changed(&dp->peers, p);
+}
+
+static void
+peer_finish(struct dp *dp, struct peer *p, uint64_t now)
+{
+	peer_events(dp, p, now, session_take_events(&p->s));
 }
 
 /* ---- sending ------------------------------------------------------------------------------ */
@@ -310,6 +316,7 @@ rx_data(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr
 	enum session_slot slot;
 	enum session_verdict v;
 	struct peer *p;
+	unsigned ev;
 
 	p = peer_by_index(&dp->peers, idx, &slot, &kp);
 	if (p == NULL || kp == NULL) {
@@ -317,15 +324,19 @@ rx_data(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr
 		return;
 	}
 	/* A TCP peer's data only on the connection that carries it (or that carried the
-	 * handshake of exactly this key); a UDP peer's never over TCP, and the reverse. */
+	 * handshake of exactly this key); a UDP peer's never over TCP, and the reverse. Counted
+	 * on the peer whose key it names. */
 	if (c != NULL ? !tcp_link_accepts(c, p, idx) : p->cfg.proto == VT_TCP) {
-		dp->drops[DROP_NO_SESSION]++;
+		p->traffic.drops[DROP_NO_SESSION]++;
 		return;
 	}
 	v = session_decap(&p->s, kp, b, now);
+	ev = session_take_events(&p->s);
 	if (v != SV_DROP) {
-		/* Authenticated: only now may the link move (roaming) or bind. */
-		if (c != NULL && c->peer == NULL && tcp_link_bind(&dp->tcp, c, &p->tcp, p) == 0) {
+		/* Authenticated: only now may the link move (roaming), and only keys this packet
+		 * confirmed bind a connection that carried their handshake. */
+		if (c != NULL && c->peer == NULL && (ev & SE_CONFIRMED) &&
+		    tcp_link_bind(&dp->tcp, c, &p->tcp, p) == 0) {
 			char a[80];
 
 			addr_format((const struct sockaddr *)&c->addr, a, sizeof(a));
@@ -338,7 +349,7 @@ rx_data(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr
 		if (v == SV_DELIVER)
 			deliver(dp, p, b);
 	}
-	peer_finish(dp, p, now);
+	peer_events(dp, p, now, ev);
 }
 
 /* Initiator: a response or cookie reply to our initiation. */
@@ -379,8 +390,7 @@ rx_initiation(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct so
 		dp->drops[DROP_MALFORMED]++;
 		return;
 	}
-	if (cookie_validate(&dp->local.checker, buf_data(b), b->len, src, srclen, now) ==
-	    COOKIE_BAD_MAC1) {
+	if (!cookie_mac1_ok(&dp->local.checker, buf_data(b), b->len)) {
 		dp->drops[DROP_AUTH]++;
 		return;
 	}
@@ -441,7 +451,7 @@ conn_lost(struct dp *dp, struct tcp_lconn *c, uint64_t now)
 	if ((p = tcp_link_close(&dp->tcp, c)) == NULL)
 		return;
 	p->tun_paused = false;
-	session_reset(&p->s, now);
+	session_reset(&p->s);
 	if (!dp->server)
 		schedule_dial(dp, p, now);
 	peer_finish(dp, p, now);
@@ -565,7 +575,7 @@ answer(struct dp *dp, const struct hsq_item *it, bool under_load, uint64_t now)
 		return;
 	}
 	if (c != NULL && c->peer != NULL && c->peer != p) {
-		dp->drops[DROP_MISMATCH]++;
+		p->traffic.drops[DROP_MISMATCH]++;
 		session_init_wipe(&in);
 		return;
 	}

@@ -29,7 +29,6 @@
 
 #define CTL_MAX_CLIENTS 16      /* control connections served at once */
 #define CTL_TIMEOUT 5           /* seconds a control client may take */
-#define RELOAD_TIMEOUT 60       /* seconds a reload may take */
 #define ACCEPT_PAUSE_MS 250     /* listener rest after running out of descriptors */
 
 struct engine {
@@ -417,6 +416,11 @@ engine_remove_peer(struct engine *e, uint32_t id)
 		return -1;
 	log_info("peer %s: removed from the configuration", p->cfg.name);
 	remove_peer(e, p, false);
+	if (!e->setup.server) {
+		/* A client's socket belongs to its one peer: a peer added later makes its own. */
+		set_udp(e, -1);
+		udp_link_close(&e->dp->udp);
+	}
 	return 0;
 }
 
@@ -501,14 +505,19 @@ chan_message(struct engine *e, struct chan_msg *m, int fd)
 	    m->type == CHAN_PEER_UPDATE)
 		chan_peer_to(cp, &cfg);
 	switch ((enum chan_type)m->type) {
+	/* A peer the engine cannot take (or no longer has) is reported gone: the parent then
+	 * takes its device down. */
 	case CHAN_PEER_ADD:
-		engine_add_peer(e, cp->id, &cfg, remote, cp->remote_len, fd);
+		if (engine_add_peer(e, cp->id, &cfg, remote, cp->remote_len, fd) == -1)
+			chan_send_simple(e->setup.chan_fd, CHAN_PEER_GONE, cp->id);
 		break;
 	case CHAN_PEER_RESTART:
-		engine_restart_peer(e, cp->id, &cfg, remote, cp->remote_len);
+		if (engine_restart_peer(e, cp->id, &cfg, remote, cp->remote_len) == -1)
+			chan_send_simple(e->setup.chan_fd, CHAN_PEER_GONE, cp->id);
 		break;
 	case CHAN_PEER_UPDATE:
-		engine_update_peer(e, cp->id, &cfg);
+		if (engine_update_peer(e, cp->id, &cfg) == -1)
+			chan_send_simple(e->setup.chan_fd, CHAN_PEER_GONE, cp->id);
 		break;
 	case CHAN_PEER_REMOVE:
 		engine_remove_peer(e, m->arg);
@@ -634,7 +643,7 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 		else if (chan_send_simple(e->setup.chan_fd, CHAN_RELOAD, 0) == -1)
 			ctl_reply(bev, "error: the privileged parent does not answer\n", 45);
 		else {
-			struct timeval tv = { RELOAD_TIMEOUT, 0 };
+			struct timeval tv = { CONTROL_RELOAD_TIMEOUT, 0 };
 
 			e->reload_bev = bev;
 			bufferevent_disable(bev, EV_READ);

@@ -37,8 +37,8 @@ void *hmap_next(const struct hmap *m, uint64_t hash, size_t *cursor);
 /* Walk every value, in no order: start with *pos = 0, call until NULL. */
 void *hmap_each(const struct hmap *m, size_t *pos);
 
-/* Hash helpers: a 64-bit mix of an integer, and FNV-1a of bytes then mixed. Not keyed: the
- * keys are chosen by us or by the administrator, never by the network. */
+/* Hash helpers: a 64-bit mix of an integer, and FNV-1a of bytes then mixed. Not keyed: where
+ * the network chooses the keys (TCP sources), the caller mixes in a secret of its own. */
 uint64_t hmap_hash_u64(uint64_t x);
 uint64_t hmap_hash_bytes(const void *p, size_t len);
 

@@ -1,6 +1,8 @@
 /* link_tcp.c - the TCP link policy (link_tcp.h). */
 #include "link_tcp.h"
 
+#include "crypto.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,16 +15,17 @@ struct tcp_source {
 	int count;
 };
 
+/* Sources come from the network: their hash is keyed with a secret of this link. */
 static uint64_t
-source_hash(const struct addr_source *s)
+source_hash(const struct tcp_link *tl, const struct addr_source *s)
 {
-	return hmap_hash_bytes(s, sizeof(*s));
+	return hmap_hash_u64(hmap_hash_bytes(s, sizeof(*s)) ^ tl->seed);
 }
 
 static struct tcp_source *
 source_find(const struct tcp_link *tl, const struct addr_source *key)
 {
-	uint64_t h = source_hash(key);
+	uint64_t h = source_hash(tl, key);
 	struct tcp_source *s;
 	size_t cur = 0;
 
@@ -53,6 +56,7 @@ tcp_link_init(struct tcp_link *tl)
 	hmap_init(&tl->by_id);
 	hmap_init(&tl->sources);
 	tl->next_id = 1;
+	crypto_random(&tl->seed, sizeof(tl->seed));
 }
 
 /* A new connection record, linked into the list of all. */
@@ -118,7 +122,7 @@ pending_remove(struct tcp_link *tl, struct tcp_lconn *c)
 	c->pend_prev = c->pend_next = NULL;
 	tl->npending--;
 	if ((s = source_find(tl, &c->src)) != NULL && --s->count == 0) {
-		hmap_remove(&tl->sources, source_hash(&s->key), s);
+		hmap_remove(&tl->sources, source_hash(tl, &s->key), s);
 		free(s);
 	}
 }
@@ -144,33 +148,47 @@ tcp_link_close(struct tcp_link *tl, struct tcp_lconn *c)
 	return p;
 }
 
-/* The oldest unidentified connection from src (or from anyone if src is NULL). */
-static struct tcp_lconn *
-oldest_of(const struct tcp_link *tl, const struct addr_source *src)
+/* The count of unidentified connections of c's source. */
+static int
+source_count(const struct tcp_link *tl, const struct tcp_lconn *c)
 {
-	for (struct tcp_lconn *c = tl->pend_head; c != NULL; c = c->pend_next)
-		if (src == NULL || addr_source_equal(&c->src, src))
-			return c;
-	return NULL;
+	const struct tcp_source *s = source_find(tl, &c->src);
+
+	return s != NULL ? s->count : 0;
 }
 
-/* The source holding the most unidentified connections. */
-static const struct addr_source *
-busiest_source(const struct tcp_link *tl)
+/*
+ * Which unidentified connection goes to make room: of those from src (a source at its limit),
+ * or else of those whose source holds the most, the oldest that carried no answered
+ * initiation; only if all of those did, the oldest of them. A connection whose initiation of a
+ * configured peer was answered is about to be confirmed: many sources of one attacker (an
+ * IPv6 prefix holds many /64s) must not push it out between the response and the keepalive.
+ */
+static struct tcp_lconn *
+victim(const struct tcp_link *tl, const struct addr_source *src)
 {
-	const struct tcp_source *best = NULL, *s;
-	size_t pos = 0;
+	struct tcp_lconn *c, *answered = NULL;
+	int most = 0;
 
-	while ((s = hmap_each(&tl->sources, &pos)) != NULL)
-		if (best == NULL || s->count > best->count)
-			best = s;
-	return best != NULL ? &best->key : NULL;
+	if (src == NULL)
+		for (c = tl->pend_head; c != NULL; c = c->pend_next)
+			if (source_count(tl, c) > most)
+				most = source_count(tl, c);
+	for (c = tl->pend_head; c != NULL; c = c->pend_next) {
+		if (src != NULL ? !addr_source_equal(&c->src, src) : source_count(tl, c) != most)
+			continue;
+		if (c->hs_peer == NULL)
+			return c;
+		if (answered == NULL)
+			answered = c;
+	}
+	return answered;
 }
 
 struct tcp_lconn *
 tcp_link_accept(struct tcp_link *tl, int lfd, uint64_t now, int *evicted, int *err)
 {
-	struct tcp_lconn *c, *victim;
+	struct tcp_lconn *c, *old;
 	struct tcp_source *s;
 	int rc;
 
@@ -197,18 +215,18 @@ tcp_link_accept(struct tcp_link *tl, int lfd, uint64_t now, int *evicted, int *e
 	 * of the source that holds the most, so one host cannot lock the others out. */
 	s = source_find(tl, &c->src);
 	if (s != NULL && s->count >= TCP_PENDING_PER_SOURCE)
-		victim = oldest_of(tl, &c->src);
+		old = victim(tl, &c->src);
 	else if (tl->npending >= TCP_PENDING_MAX)
-		victim = oldest_of(tl, busiest_source(tl));
+		old = victim(tl, NULL);
 	else
-		victim = NULL;
-	if (victim != NULL) {
-		tcp_link_close(tl, victim);
+		old = NULL;
+	if (old != NULL) {
+		tcp_link_close(tl, old);
 		(*evicted)++;
 	}
 	if ((s = source_find(tl, &c->src)) == NULL) {
 		if ((s = calloc(1, sizeof(*s))) == NULL ||
-		    hmap_insert(&tl->sources, source_hash(&c->src), s) == -1) {
+		    hmap_insert(&tl->sources, source_hash(tl, &c->src), s) == -1) {
 			free(s);
 			tcp_link_close(tl, c);
 			return NULL;
@@ -294,8 +312,8 @@ tcp_link_bind(struct tcp_link *tl, struct tcp_lconn *c, struct tcp_peer *slot,
 void
 tcp_link_handshake(struct tcp_lconn *c, struct peer *owner, uint32_t idx)
 {
-	if (c->peer != NULL)
-		return; /* bound: its data is its peer's anyway */
+	if (c->peer != NULL || c->dead)
+		return; /* bound (its data is its peer's anyway), or gone */
 	c->hs_peer = owner;
 	c->hs_index = idx;
 }

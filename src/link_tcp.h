@@ -9,7 +9,8 @@
  *  - Unidentified connections have small buffers (a few KiB: TCP_RX_SMALL, TCP_TX_SMALL) and
  *    limits: TCP_PENDING_PER_SOURCE per source (an IPv4 address or an IPv6 /64) and
  *    TCP_PENDING_MAX in all; when full, the oldest connection of the source that holds the
- *    most goes, so one host cannot lock others out. They are closed after TCP_PENDING_TIMEOUT.
+ *    most goes (one that carried an answered initiation only if all of them did), so one host
+ *    cannot lock others out. They are closed after TCP_PENDING_TIMEOUT.
  *  - A client dials again after an exponential back-off with jitter (1 s doubling to 30 s).
  *  - A connection whose send queue passes TCP_TX_HIGH stops its peer's device reading
  *    (backpressure); the data path asks tcp_link_backlogged.
@@ -71,6 +72,7 @@ struct tcp_link {
 	struct hmap by_id;
 	struct hmap sources;         /* struct tcp_source by hash of the source */
 	uint64_t next_id;
+	uint64_t seed;               /* keys the hash of sources (they come from the network) */
 	struct tcp_lconn *changed_head, *changed_tail;
 };
 

@@ -204,7 +204,7 @@ cmd_reload(int argc, char **argv)
 
 	if (i < argc)
 		usage_error("reload: unexpected argument %s", argv[i]);
-	return query_all(sock, "reload", CONTROL_RELOAD_TIMEOUT);
+	return query_all(sock, "reload", CONTROL_RELOAD_TIMEOUT + CONTROL_QUERY_TIMEOUT);
 }
 
 static int

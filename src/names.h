@@ -46,6 +46,7 @@ const char *names_get(const char *const *table, size_t n, int v);
 
 /* Longest peer name; the same name on both ends names a link. */
 #define NAMES_PEER_MAX 31
+#define NAMES_DEVICE_MAX 15 /* a device name: IFNAMSIZ - 1 bytes */
 /* A peer name: a letter, then letters, digits, '_', '-' or '.'; 1..NAMES_PEER_MAX bytes. s need
  * not be terminated. */
 bool names_valid_peer(const char *s, size_t len);

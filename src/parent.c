@@ -8,6 +8,7 @@
 #include "config-auto.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
@@ -41,6 +42,9 @@
 #endif
 #define RUN_DIR RUNSTATEDIR "/vtund-ng"
 #define GONE_TIMEOUT_MS 10000 /* how long the engine may take to let a removed peer go */
+#define SEND_TIMEOUT_MS 10000 /* how long the engine may leave its channel full */
+#define STOP_TIMEOUT_MS 10000 /* how long the engine may take to stop after SIGTERM */
+#define RELOAD_GAP_MS 1000    /* at most one reload a second on the engine's request */
 
 /* A peer as the parent knows it: its configuration, device and resolved server. */
 struct pdev {
@@ -71,7 +75,20 @@ struct parent {
 	struct engine *e;            /* or the engine in this process (no separation) */
 	bool ready;
 	bool reload_asked;           /* a control client asked for a reload (answer pending) */
+	uint64_t next_reload;        /* not before this (ms), when the engine asks */
+	uint64_t stop_deadline;      /* SIGTERM forwarded: SIGKILL after this (ms); 0 = none */
+	uint32_t *lost;              /* peers the engine says it let go without being asked */
+	int nlost;
 };
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /* ---- configuration -------------------------------------------------------------------------- */
 
@@ -196,6 +213,41 @@ dev_down(struct parent *pr, struct pdev *d)
 	d->fd = -1;
 }
 
+static void engine_misbehaves(struct parent *pr, const char *what);
+
+/* Send a message down. The channel is non-blocking: an engine that leaves it full for
+ * SEND_TIMEOUT_MS is not reading, and is stopped; the parent never blocks on it. */
+static int
+send_down(struct parent *pr, const struct chan_msg *m, int fd)
+{
+	struct pollfd pfd = { .fd = pr->chan, .events = POLLOUT };
+	uint64_t end = mono_ms() + SEND_TIMEOUT_MS;
+
+	if (pr->chan == -1)
+		return -1;
+	while (chan_send(pr->chan, m, fd) == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		if (mono_ms() >= end) {
+			engine_misbehaves(pr, "a channel left full");
+			return -1;
+		}
+		poll(&pfd, 1, 100);
+	}
+	return 0;
+}
+
+static int
+send_simple(struct parent *pr, enum chan_type type, uint32_t arg)
+{
+	struct chan_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.arg = arg;
+	return send_down(pr, &m, -1);
+}
+
 /*
  * Tell the engine about a peer: added (with its device), restarted with new settings, or
  * updated in place. Over the channel, or by a call when the engine runs in this process;
@@ -224,7 +276,7 @@ tell_peer(struct parent *pr, enum chan_type type, const struct pdev *d)
 	memset(&m, 0, sizeof(m));
 	m.type = type;
 	chan_peer_from(&m.u.peer, d->id, p, remote, d->remote_len);
-	rc = chan_send(pr->chan, &m, type == CHAN_PEER_ADD ? d->fd : -1);
+	rc = send_down(pr, &m, type == CHAN_PEER_ADD ? d->fd : -1);
 	crypto_wipe(&m, sizeof(m));
 	if (rc == -1)
 		log_warn("telling the engine about peer %s", p->name);
@@ -237,6 +289,35 @@ engine_misbehaves(struct parent *pr, const char *what)
 {
 	log_warnx("privileged parent: %s from the engine: stopping it", what);
 	kill(pr->engine, SIGKILL);
+}
+
+/* Note that the engine no longer has peer id (it could not take a restart or an add). */
+static void
+lose(struct parent *pr, uint32_t id)
+{
+	pr->lost = xreallocarray(pr->lost, (size_t)pr->nlost + 1, sizeof(*pr->lost));
+	pr->lost[pr->nlost++] = id;
+}
+
+/* Take the devices of lost peers down: what the engine does not serve, the parent does not
+ * keep. Not during a reload's walk over the peers: after it. */
+static void
+sweep_lost(struct parent *pr)
+{
+	for (int k = 0; k < pr->nlost; k++) {
+		for (int i = 0; i < pr->ndevs; i++) {
+			struct pdev *d = &pr->devs[i];
+
+			if (d->id != pr->lost[k])
+				continue;
+			log_warnx("peer %s: the engine could not take it (see the log before): its "
+			    "device is removed", peer_of(pr, d)->name);
+			dev_down(pr, d);
+			pr->devs[i] = pr->devs[--pr->ndevs];
+			break;
+		}
+	}
+	pr->nlost = 0;
 }
 
 /* A message from the engine, other than the PEER_GONE a removal waits for. A reload request
@@ -258,7 +339,11 @@ take_up(struct parent *pr, const struct chan_msg *m)
 		pr->reload_asked = true;
 		break;
 	case CHAN_PEER_GONE:
-		break; /* late: wait_gone gave up on it */
+		/* Unasked: the engine could not add or restart that peer (it logged why), and
+		 * its device goes once the current work is done. A late answer to a removal the
+		 * parent gave up waiting for names a peer that is gone already. */
+		lose(pr, m->arg);
+		break;
 	default:
 		engine_misbehaves(pr, "a request of the wrong direction");
 		break;
@@ -270,14 +355,13 @@ static void
 wait_gone(struct parent *pr, uint32_t id)
 {
 	struct pollfd pfd = { .fd = pr->chan, .events = POLLIN };
+	uint64_t end = mono_ms() + GONE_TIMEOUT_MS;
 	struct chan_msg m;
-	int mfd, rc, waited = 0;
+	int mfd, rc;
 
-	while (waited < GONE_TIMEOUT_MS) {
-		if (poll(&pfd, 1, 100) == 0) {
-			waited += 100;
+	while (mono_ms() < end) {
+		if (poll(&pfd, 1, 100) <= 0)
 			continue;
-		}
 		rc = chan_recv(pr->chan, false, &m, &mfd);
 		if (rc == 0)
 			return; /* the engine is gone: nothing holds the device */
@@ -302,8 +386,8 @@ tell_remove(struct parent *pr, uint32_t id)
 		engine_remove_peer(pr->e, id);
 		return;
 	}
-	chan_send_simple(pr->chan, CHAN_PEER_REMOVE, id);
-	wait_gone(pr, id);
+	if (send_simple(pr, CHAN_PEER_REMOVE, id) == 0)
+		wait_gone(pr, id);
 }
 
 /* ---- reload -------------------------------------------------------------------------------- */
@@ -337,6 +421,26 @@ inplace_differs(const struct vt_peer *a, const struct vt_peer *b)
 	    a->rekey_interval != b->rekey_interval || a->compress_accel != b->compress_accel;
 }
 
+/* Replace *to with a copy of from (either may be NULL). */
+static void
+keep_string(char **to, const char *from)
+{
+	free(*to);
+	*to = from != NULL ? xstrdup(from) : NULL;
+}
+
+/* Whether another running peer than d has key now: two peers that swap keys must each go
+ * and come back (a restart adds the new settings while the old peer still holds them). */
+static bool
+key_taken_by_other(struct parent *pr, const struct pdev *d, const uint8_t key[32])
+{
+	for (int i = 0; i < pr->ndevs; i++)
+		if (&pr->devs[i] != d && memcmp(peer_of(pr, &pr->devs[i])->public_key, key,
+		    32) == 0)
+			return true;
+	return false;
+}
+
 /* Global settings that only a restart applies: say so, and keep the running ones. */
 static void
 note_restart_settings(const struct vt_config *old, struct vt_config *new)
@@ -365,9 +469,16 @@ note_restart_settings(const struct vt_config *old, struct vt_config *new)
 	for (int i = 0; i < n; i++)
 		log_warnx("reload: %s changed: that needs a restart; the running value stays",
 		    changed[i]);
-	/* The running values stay: the engine keeps its key, sockets and user. */
+	/* The running values stay (the engine keeps its key, sockets, user and files), and a
+	 * socket a reload adds binds where the running ones are. */
 	memcpy(new->private_key, old->private_key, 32);
 	memcpy(new->public_key, old->public_key, 32);
+	memcpy(new->listen_host, old->listen_host, sizeof(new->listen_host));
+	new->listen_port = old->listen_port;
+	keep_string(&new->user, old->user);
+	keep_string(&new->group, old->group);
+	keep_string(&new->control_socket, old->control_socket);
+	keep_string(&new->pid_file, old->pid_file);
 }
 
 /* Bind a server socket the new configuration needs and hand it to the engine. */
@@ -399,7 +510,7 @@ need_socket(struct parent *pr, bool tcp)
 		memset(&m, 0, sizeof(m));
 		m.type = CHAN_SOCKET;
 		m.arg = tcp ? 1 : 0;
-		rc = chan_send(pr->chan, &m, fd);
+		rc = send_down(pr, &m, fd);
 		close(fd);
 		if (rc == -1)
 			return;
@@ -448,7 +559,7 @@ reload(struct parent *pr, char *text, size_t textlen)
 		log_set_level((enum log_level)(new.log_level + pr->o.verbose > LOG_LVL_DEBUG ?
 		    LOG_LVL_DEBUG : new.log_level + pr->o.verbose));
 		if (pr->e == NULL)
-			chan_send_simple(pr->chan, CHAN_LOG_LEVEL, (uint32_t)log_get_level());
+			send_simple(pr, CHAN_LOG_LEVEL, (uint32_t)log_get_level());
 	}
 
 	devs = xcalloc((size_t)new.npeers + 1, sizeof(*devs));
@@ -467,7 +578,9 @@ reload(struct parent *pr, char *text, size_t textlen)
 				;
 		if (j >= 0 && j < new.npeers)
 			p = &new.peers[j];
-		if (p == NULL || device_differs(old, p)) {
+		if (p == NULL || device_differs(old, p) ||
+		    (memcmp(old->public_key, p->public_key, 32) != 0 &&
+		    key_taken_by_other(pr, d, p->public_key))) {
 			tell_remove(pr, d->id);
 			dev_down(pr, d);
 			removed += p == NULL;
@@ -496,15 +609,19 @@ reload(struct parent *pr, char *text, size_t textlen)
 	pr->devs = devs;
 	pr->ndevs = ndevs;
 	for (int i = 0; i < ndevs; i++) {
-		if (how[i] == RESTART) {
-			tell_peer(pr, CHAN_PEER_RESTART, &devs[i]);
+		if (how[i] == KEEP)
+			continue;
+		if (tell_peer(pr, how[i] == RESTART ? CHAN_PEER_RESTART : CHAN_PEER_UPDATE,
+		    &devs[i]) == -1) {
+			lose(pr, devs[i].id);
+			failed++;
+		} else if (how[i] == RESTART) {
 			restarted++;
-		} else if (how[i] == UPDATE) {
-			tell_peer(pr, CHAN_PEER_UPDATE, &devs[i]);
+		} else {
 			updated++;
 		}
 	}
-	unchanged = ndevs - restarted - updated;
+	unchanged = ndevs - restarted - updated - failed;
 	for (int j = 0; j < pr->cfg.npeers; j++) {
 		struct pdev *d = &pr->devs[pr->ndevs];
 
@@ -536,6 +653,7 @@ reload(struct parent *pr, char *text, size_t textlen)
 		need_socket(pr, false);
 	if (tcp)
 		need_socket(pr, true);
+	sweep_lost(pr);
 	free(how);
 	free(taken);
 	snprintf(text, textlen, "reloaded: %d added, %d removed, %d restarted, %d updated in "
@@ -588,7 +706,8 @@ engine_child(struct parent *pr, int chan, pid_t parent)
 
 /* ---- the loop ------------------------------------------------------------------------------ */
 
-/* Answer a control client's reload: run it, send the outcome down. */
+/* Answer a control client's reload: run it, send the outcome down. At most one a second:
+ * requests in between wait (and count as one), so an engine cannot keep the parent busy. */
 static void
 asked_reload(struct parent *pr)
 {
@@ -596,15 +715,32 @@ asked_reload(struct parent *pr)
 	struct chan_msg m;
 	int rc;
 
-	while (pr->reload_asked) {
-		pr->reload_asked = false;
-		rc = reload(pr, text, sizeof(text));
-		memset(&m, 0, sizeof(m));
-		m.type = CHAN_RELOAD_DONE;
-		m.u.text.status = rc;
-		snprintf(m.u.text.text, sizeof(m.u.text.text), "%s", text);
-		chan_send(pr->chan, &m, -1);
-	}
+	if (!pr->reload_asked || mono_ms() < pr->next_reload)
+		return;
+	pr->reload_asked = false;
+	rc = reload(pr, text, sizeof(text));
+	pr->next_reload = mono_ms() + RELOAD_GAP_MS;
+	memset(&m, 0, sizeof(m));
+	m.type = CHAN_RELOAD_DONE;
+	m.u.text.status = rc;
+	snprintf(m.u.text.text, sizeof(m.u.text.text), "%s", text);
+	send_down(pr, &m, -1);
+}
+
+/* How long the loop may sleep: until a deferred reload or the end of the engine's time to
+ * stop; -1 for ever. */
+static int
+poll_timeout(const struct parent *pr)
+{
+	uint64_t now = mono_ms(), at = UINT64_MAX;
+
+	if (pr->reload_asked)
+		at = pr->next_reload;
+	if (pr->stop_deadline != 0 && pr->stop_deadline < at)
+		at = pr->stop_deadline;
+	if (at == UINT64_MAX)
+		return -1;
+	return at > now ? (int)(at - now) : 0;
 }
 
 /* A message from the engine. */
@@ -622,7 +758,6 @@ engine_message(struct parent *pr)
 		return;
 	}
 	take_up(pr, &m);
-	asked_reload(pr);
 }
 
 /* Run the parent until the engine exits; returns its exit status. */
@@ -639,15 +774,26 @@ parent_loop(struct parent *pr, int sfd)
 	pfd[1].fd = pr->chan;
 	pfd[1].events = POLLIN;
 	for (;;) {
-		if (poll(pfd, 2, -1) == -1) {
+		int n = poll(pfd, 2, poll_timeout(pr));
+
+		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll");
+		}
+		if (pr->stop_deadline != 0 && mono_ms() >= pr->stop_deadline) {
+			/* It had its time to send its closes: the devices go now either way. */
+			log_warnx("the engine did not stop %d s after the signal: killing it",
+			    STOP_TIMEOUT_MS / 1000);
+			kill(pr->engine, SIGKILL);
+			pr->stop_deadline = 0;
 		}
 		if (pfd[1].revents & POLLIN)
 			engine_message(pr);
 		if (pfd[1].revents & (POLLHUP | POLLERR))
 			pfd[1].fd = -1;
+		asked_reload(pr);
+		sweep_lost(pr);
 		if (!(pfd[0].revents & POLLIN) ||
 		    read(sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 			continue;
@@ -657,10 +803,11 @@ parent_loop(struct parent *pr, int sfd)
 		} else if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP received");
 			reload(pr, text, sizeof(text));
-			asked_reload(pr);
 		} else {
 			daemon_notify("STOPPING=1");
 			kill(pr->engine, (int)si.ssi_signo);
+			if (pr->stop_deadline == 0)
+				pr->stop_deadline = mono_ms() + STOP_TIMEOUT_MS;
 		}
 	}
 	if (WIFEXITED(status))
@@ -795,7 +942,9 @@ run_inprocess(struct parent *pr)
 	if ((pr->e = engine_new(&st)) == NULL)
 		return 1;
 	for (int i = 0; i < pr->ndevs; i++)
-		tell_peer(pr, CHAN_PEER_ADD, &pr->devs[i]);
+		if (tell_peer(pr, CHAN_PEER_ADD, &pr->devs[i]) == -1)
+			lose(pr, pr->devs[i].id);
+	sweep_lost(pr);
 	engine_ready(pr->e);
 	rc = engine_dispatch(pr->e);
 	engine_free(pr->e);
@@ -854,6 +1003,7 @@ run_engine(struct parent *pr)
 	}
 	close(sv[1]);
 	pr->chan = sv[0];
+	fcntl(pr->chan, F_SETFL, fcntl(pr->chan, F_GETFL) | O_NONBLOCK);
 	/* The engine owns the sockets now. */
 	if (pr->udp_fd != -1)
 		close(pr->udp_fd);
@@ -867,7 +1017,7 @@ run_engine(struct parent *pr)
 		fatal("signalfd");
 	for (int i = 0; i < pr->ndevs; i++)
 		tell_peer(pr, CHAN_PEER_ADD, &pr->devs[i]);
-	chan_send_simple(pr->chan, CHAN_GO, 0);
+	send_simple(pr, CHAN_GO, 0);
 	rc = parent_loop(pr, sfd);
 	close(sfd);
 	close(pr->chan);

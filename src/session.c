@@ -204,8 +204,6 @@ session_state_name(enum session_state st)
 		return "handshaking";
 	case SESSION_ESTABLISHED:
 		return "established";
-	case SESSION_CLOSING:
-		return "closing";
 	}
 	return "unknown";
 }
@@ -730,7 +728,6 @@ promote_next(struct session *s, uint64_t now)
 	s->stats.handshakes++;
 	s->stats.last_handshake = wall_seconds();
 	s->state = SESSION_ESTABLISHED;
-	s->close_received = false;
 	s->events |= SE_CONFIRMED | (s->stats.up_since == 0 ? SE_UP : SE_REKEYED);
 	if (s->stats.up_since == 0)
 		s->stats.up_since = s->stats.last_handshake;
@@ -814,7 +811,6 @@ session_decap(struct session *s, struct session_keypair *kp, struct buf *b, uint
 			return SV_NONE;
 		}
 		go_down(s, "closed by the peer");
-		s->close_received = true;
 		return SV_NONE;
 	default:
 		goto malformed;
@@ -898,6 +894,12 @@ min64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+static uint64_t
+max64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
 uint64_t
 session_next_deadline(const struct session *s, uint64_t now)
 {
@@ -926,7 +928,9 @@ session_next_deadline(const struct session *s, uint64_t now)
 		else if (s->want_handshake || !s->kp_cur.valid)
 			t = min64(t, s->hs_backoff_until > now ? s->hs_backoff_until : now);
 		else
-			t = min64(t, s->kp_cur.created + (uint64_t)p->rekey_interval * 1000);
+			/* Not before a back-off ends: session_tick would do nothing till then. */
+			t = min64(t, max64(s->kp_cur.created + (uint64_t)p->rekey_interval * 1000,
+			    s->hs_backoff_until));
 	}
 	return t;
 }
@@ -941,12 +945,11 @@ session_close(struct session *s, uint64_t now, struct buf *out)
 }
 
 void
-session_reset(struct session *s, uint64_t now)
+session_reset(struct session *s)
 {
 	/* A responder's pending pair stays (go_down keeps it): it may have come over a newer
 	 * connection than the one lost, which the initiator is about to confirm on. */
 	go_down(s, "connection lost");
 	s->want_handshake = s->initiator;
 	s->hs_started = 0;
-	(void)now;
 }

@@ -36,7 +36,6 @@ enum session_state {
 	SESSION_IDLE = 0,      /* no keys; a server waits, a client is about to dial */
 	SESSION_HANDSHAKING,   /* initiation sent (client) */
 	SESSION_ESTABLISHED,   /* a confirmed key pair is in use */
-	SESSION_CLOSING,       /* a close was sent or received; keys are being wiped */
 };
 
 /* Counted by the session itself: handshakes, and the drops it detects (auth, replay, malformed,
@@ -118,7 +117,6 @@ struct session {
 
 	uint64_t last_sent, last_recv;  /* any authenticated packet, ms */
 	bool want_handshake;            /* initiator: start one at the next tick */
-	bool close_received;
 	unsigned events;                /* enum session_event bits not yet taken */
 
 	void *lz4_state;                /* compress_state_size() bytes, allocated once */
@@ -230,7 +228,7 @@ uint64_t session_next_deadline(const struct session *s, uint64_t now);
 enum session_verdict session_close(struct session *s, uint64_t now, struct buf *out);
 /* The transport went away (TCP): wipe the keys in use (a responder keeps a pending pair, which
  * may belong to a newer connection); an initiator will handshake again. */
-void session_reset(struct session *s, uint64_t now);
+void session_reset(struct session *s);
 /* Whether the session has come up and not gone down since. */
 bool session_is_up(const struct session *s);
 enum session_state session_state(const struct session *s);

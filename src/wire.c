@@ -19,6 +19,9 @@
 #define P_NAME_LEN 7
 #define P_NAME 8
 #define P_NAME_SIZE (WIRE_NAME_MAX + 1)
+
+/* The wire carries any name the configuration accepts. */
+_Static_assert(WIRE_NAME_MAX == NAMES_PEER_MAX, "peer names: wire and configuration differ");
 #define P_RESERVED (P_NAME + P_NAME_SIZE)
 #define P_RESERVED_LEN (WIRE_PARAMS_LEN - P_RESERVED)
 

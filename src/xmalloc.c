@@ -1,4 +1,5 @@
 /* xmalloc.c - allocation wrappers that end the program when memory runs out. */
+#define _GNU_SOURCE
 #include "xmalloc.h"
 
 #include <stdlib.h>
@@ -14,6 +15,16 @@ xcalloc(size_t n, size_t size)
 	if (p == NULL)
 		fatalx("out of memory");
 	return p;
+}
+
+void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	void *q = reallocarray(p, n ? n : 1, size ? size : 1);
+
+	if (q == NULL)
+		fatalx("out of memory");
+	return q;
 }
 
 char *

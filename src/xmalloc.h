@@ -6,5 +6,7 @@
 
 void *xcalloc(size_t n, size_t size);
 char *xstrdup(const char *s);
+/* Resize p to n elements of size (reallocarray), ending the program without memory. */
+void *xreallocarray(void *p, size_t n, size_t size);
 
 #endif

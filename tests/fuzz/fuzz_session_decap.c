@@ -158,8 +158,8 @@ handshake(void)
 {
 	struct session *m;
 
-	session_reset(&client, now);
-	session_reset(&server, now);
+	session_reset(&client);
+	session_reset(&server);
 	memset(server.last_timestamp, 0, sizeof(server.last_timestamp));
 	server.hs_window_count = 0;
 	if (session_initiate(&client, next_index++, now, &msg) != SV_SEND ||

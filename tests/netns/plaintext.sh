@@ -77,12 +77,6 @@ peer_num() {
 # endpoint SOCKET PEER: where the daemon sends the peer's packets.
 endpoint() { peer_json "$1" "$2" | sed -n 's/.*"endpoint":"\([^"]*\)".*/\1/p'; }
 
-# global_num SOCKET KEY: one drops_without_session counter.
-global_num() {
-	_v=$(json_num "$(status_json "$1" 2>/dev/null | sed -n 's/.*"drops_without_session"://p')" \
-	    "$2")
-	echo "${_v:-0}"
-}
 
 # ups LOG PEER: how many times the log says the peer's session came up.
 ups() { grep -c "peer $2: session up" "$1"; }
@@ -368,13 +362,13 @@ check "F: the server never logged a move to the forger's address" \
 # TCP, for tt and at: a new connection from the forger carrying the peer's live index.
 for _p in tt at; do
 	_ep0=$(endpoint "$SSOCK" "$_p")
-	_ns0=$(global_num "$SSOCK" no_session)
+	_ns0=$(peer_num "$SSOCK" "$_p" no_session)
 	watch_endpoint "$_p" "$TMP/ep-$_p"
 	_out=$(ip netns exec "$NS_C" "$VT_INJECT" forge "$TMP/under-s.pcap" "$SADDR" "$PORT" --tcp \
 	    --sport "${_ep0##*:}" --count 20 --bind "$EVIL")
 	echo "# $_p: $_out"
 	watch_stop "$TMP/ep-$_p"
-	_ns1=$(global_num "$SSOCK" no_session)
+	_ns1=$(peer_num "$SSOCK" "$_p" no_session) # counted on the peer whose index they carry
 	_seen=$(sort -u "$TMP/ep-$_p" | tr '\n' ' ')
 	check "F: $_p: 20 forged messages on a new connection, dropped ($_ns0 -> $_ns1 no_session)" \
 	    [ "$((_ns1 - _ns0))" -ge 20 ]

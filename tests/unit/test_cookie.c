@@ -142,12 +142,14 @@ test_mac1_bitflip(void **state)
 		assert_int_equal(
 		    cookie_validate(&c, msg, sizeof(msg), SA(src), sizeof(src), T0),
 		    COOKIE_BAD_MAC1);
+		assert_false(cookie_mac1_ok(&c, msg, sizeof(msg)));
 		msg[i] ^= (uint8_t)(1u << (i % 8));
 	}
 	/* mac2 is not covered by mac1. */
 	msg[sizeof(msg) - 1] ^= 1;
 	assert_int_equal(cookie_validate(&c, msg, sizeof(msg), SA(src), sizeof(src), T0),
 	    COOKIE_MAC1_OK);
+	assert_true(cookie_mac1_ok(&c, msg, sizeof(msg)));
 	msg[sizeof(msg) - 1] ^= 1;
 
 	/* Truncated, too short to hold macs, or extended: all bad. */
@@ -155,8 +157,16 @@ test_mac1_bitflip(void **state)
 	    COOKIE_BAD_MAC1);
 	assert_int_equal(cookie_validate(&c, msg, 31, SA(src), sizeof(src), T0), COOKIE_BAD_MAC1);
 	assert_int_equal(cookie_validate(&c, msg, 0, SA(src), sizeof(src), T0), COOKIE_BAD_MAC1);
+	assert_false(cookie_mac1_ok(&c, msg, sizeof(msg) - 1));
+	assert_false(cookie_mac1_ok(&c, msg, 31));
+	assert_false(cookie_mac1_ok(&c, msg, 0));
 	assert_int_equal(cookie_validate(&c, msg, sizeof(msg), SA(src), sizeof(src), T0),
 	    COOKIE_MAC1_OK);
+	assert_true(cookie_mac1_ok(&c, msg, sizeof(msg)));
+	/* It never draws the secret: a valid mac1 costs one MAC there, nothing more. */
+	cookie_checker_init(&c, pub_b);
+	assert_true(cookie_mac1_ok(&c, msg, sizeof(msg)));
+	assert_false(c.has_secret);
 }
 
 static void
