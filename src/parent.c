@@ -657,10 +657,10 @@ reload(struct parent *pr, char *text, size_t textlen)
 	free(how);
 	free(taken);
 	snprintf(text, textlen, "reloaded: %d added, %d removed, %d restarted, %d updated in "
-	    "place, %d unchanged%s", added, removed, restarted, updated, unchanged,
-	    failed > 0 ? "; some peers failed (see the log)" : "");
+	    "place, %d unchanged", added, removed, restarted, updated, unchanged);
 	if (failed > 0)
-		snprintf(text + strlen(text), textlen - strlen(text), ": %d", failed);
+		snprintf(text + strlen(text), textlen - strlen(text), ", %d failed (see the log)",
+		    failed);
 	log_info("%s", text);
 	daemon_notify("READY=1");
 	return 0;
