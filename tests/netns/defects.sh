@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/netns/defects.sh - the engine defects an independent review found at b3eff8e, and the
 # weaknesses an independent implementation of the protocol showed, each tried against the
-# daemon as an attacker would. Every check here failed at b3eff8e.
+# daemon as an attacker would. Each defect's checks fail at b3eff8e (2 only in a sanitizer
+# build: a plain one survives the overflow and still answers).
 #   1. two valid initiations for two TCP peers on one connection (as recorded before a server
 #      restart and replayed after it): no use-after-free, no peer loses its connection, and an
 #      initiation alone never binds a connection;
@@ -15,7 +16,7 @@
 #   8. `status --json` for an unknown peer exits 1;
 #   w1. a flood of valid-mac1 garbage spoofing a client's address does not starve that client's
 #      handshakes (no per-source limit unless under load);
-#   w2. 100 such initiations a second are not "load": a new client gets in without a cookie;
+#   w2. 200 such initiations a second are not "load": a new client gets in without a cookie;
 #   w3. an initiation alone (never confirmed: a wrong preshared key, or the wrong transport)
 #      does not move a peer's endpoint;
 #   x. without a user setting a root daemon never parses network input as root (the default
@@ -153,16 +154,22 @@ check "3: 256 unidentified connections cost the engine under 8 MB ($((r1 - r0)) 
     [ $((r1 - r0)) -lt 8192 ]
 
 # --- 6. a burst over TCP -----------------------------------------------------------------------
+# The server's engine is stopped while bob's client sends, so that all 600 messages wait in its
+# socket and come in one read: more than one turn of the engine takes.
 rx0=$(peer_num bob rx_packets)
+kill -STOP "$ENG"
 ip netns exec "$NS_C" python3 -c '
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(600):
     s.sendto(b"x", ("10.99.2.1", 9))'
+sleep 1
+kill -CONT "$ENG"
 sleep 2
 rx1=$(peer_num bob rx_packets)
+# (at least: a keepalive or the kernel's own packets may come with them; a stall leaves 344)
 check "6: 600 tiny packets sent in a burst over TCP all reach the device ($((rx1 - rx0)))" \
-    [ $((rx1 - rx0)) -eq 600 ]
+    [ $((rx1 - rx0)) -ge 600 ]
 
 # --- 7. control clients holding the descriptors --------------------------------------------
 prlimit --pid "$ENG" --nofile=64:64
@@ -221,17 +228,24 @@ echo "# $(cat "$TMP/w1.out")"
 check "w1: all 8 handshakes of a client answered while its address is spoofed at 60/s ($answered)" \
     [ "$answered" -eq 8 ]
 
-# --- w2. 100 garbage initiations a second are not load ---------------------------------------
-ip netns exec "$NS_C" "$VT_INJECT" flood "$SADDR" "$PORT" --server-pub "$S_PUB" --count 500 \
-    --rate 100 --bind 10.98.0.3 > "$TMP/w2.out" 2>&1 &
+# --- w2. 200 garbage initiations a second are not load ---------------------------------------
+# A fixed count of 64 a second (b3eff8e) puts 68 % of every second under load at this rate: five
+# tries all answered without a cookie would pass by chance 3 times in 1000.
+ip netns exec "$NS_C" "$VT_INJECT" flood "$SADDR" "$PORT" --server-pub "$S_PUB" --count 1400 \
+    --rate 200 --bind 10.98.0.3 > "$TMP/w2.out" 2>&1 &
 FLOOD=$!
 track "$FLOOD"
 sleep 2
-o=$(ip netns exec "$NS_C" "$VT_ATTACK" initiate "$SADDR" "$PORT" --bind 10.98.0.2 \
-    --server-pub "$S_PUB" --key "$D_PRIV:dave" --wait 500 2>&1)
-echo "# $o"
-check "w2: a new client is answered at once, without a cookie, during a 100/s flood" \
-    sh -c "echo '$o' | grep -q ', 1 responses, 0 cookie replies'"
+plain=0
+for _i in 1 2 3 4 5; do
+	o=$(ip netns exec "$NS_C" "$VT_ATTACK" initiate "$SADDR" "$PORT" --bind 10.98.0.2 \
+	    --server-pub "$S_PUB" --key "$D_PRIV:dave" --wait 500 2>&1)
+	echo "# $o"
+	echo "$o" | grep -q ', 1 responses, 0 cookie replies' && plain=$((plain + 1))
+	sleep 0.3
+done
+check "w2: a new client is answered at once, without a cookie, during a 200/s flood ($plain of 5)" \
+    [ "$plain" -eq 5 ]
 wait "$FLOOD"
 untrack "$FLOOD"
 
