@@ -5,25 +5,31 @@
 #   2. for each path below makes two fresh namespaces joined by a veth pair (MTU 1500), brings
 #      the tunnel up between them (inner MTU 1400 everywhere) and measures, with both tunnel
 #      ends and iperf3 on this machine:
-#        - TCP throughput: iperf3 -t $BENCH_SECONDS (10), one stream, client to server, the
-#          receiver's rate;
-#        - latency: the average RTT of ping -c 20 -i 0.05 through the idle tunnel;
+#        - TCP throughput, iperf3 -t $BENCH_SECONDS (10), the receiver's rate: one stream
+#          client to server (A->B), one stream server to client (B->A, -R), four streams A->B;
+#        - latency: the average RTT of ping -c 20 -i 0.05 through the idle tunnel, and of a
+#          ping every 0.1 s during the A->B run (under load);
 #        - CPU: utime + stime of the tunnel daemons (both ends, from /proc/PID/stat) during the
-#          iperf3 run, divided by the gigabytes received;
+#          A->B run, divided by the gigabytes received;
+#        - memory: the peak RSS (VmHWM) of one end's processes;
 #      paths: bare veth (the ceiling), vtund-ng UDP with AES-256-GCM and ChaCha20-Poly1305,
 #      vtund-ng TCP, vtund-ng UDP with lz4 on iperf3's --repeating-payload (compressible) and
-#      on its default random payload, OpenVPN 2.6 UDP (AES-256-GCM, TLS + tls-crypt, no DCO)
-#      and wireguard-go (userspace; kernel WireGuard is not used);
+#      on its default random payload, vtund-ng UDP with offload = "off", OpenVPN 2.6 UDP
+#      (AES-256-GCM, TLS + tls-crypt, no DCO) and wireguard-go (userspace; kernel WireGuard is
+#      not used); every path in each of $BENCH_RUNS (3) rounds, the table giving the medians
+#      and the targets of the speed work checked against them;
 #   3. runs tests/tools/vt-bench (seal/open and handshakes per second on one core).
 # The table and vt-bench's output go to the console and to build-bench/results.txt.
 # Only namespace addresses are used; the script kills only the PIDs it started and deletes
-# only the namespaces it made. About 2 minutes with the default BENCH_SECONDS (plus the build).
-# Environment: BENCH_SECONDS (iperf3 duration, default 10), BENCH_ONLY (space-separated list of
-# path ids to run, e.g. "veth vt-udp ovpn"), SKIP_VT_BENCH=1, SKIP_BUILD=1.
+# only the namespaces it made. About 20 minutes with the defaults (plus the build).
+# Environment: BENCH_SECONDS (iperf3 duration, default 10), BENCH_RUNS (rounds, default 3),
+# BENCH_ONLY (space-separated list of path ids to run, e.g. "veth vt-udp ovpn"),
+# SKIP_VT_BENCH=1, SKIP_BUILD=1.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build-bench
 SECS=${BENCH_SECONDS:-10}
+RUNS=${BENCH_RUNS:-3}
 ONLY=${BENCH_ONLY:-}
 NS_S=vbs$$
 NS_C=vbc$$
@@ -114,36 +120,64 @@ cpu_ticks() {
 	echo "$t"
 }
 
-# measure ID NAME CRYPTO ADDR [IPERF-OPTIONS]: ping and iperf3 from the client namespace to ADDR
-# (a server-namespace address); appends a row to $ROWS.
+# Peak resident memory (VmHWM, KiB) of the daemons in $DAEMONS and their children, summed.
+rss_kib() {
+	t=0
+	for p in $DAEMONS $(for d in $DAEMONS; do pgrep -P "$d"; done); do
+		v=$(sed -n 's/^VmHWM:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$p/status" 2>/dev/null)
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+
+# iperf_run ADDR OPTIONS...: one iperf3 run from the client namespace; prints "BYTES BPS" of
+# the receiver (sum_received), or nothing if it failed.
+iperf_run() {
+	a=$1
+	shift
+	ip netns exec "$NS_C" timeout $((SECS + 20)) iperf3 -c "$a" -t "$SECS" -J "$@" \
+	    > "$TMP/iperf.json" 2> "$TMP/iperf.err"
+	# sum_received's bytes and bits_per_second (iperf3 -J prints one key a line)
+	awk '/"sum_received"/ { r = 1 }
+	    r && /"bytes"/ { gsub(/[^0-9.e+]/, "", $2); b = $2 }
+	    r && /"bits_per_second"/ { gsub(/[^0-9.e+]/, "", $2); print b, $2; exit }' \
+	    "$TMP/iperf.json"
+}
+
+mbits() { awk -v r="$1" 'BEGIN { printf "%.0f", r / 1e6 }'; }
+
+# measure ID NAME CRYPTO ADDR [IPERF-OPTIONS]: from the client namespace to ADDR (a
+# server-namespace address): idle ping; one TCP stream client -> server (A->B) with a ping
+# running (the RTT under load) and the daemons' CPU counted; one stream server -> client (B->A,
+# iperf3 -R); four streams A->B; the daemons' peak RSS. Appends a row to $ROWS.
 measure() {
 	id=$1 name=$2 crypto=$3 addr=$4
 	shift 4
-	mbit=failed rtt=- cpu=-
+	OPTS="$*"
+	ab=failed ba=failed p4=failed rtt=- rttl=- cpu=- rss=-
 	if ! ip netns exec "$NS_C" ping -c 3 -i 0.2 -W 2 "$addr" >/dev/null 2>&1; then
 		echo "  $name: no connectivity through the tunnel; the end of the logs:" >&2
 		for f in $LOGS; do
 			echo "  == $f" >&2
 			tail -n 5 "$f" >&2
 		done
-		echo "$id|$name|$crypto|$mbit|$rtt|$cpu" >> "$ROWS"
+		echo "$ROUND|$id|$name|$crypto|$ab|$ba|$p4|$rtt|$rttl|$cpu|$rss" >> "$ROWS"
 		return
 	fi
 	rtt=$(ip netns exec "$NS_C" ping -q -c 20 -i 0.05 "$addr" |
 	    sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
-	bglog "$NS_S" "$TMP/iperf-s.log" iperf3 -s -1 -B "$addr"
+	bglog "$NS_S" "$TMP/iperf-s.log" iperf3 -s -B "$addr"
 	wait_for 5 sh -c "ip netns exec $NS_S ss -Hltn | grep -q ':5201 '"
 	c0=$(cpu_ticks)
-	ip netns exec "$NS_C" timeout $((SECS + 20)) iperf3 -c "$addr" -t "$SECS" -J "$@" \
-	    > "$TMP/iperf.json" 2> "$TMP/iperf.err"
+	ip netns exec "$NS_C" ping -q -i 0.1 -w "$SECS" "$addr" > "$TMP/ping-load" 2>&1 &
+	ppid=$!
+	# shellcheck disable=SC2086 # OPTS: zero or more words
+	set -- $(iperf_run "$addr" $OPTS)
 	c1=$(cpu_ticks)
-	# sum_received's bytes and bits_per_second (iperf3 -J prints one key a line)
-	set -- $(awk '/"sum_received"/ { r = 1 }
-	    r && /"bytes"/ { gsub(/[^0-9.e+]/, "", $2); b = $2 }
-	    r && /"bits_per_second"/ { gsub(/[^0-9.e+]/, "", $2); print b, $2; exit }' \
-	    "$TMP/iperf.json")
+	wait "$ppid"
+	rttl=$(sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*|\1|p' "$TMP/ping-load")
 	if [ $# -eq 2 ]; then
-		mbit=$(awk -v r="$2" 'BEGIN { printf "%.0f", r / 1e6 }')
+		ab=$(mbits "$2")
 		if [ -n "$DAEMONS" ]; then
 			cpu=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v b="$1" \
 			    'BEGIN { printf "%.1f", t / hz / (b / 1e9) }')
@@ -151,8 +185,16 @@ measure() {
 	else
 		echo "  $name: iperf3 failed: $(tail -n 3 "$TMP/iperf.err" "$TMP/iperf.json")" >&2
 	fi
-	echo "  $name: $mbit Mbit/s, RTT ${rtt:-?} ms, ${cpu} CPU-s/GB" >&2
-	echo "$id|$name|$crypto|$mbit|${rtt:--}|$cpu" >> "$ROWS"
+	# shellcheck disable=SC2086
+	set -- $(iperf_run "$addr" -R $OPTS)
+	[ $# -eq 2 ] && ba=$(mbits "$2")
+	# shellcheck disable=SC2086
+	set -- $(iperf_run "$addr" -P 4 $OPTS)
+	[ $# -eq 2 ] && p4=$(mbits "$2")
+	[ -n "$DAEMONS" ] && rss=$(awk -v k="$(rss_kib)" 'BEGIN { printf "%.1f", k / 2 / 1024 }')
+	echo "  $name: A->B $ab, B->A $ba, 4 streams $p4 Mbit/s; RTT ${rtt:-?} ms idle," \
+	    "${rttl:-?} ms loaded; ${cpu} CPU-s/GB; RSS $rss MiB per end" >&2
+	echo "$ROUND|$id|$name|$crypto|$ab|$ba|$p4|${rtt:--}|${rttl:--}|$cpu|$rss" >> "$ROWS"
 }
 
 # want ID: true if this path is selected (BENCH_ONLY empty or lists it).
@@ -191,6 +233,7 @@ peers = {
 		mtu = 1400;
 		cipher = "$4";
 		compress = "$5";
+		offload = "${BENCH_OFFLOAD:-auto}";
 		address = "10.99.9.$own/30";
 		peer-address = "10.99.9.$other";
 	};
@@ -319,54 +362,104 @@ IPERF_VERSION=$(iperf3 --version 2>/dev/null | sed -n '1s/^iperf \([0-9.]*\).*/\
 REPEAT=""
 iperf3 --help 2>&1 | grep -q -- --repeating-payload && REPEAT=--repeating-payload
 
-# Step 2: the paths.
+# Step 2: the paths, all of them in each round (side by side), $RUNS rounds.
 start=$(date +%s)
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 : > "$ROWS"
-echo "== measuring (iperf3 $IPERF_VERSION, $SECS s per path, one TCP stream)"
-bench_veth
-bench_vtund vt-udp "vtund-ng UDP" udp aes-256-gcm none
-bench_vtund vt-chacha "vtund-ng UDP" udp chacha20-poly1305 none
-bench_vtund vt-tcp "vtund-ng TCP" tcp aes-256-gcm none
-if [ -n "$REPEAT" ]; then
-	bench_vtund vt-lz4-text "vtund-ng UDP lz4, compressible" udp aes-256-gcm lz4 "$REPEAT"
-else
-	echo "  iperf3 has no --repeating-payload: compressible lz4 run skipped" >&2
-fi
-bench_vtund vt-lz4-rand "vtund-ng UDP lz4, random data" udp aes-256-gcm lz4
-bench_openvpn
-bench_wireguard
+echo "== measuring (iperf3 $IPERF_VERSION, $SECS s per run, $RUNS rounds)"
+ROUND=1
+while [ "$ROUND" -le "$RUNS" ]; do
+	echo "== round $ROUND of $RUNS"
+	bench_veth
+	bench_vtund vt-udp "vtund-ng UDP" udp aes-256-gcm none
+	bench_vtund vt-chacha "vtund-ng UDP" udp chacha20-poly1305 none
+	bench_vtund vt-tcp "vtund-ng TCP" tcp aes-256-gcm none
+	if [ -n "$REPEAT" ]; then
+		bench_vtund vt-lz4-text "vtund-ng UDP lz4, compressible" udp aes-256-gcm lz4 \
+		    "$REPEAT"
+	elif [ "$ROUND" -eq 1 ]; then
+		echo "  iperf3 has no --repeating-payload: compressible lz4 run skipped" >&2
+	fi
+	bench_vtund vt-lz4-rand "vtund-ng UDP lz4, random data" udp aes-256-gcm lz4
+	BENCH_OFFLOAD=off
+	bench_vtund vt-udp-nooff "vtund-ng UDP, offload off" udp aes-256-gcm none
+	BENCH_OFFLOAD=auto
+	bench_openvpn
+	bench_wireguard
+	ROUND=$((ROUND + 1))
+done
 teardown
 
-# The table, with throughput as a ratio to OpenVPN's.
-ovpn=$(awk -F'|' '$1 == "ovpn" { print $4 }' "$ROWS")
+# The medians of the rounds per path and column, in the order the paths first appear:
+# id|name|crypto|ab|ba|p4|rtt|rttl|cpu|rss
+awk -F'|' '
+function median(list,   n, v, i, j, t) {
+	n = split(list, v, " ")
+	for (i = 1; i <= n; i++)
+		for (j = i + 1; j <= n; j++)
+			if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
+	if (n == 0) return "-"
+	return v[int((n + 1) / 2)]
+}
+!($2 in seen) { seen[$2] = 1; order[++k] = $2; name[$2] = $3; crypto[$2] = $4 }
+{ for (c = 5; c <= 11; c++) if ($c ~ /^[0-9.]+$/) col[$2, c] = col[$2, c] " " $c }
+END {
+	for (i = 1; i <= k; i++) {
+		id = order[i]
+		line = id "|" name[id] "|" crypto[id]
+		for (c = 5; c <= 11; c++) line = line "|" median(col[id, c])
+		print line
+	}
+}' "$ROWS" > "$TMP/medians"
+
+# The table, with throughput as a ratio to OpenVPN's (medians) and the targets of the speed
+# work checked against the medians.
+ov() { awk -F'|' -v c="$1" '$1 == "ovpn" { print $c }' "$TMP/medians"; }
+col() { awk -F'|' -v id="$1" -v c="$2" '$1 == id { print $c }' "$TMP/medians"; }
+ratio() {
+	case "$1$2" in
+	*[!0-9.]* | "") echo - ;;
+	*) awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }' ;;
+	esac
+}
 {
 	echo "vtund-ng benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) CPUs:" \
 	    "$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
 	echo "commit $(cd "$top" && git rev-parse --short HEAD 2>/dev/null || echo unknown)," \
-	    "iperf3 -t $SECS, one TCP stream, inner MTU 1400, veth MTU 1500"
+	    "iperf3 -t $SECS, medians of $RUNS rounds, inner MTU 1400, veth MTU 1500"
 	echo "load average before: $LOAD"
 	echo
 	row() {
-		printf '| %-32s | %-35s | %7s | %10s | %7s | %8s |\n' "$@"
+		printf '| %-30s | %-31s | %6s | %5s | %6s | %5s | %6s | %5s | %5s | %5s | %5s |\n' "$@"
 	}
-	row path crypto Mbit/s "vs OpenVPN" "RTT ms" CPU-s/GB
-	row -------------------------------- ----------------------------------- ------- \
-	    ---------- ------- -------- | tr ' ' -
-	while IFS='|' read -r id name crypto mbit rtt cpu; do
-		ratio=-
-		case "$mbit$ovpn" in
-		*[!0-9]*) ;;
-		*) [ "$ovpn" -gt 0 ] && ratio=$(awk -v a="$mbit" -v b="$ovpn" \
-		    'BEGIN { printf "%.2f", a / b }') ;;
-		esac
-		row "$name" "$crypto" "$mbit" "$ratio" "$rtt" "$cpu"
-	done < "$ROWS"
+	row path crypto "A->B" "xOVPN" "B->A" "xOVPN" "4 str." "RTT" "load" "CPU" "RSS"
+	row "" "" "Mbit/s" "" "Mbit/s" "" "Mbit/s" "ms" "ms" "s/GB" "MiB"
+	row ------------------------------ ------------------------------- ------ ----- ------ \
+	    ----- ------ ----- ----- ----- ----- | tr ' ' -
+	while IFS='|' read -r id name crypto ab ba p4 rtt rttl cpu rss; do
+		row "$name" "$crypto" "$ab" "$(ratio "$ab" "$(ov 4)")" "$ba" \
+		    "$(ratio "$ba" "$(ov 5)")" "$p4" "$rtt" "$rttl" "$cpu" "$rss"
+	done < "$TMP/medians"
 	echo
-	[ -s "$TMP/notes" ] && cat "$TMP/notes" && echo
-	echo "Measured in $(($(date +%s) - start)) s. CPU-s/GB: user + system CPU seconds of both"
-	echo "tunnel daemons per gigabyte received by iperf3 (not counting iperf3 or the kernel's"
-	echo "softirq work charged elsewhere)."
+	[ -s "$TMP/notes" ] && sort -u "$TMP/notes" && echo
+	echo "Targets (vtund-ng UDP AES-256-GCM against the others, medians):"
+	target() { printf '  %-58s %s\n' "$1" "$2"; }
+	u=vt-udp
+	target "A->B >= 3x OpenVPN (stretch 4x)" "$(ratio "$(col $u 4)" "$(ov 4)")x"
+	target "B->A >= 3x OpenVPN" "$(ratio "$(col $u 5)" "$(ov 5)")x"
+	target "A->B >= 3x wireguard-go" "$(ratio "$(col $u 4)" "$(col wg 4)")x"
+	target "CPU-s per GB <= 1/3 of OpenVPN's" "$(ratio "$(col $u 9)" "$(ov 9)") of it"
+	target "RTT under load <= 1/2 of OpenVPN's" "$(ratio "$(col $u 8)" "$(ov 8)") of it"
+	target "idle RTT <= OpenVPN's" "$(ratio "$(col $u 7)" "$(ov 7)") of it"
+	target "4 streams >= 1 stream" "$(ratio "$(col $u 6)" "$(col $u 4)")x"
+	target "RSS <= OpenVPN's" "$(ratio "$(col $u 10)" "$(ov 10)") of it"
+	echo
+	echo "Measured in $(($(date +%s) - start)) s. A->B: one TCP stream from the client's"
+	echo "namespace to the server's, B->A the reverse (iperf3 -R), 4 str.: four streams A->B;"
+	echo "the receiver's rate. RTT: ping through the idle tunnel; load: ping during the A->B"
+	echo "run. CPU: user + system CPU seconds of both tunnel daemons per gigabyte received in"
+	echo "the A->B run (not counting iperf3 or the kernel's softirq work charged elsewhere)."
+	echo "RSS: peak resident memory (VmHWM) of one end's processes (both ends / 2)."
 } > "$TMP/table"
 
 # Step 3: the micro-benchmark.

@@ -4,7 +4,7 @@
 set -eu
 pkgs="build-essential autoconf automake pkg-config libevent-dev libssl-dev liblz4-dev
 libconfig-dev libcmocka-dev clang iproute2 iputils-ping procps psmisc kmod mandoc tcpdump
-iperf3 netcat-openbsd systemd python3 lcov debhelper devscripts lintian fakeroot dh-exec"
+iperf3 netcat-openbsd nftables ethtool systemd python3 lcov debhelper devscripts lintian fakeroot dh-exec"
 [ "${1:-}" = "--bench" ] && pkgs="$pkgs openvpn wireguard-go wireguard-tools sysstat"
 missing=""
 for p in $pkgs; do

@@ -51,6 +51,7 @@
 	X(CIPHER, "cipher", p_cipher, 0)                         \
 	X(COMPRESS, "compress", p_compress, 0)                   \
 	X(COMPRESS_ACCEL, "compress-acceleration", p_accel, 0)   \
+	X(OFFLOAD, "offload", p_offload, 0)                      \
 	X(PUBLIC_KEY, "public-key", p_public_key, ONE_PEER)      \
 	X(PSK, "preshared-key", p_psk, ONE_PEER)                 \
 	X(PSK_FILE, "preshared-key-file", p_psk_file, ONE_PEER)
@@ -263,6 +264,17 @@ static int
 p_accel(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 {
 	return config_get_int(ld, s, 1, 65537, &p->compress_accel);
+}
+
+static int
+p_offload(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
+{
+	int v;
+
+	if (config_get_choice(ld, s, names_offload, &v) < 0)
+		return -1;
+	p->offload = (enum vt_offload)v;
+	return 0;
 }
 
 static int

@@ -77,6 +77,9 @@ struct vt_peer {
 	enum vt_cipher cipher;              /* "cipher": "aes-256-gcm" | "chacha20-poly1305" */
 	enum vt_compress compress;          /* "compress": "none" | "lz4" (default none) */
 	int compress_accel;                 /* "compress-acceleration": 1..65537 (1) */
+	enum vt_offload offload;            /* "offload": "auto" | "off" (auto): segmentation
+	                                       and coalescing offloads of the device, where the
+	                                       kernel has them */
 	uint8_t public_key[32];             /* "public-key": base64, the other side's key
 	                                       (required) */
 	uint8_t psk[32];                    /* "preshared-key" or "preshared-key-file" */

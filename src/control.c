@@ -244,6 +244,10 @@ format_text(struct out *o, const struct control_status *s)
 		put_text(o, s->endpoint);
 	else
 		put(o, "(none)");
+	put(o, "  offload: ");
+	put_text(o, s->offload[0] != '\0' ? s->offload : "off");
+	if (st->split > 0 || st->coalesced > 0)
+		put(o, " (%" PRIu64 " split, %" PRIu64 " coalesced)", st->split, st->coalesced);
 	put(o, "\n  state: ");
 	put_text(o, s->state);
 	if (st->up_since != 0) {
@@ -311,6 +315,9 @@ format_json(struct out *o, const struct control_status *s)
 	put_json_str(o, s->cipher);
 	put(o, ",\"compress\":");
 	put_json_str(o, s->compress);
+	put(o, ",\"offload\":");
+	put_json_str(o, s->offload[0] != '\0' ? s->offload : "off");
+	put(o, ",\"split\":%" PRIu64 ",\"coalesced\":%" PRIu64, st->split, st->coalesced);
 	put(o, ",\"uptime\":%" PRId64 ",\"last_handshake\":", uptime(s));
 	if (st->last_handshake != 0)
 		put(o, "%" PRId64, st->last_handshake);

@@ -36,6 +36,8 @@ struct control_counters {
 	uint64_t drops[DROP_MAX];
 	uint64_t comp_in, comp_out;          /* bytes before and after compression (tx) */
 	uint64_t comp_raw;                   /* packets sent raw because they did not shrink */
+	uint64_t split, coalesced;           /* device reads cut into segments; frames written
+	                                        to the device that merged several */
 	uint64_t handshakes;                 /* completed handshakes */
 	int64_t last_handshake;              /* wall clock seconds of the last one, 0 = never */
 	int64_t up_since;                    /* wall clock seconds the session came up, 0 = down */
@@ -52,6 +54,7 @@ struct control_status {
 	const char *state;     /* session_state_name() */
 	const char *cipher;    /* "aes-256-gcm" | "chacha20-poly1305" */
 	const char *compress;  /* "none" | "lz4" */
+	char offload[96];      /* the offloads in use: "off", or names ("tso uso gro ...") */
 	int64_t now;           /* wall clock seconds at the snapshot */
 	struct control_counters stats;
 };

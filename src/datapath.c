@@ -15,6 +15,7 @@
 #include "addr.h"
 #include "control.h"
 #include "crypto.h"
+#include "ecn.h"
 #include "tun.h"
 #include "wire.h"
 
@@ -197,7 +198,7 @@ stage_flush(struct dp *dp, struct peer *p, uint64_t now)
 	p->nstage = 0;
 }
 
-/* Read a frame from the device into b: 1, 0 if none waits, -1 to stop (logged). */
+/* Read a frame from a plain device into b: 1, 0 if none waits, -1 to stop (logged). */
 static int
 device_read(struct dp *dp, struct peer *p, struct buf *b)
 {
@@ -214,21 +215,84 @@ device_read(struct dp *dp, struct peer *p, struct buf *b)
 	return r == 0 ? 0 : -1;
 }
 
-/* Device -> TCP: each sealed frame is queued on the connection, flushed at the end. */
+/* Read one frame from a vnet device into dp->big and plan its segments: 1, 0 if none waits,
+ * -1 to stop (logged). A frame we cannot cut is a device drop. */
+static int
+vnet_read(struct dp *dp, struct peer *p)
+{
+	struct virtio_net_hdr vh;
+	ssize_t r;
+
+	for (;;) {
+		r = tun_read_raw(p->tun_fd, dp->big, OFF_VNET_LEN + OFF_FRAME_MAX);
+		if (r <= 0) {
+			if (r == -1 && log_ratelimit_ok(&dp->rl_device))
+				log_warn("device %s: read", p->cfg.device);
+			return r == 0 ? 0 : -1;
+		}
+		memcpy(&vh, dp->big, OFF_VNET_LEN);
+		if ((size_t)r > OFF_VNET_LEN && off_split_plan(dp->big + OFF_VNET_LEN,
+		    (size_t)r - OFF_VNET_LEN, &vh, p->cfg.type == VT_TAP, &dp->split) > 0) {
+			dp->seg_next = 0;
+			dp->seg_left = dp->split.nseg;
+			if (dp->split.gso)
+				p->traffic.split++;
+			return 1;
+		}
+		p->traffic.drops[DROP_DEVICE]++;
+	}
+}
+
+/* The next frame from the device into b: 1, 0 if none waits, -1 to stop. On a vnet device a
+ * super-packet is read once and handed out segment by segment; *reads counts device reads. A
+ * segment larger than a frame we carry (the MTU raised behind our back) is a device drop. */
+static int
+next_frame(struct dp *dp, struct peer *p, struct buf *b, int *reads)
+{
+	size_t n;
+	int rc;
+
+	if (!p->vnet) {
+		++*reads;
+		return device_read(dp, p, b);
+	}
+	for (;;) {
+		if (dp->seg_left == 0) {
+			++*reads;
+			if ((rc = vnet_read(dp, p)) <= 0)
+				return rc;
+		}
+		buf_reset(b);
+		n = off_split_segment(&dp->split, dp->big + OFF_VNET_LEN, dp->seg_next++,
+		    buf_data(b), BUF_MAX_FRAME);
+		dp->seg_left--;
+		if (n > 0) {
+			b->len = n;
+			return 1;
+		}
+		p->traffic.drops[DROP_DEVICE]++;
+	}
+}
+
+/* Device -> TCP: each sealed frame is queued on the connection, flushed at the end. The
+ * segments of one super-packet all go (the send queue has room for them above TCP_TX_HIGH). */
 static void
 tun_to_tcp(struct dp *dp, struct peer *p, uint64_t now)
 {
 	struct buf *b = &dp->tx[0];
+	int reads = 0;
 
-	for (int i = 0; i < DP_BATCH; i++) {
+	for (;;) {
 		struct tcp_lconn *c = p->tcp.conn;
 
-		if (c != NULL && tcp_link_backlogged(c)) {
+		if (dp->seg_left == 0 && reads >= DP_BATCH)
+			break;
+		if (dp->seg_left == 0 && c != NULL && tcp_link_backlogged(c)) {
 			conn_flush(dp, c, now);
 			if (p->tcp.conn == NULL || tcp_link_backlogged(p->tcp.conn))
 				break;
 		}
-		if (device_read(dp, p, b) <= 0)
+		if (next_frame(dp, p, b, &reads) <= 0)
 			break;
 		dp->tx_len[0] = b->len;
 		if (session_encap(&p->s, b, now) == SV_SEND)
@@ -240,28 +304,45 @@ tun_to_tcp(struct dp *dp, struct peer *p, uint64_t now)
 		conn_flush(dp, p->tcp.conn, now);
 }
 
-/* Device -> UDP: each frame is sealed in its own dp->tx slot, then the batch leaves in one
- * sendmmsg (UDP GSO runs where the kernel takes them). */
+/* Send the sealed frames dp->tx[0..n) in one sendmmsg (UDP GSO runs where the kernel takes
+ * them). */
 static void
-tun_to_udp(struct dp *dp, struct peer *p, uint64_t now)
+udp_send_sealed(struct dp *dp, struct peer *p, int n)
 {
-	int n = 0, sent;
+	int sent = udp_link_send_batch(&dp->udp, &p->udp, dp->tx, dp->tx_tos, n);
 
-	for (int i = 0; i < DP_BATCH; i++) {
-		if (device_read(dp, p, &dp->tx[n]) <= 0)
-			break;
-		dp->tx_len[n] = dp->tx[n].len;
-		if (session_encap(&p->s, &dp->tx[n], now) == SV_SEND)
-			n++;
-		else
-			no_key(p, &dp->tx[n]);
-	}
-	sent = udp_link_send_batch(&dp->udp, &p->udp, dp->tx, n);
 	for (int i = 0; i < sent; i++) {
 		p->traffic.tx_packets++;
 		p->traffic.tx_bytes += dp->tx_len[i];
 	}
 	p->traffic.drops[DROP_DEVICE] += (uint64_t)(n - sent);
+}
+
+/* Device -> UDP: each frame (or segment of a super-packet) is sealed in its own dp->tx slot;
+ * a full batch leaves at once. Up to DP_BATCH device reads, and every segment of the last. */
+static void
+tun_to_udp(struct dp *dp, struct peer *p, uint64_t now)
+{
+	int n = 0, reads = 0;
+
+	for (;;) {
+		if (dp->seg_left == 0 && reads >= DP_BATCH)
+			break;
+		if (n == DP_BATCH) {
+			udp_send_sealed(dp, p, n);
+			n = 0;
+		}
+		if (next_frame(dp, p, &dp->tx[n], &reads) <= 0)
+			break;
+		dp->tx_len[n] = dp->tx[n].len;
+		dp->tx_tos[n] = ecn_encap(buf_data(&dp->tx[n]), dp->tx[n].len,
+		    p->cfg.type == VT_TAP);
+		if (session_encap(&p->s, &dp->tx[n], now) == SV_SEND)
+			n++;
+		else
+			no_key(p, &dp->tx[n]);
+	}
+	udp_send_sealed(dp, p, n);
 }
 
 void
@@ -276,11 +357,23 @@ dp_tun_readable(struct dp *dp, struct peer *p, uint64_t now)
 
 /* ---- receiving ---------------------------------------------------------------------------- */
 
-/* Deliver a decrypted frame to the peer's device. */
+static void gro_flush(struct dp *dp);
+
+/* Deliver a decrypted frame to the peer's device: at once, or (vnet devices) coalesced with
+ * the rest of the batch, written by gro_flush. b must then stay as it is until that. */
 static void
 deliver(struct dp *dp, struct peer *p, struct buf *b)
 {
-	int rc = tun_write(p->tun_fd, buf_data(b), b->len);
+	int rc;
+
+	if (p->vnet) {
+		if (!off_gro_add(dp->gro, p, buf_data(b), b->len, p->cfg.type == VT_TAP, p->gro)) {
+			gro_flush(dp);
+			off_gro_add(dp->gro, p, buf_data(b), b->len, p->cfg.type == VT_TAP, p->gro);
+		}
+		return;
+	}
+	rc = tun_write(p->tun_fd, buf_data(b), b->len);
 
 	if (rc == 0) {
 		p->traffic.rx_packets++;
@@ -290,6 +383,73 @@ deliver(struct dp *dp, struct peer *p, struct buf *b)
 	p->traffic.drops[DROP_DEVICE]++;
 	if (rc == -1 && log_ratelimit_ok(&dp->rl_device))
 		log_warn("device %s: write", p->cfg.device);
+}
+
+/* The kernel refused a coalesced frame (EINVAL: it cannot take this GSO type): write its
+ * segments one by one, and coalesce no more for this device. */
+static void
+gro_fallback(struct dp *dp, struct peer *p, const struct iovec *iov, int n)
+{
+	struct virtio_net_hdr vh, zero;
+	struct off_split sp;
+	size_t len = 0;
+	int nseg;
+
+	log_warnx("device %s: the kernel refuses coalesced frames: writing segments one by one",
+	    p->cfg.device);
+	p->gro = 0;
+	memcpy(&vh, iov[0].iov_base, sizeof(vh));
+	for (int i = 1; i < n; i++) {
+		memcpy(dp->big + len, iov[i].iov_base, iov[i].iov_len);
+		len += iov[i].iov_len;
+	}
+	nseg = off_split_plan(dp->big, len, &vh, p->cfg.type == VT_TAP, &sp);
+	memset(&zero, 0, sizeof(zero));
+	for (int i = 0; i < nseg; i++) {
+		struct buf *b = &dp->tx[0];
+		struct iovec one[2] = { { &zero, sizeof(zero) }, { buf_data(b), 0 } };
+
+		one[1].iov_len = off_split_segment(&sp, dp->big, i, buf_data(b), BUF_MAX_FRAME);
+		if (one[1].iov_len > 0 && tun_writev(p->tun_fd, one, 2) == 0) {
+			p->traffic.rx_packets++;
+			p->traffic.rx_bytes += one[1].iov_len;
+		} else {
+			p->traffic.drops[DROP_DEVICE]++;
+		}
+	}
+}
+
+/* Write the frames of the batch to their devices, in order, and empty the coalescer. */
+static void
+gro_flush(struct dp *dp)
+{
+	struct off_gro *g = dp->gro;
+	struct iovec iov[OFF_GRO_SEGS + 2];
+
+	if (g->n == 0)
+		return;
+	off_gro_finish(g);
+	for (int i = 0; i < g->n; i++) {
+		const struct off_gro_frame *F = &g->f[i];
+		struct peer *p = F->owner;
+		int n = off_gro_iov(g, i, iov, OFF_GRO_SEGS + 2), rc;
+
+		rc = tun_writev(p->tun_fd, iov, n);
+		if (rc == 0) {
+			p->traffic.rx_packets += (uint64_t)F->nseg;
+			p->traffic.rx_bytes += F->bytes;
+			p->traffic.coalesced += F->nseg > 1;
+			continue;
+		}
+		if (rc == 1 && errno == EINVAL && F->nseg > 1) {
+			gro_fallback(dp, p, iov, n);
+			continue;
+		}
+		p->traffic.drops[DROP_DEVICE] += (uint64_t)F->nseg;
+		if (rc == -1 && log_ratelimit_ok(&dp->rl_device))
+			log_warn("device %s: write", p->cfg.device);
+	}
+	off_gro_reset(g);
 }
 
 /* A reply (response, cookie reply, refusal) goes back where the message came from: the UDP
@@ -306,10 +466,11 @@ reply(struct dp *dp, struct tcp_lconn *c, const struct sockaddr *src, socklen_t 
 		conn_flush(dp, c, now);
 }
 
-/* Data: find the key by receiver index, check the link may carry it, open it. */
+/* Data: find the key by receiver index, check the link may carry it, open it. tos: the outer
+ * TOS byte of a UDP datagram (ECN), 0 over TCP. */
 static void
 rx_data(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr *src,
-    socklen_t srclen, uint64_t now)
+    socklen_t srclen, uint8_t tos, uint64_t now)
 {
 	uint32_t idx = wire_get32(buf_data(b) + 4);
 	struct session_keypair *kp;
@@ -346,8 +507,12 @@ rx_data(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr
 		} else if (c == NULL) {
 			udp_link_set_endpoint(&dp->udp, &p->udp, p->cfg.name, src, srclen);
 		}
-		if (v == SV_DELIVER)
-			deliver(dp, p, b);
+		if (v == SV_DELIVER) {
+			if (ecn_decap(buf_data(b), b->len, p->cfg.type == VT_TAP, tos))
+				deliver(dp, p, b);
+			else
+				p->traffic.drops[DROP_ECN]++;
+		}
 	}
 	peer_events(dp, p, now, ev);
 }
@@ -398,17 +563,18 @@ rx_initiation(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct so
 		dp->drops[DROP_RATELIMIT]++;
 }
 
-/* One wire message b from the underlay: from a UDP source, or from TCP connection c. */
+/* One wire message b from the underlay: from a UDP source (with its TOS byte), or from TCP
+ * connection c. */
 static void
 dispatch(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr *src,
-    socklen_t srclen, uint64_t now)
+    socklen_t srclen, uint8_t tos, uint64_t now)
 {
 	const uint8_t *m = buf_data(b);
 	enum wire_type t = wire_classify(m, b->len);
 
 	switch (t) {
 	case WIRE_DATA:
-		rx_data(dp, c, b, src, srclen, now);
+		rx_data(dp, c, b, src, srclen, tos, now);
 		return;
 	case WIRE_HS_INIT:
 		rx_initiation(dp, c, b, src, srclen, now);
@@ -429,17 +595,78 @@ dispatch(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockadd
 	dp->drops[DROP_MALFORMED]++;
 }
 
+/* Coalesced runs (UDP GRO): messages of up to 64 KiB into dp->gro_rx, DP_GRO_MSGS per
+ * recvmmsg, each cut into its datagrams, copied into the receive slots in turn; the frames of
+ * each full set of slots are written before the slots are used again. Single datagrams come
+ * one per message too: up to DP_BATCH of them take a few calls. */
+static void
+udp_readable_gro(struct dp *dp, uint64_t now)
+{
+	struct iovec iov[DP_GRO_MSGS];
+	struct udp_rx rx[DP_GRO_MSGS];
+	int n, k = 0, total = 0;
+
+	for (int i = 0; i < DP_GRO_MSGS; i++) {
+		iov[i].iov_base = dp->gro_rx + (size_t)i * DP_GRO_CAP;
+		iov[i].iov_len = DP_GRO_CAP;
+	}
+again:
+	n = udp_recv_batch(dp->udp.fd, iov, rx, DP_GRO_MSGS);
+	for (int i = 0; i < n; i++) {
+		const uint8_t *p = iov[i].iov_base;
+		size_t left = rx[i].len, seg = rx[i].seg;
+
+		do {
+			size_t len = left < seg ? left : seg;
+			struct buf *b;
+
+			if (k == DP_BATCH) {
+				gro_flush(dp);
+				k = 0;
+			}
+			b = &dp->rx[k++];
+			buf_reset(b);
+			if (len <= buf_tailroom(b))
+				memcpy(buf_put(b, len), p, len);
+			/* else: larger than any message, an empty buffer: malformed */
+			dispatch(dp, NULL, b, (struct sockaddr *)&rx[i].src, rx[i].srclen,
+			    rx[i].tos, now);
+			p += len;
+			left -= len;
+			total++;
+		} while (left > 0);
+	}
+	if (n == DP_GRO_MSGS && total < DP_BATCH && dp->udp.fd != -1)
+		goto again;
+	gro_flush(dp);
+}
+
 void
 dp_udp_readable(struct dp *dp, uint64_t now)
 {
+	struct iovec iov[DP_BATCH];
 	int n;
 
 	if (dp->udp.fd == -1)
 		return;
-	n = udp_recv_batch(dp->udp.fd, dp->rx, dp->rx_src, dp->rx_srclen, DP_BATCH);
-	for (int i = 0; i < n; i++)
-		dispatch(dp, NULL, &dp->rx[i], (struct sockaddr *)&dp->rx_src[i],
-		    dp->rx_srclen[i], now);
+	if (dp->udp.gro) {
+		udp_readable_gro(dp, now);
+		return;
+	}
+	for (int i = 0; i < DP_BATCH; i++) {
+		buf_reset(&dp->rx[i]);
+		iov[i].iov_base = buf_data(&dp->rx[i]);
+		iov[i].iov_len = buf_tailroom(&dp->rx[i]);
+	}
+	n = udp_recv_batch(dp->udp.fd, iov, dp->rx_meta, DP_BATCH);
+	for (int i = 0; i < n; i++) {
+		struct udp_rx *m = &dp->rx_meta[i];
+
+		buf_put(&dp->rx[i], m->len);
+		dispatch(dp, NULL, &dp->rx[i], (struct sockaddr *)&m->src, m->srclen, m->tos,
+		    now);
+	}
+	gro_flush(dp);
 }
 
 /* A connection is gone (closed by the peer, corrupt, failed, or its session went down). */
@@ -463,26 +690,40 @@ dp_tcp_readable(struct dp *dp, struct tcp_lconn *c, uint64_t now)
 	ssize_t n;
 	int rc;
 
+	bool more = false;
+
 	if (c->dead)
 		return false;
 	n = tcp_fill(&c->tc);
+	/* Messages go into the receive slots in turn, so that the frames of a whole batch can be
+	 * coalesced before they are written. */
 	for (int i = 0; i < DP_TCP_BUDGET; i++) {
-		rc = tcp_next_message(&c->tc, &dp->rx[0]);
+		struct buf *b = &dp->rx[i % DP_BATCH];
+
+		if (i > 0 && i % DP_BATCH == 0)
+			gro_flush(dp);
+		rc = tcp_next_message(&c->tc, b);
 		if (rc == 0)
 			break;
 		if (rc == -1) {
 			if (log_ratelimit_ok(&dp->rl_tcp))
 				log_warnx("tcp connection: corrupt stream, closing");
 			dp->drops[DROP_MALFORMED]++;
+			gro_flush(dp);
 			conn_lost(dp, c, now);
 			return false;
 		}
-		dispatch(dp, c, &dp->rx[0], (struct sockaddr *)&c->addr, c->addrlen, now);
-		if (c->dead)
+		dispatch(dp, c, b, (struct sockaddr *)&c->addr, c->addrlen, 0, now);
+		if (c->dead) {
+			gro_flush(dp);
 			return false;
+		}
 		if (i == DP_TCP_BUDGET - 1)
-			return true; /* more may wait: the engine comes back after other events */
+			more = true; /* more may wait: the engine comes back after other events */
 	}
+	gro_flush(dp);
+	if (more)
+		return true;
 	if (n == -1) {
 		if (c->peer != NULL)
 			log_info("peer %s: tcp connection closed", c->peer->cfg.name);
@@ -673,9 +914,15 @@ dp_new(bool server, const uint8_t priv[32])
 	peer_table_init(&dp->peers);
 	tcp_link_init(&dp->tcp);
 	udp_link_server(&dp->udp, -1);
-	if ((dp->hsq = malloc(sizeof(*dp->hsq))) == NULL ||
-	    session_local_init(&dp->local, priv) == -1) {
+	dp->big = malloc(OFF_VNET_LEN + OFF_FRAME_MAX);
+	dp->gro = calloc(1, sizeof(*dp->gro));
+	dp->gro_rx = malloc((size_t)DP_GRO_MSGS * DP_GRO_CAP);
+	if ((dp->hsq = malloc(sizeof(*dp->hsq))) == NULL || dp->big == NULL || dp->gro == NULL ||
+	    dp->gro_rx == NULL || session_local_init(&dp->local, priv) == -1) {
 		free(dp->hsq);
+		free(dp->big);
+		free(dp->gro);
+		free(dp->gro_rx);
 		free(dp);
 		return NULL;
 	}
@@ -696,6 +943,9 @@ dp_free(struct dp *dp)
 	udp_link_close(&dp->udp);
 	session_local_free(&dp->local);
 	free(dp->hsq);
+	free(dp->big);
+	free(dp->gro);
+	free(dp->gro_rx);
 	crypto_wipe(dp, sizeof(*dp));
 	free(dp);
 }
@@ -713,6 +963,32 @@ dp_udp_client(struct dp *dp, const struct sockaddr *remote, socklen_t len, char 
 	return udp_link_client(&dp->udp, remote, len, err, errlen);
 }
 
+/* Probe what the device of a new peer takes: a vnet fd (opened so by the parent when offload
+ * is auto) gets checksum and segmentation offloads, each the kernel refuses off with a line. */
+static void
+device_offload(struct peer *p)
+{
+	p->vnet = p->tun_fd >= 0 && tun_has_vnet(p->tun_fd);
+	p->offload = 0;
+	p->gro = 0;
+	if (!p->vnet)
+		return;
+	p->offload = tun_offload(p->tun_fd);
+	if (p->offload & (TUN_F_TSO4 | TUN_F_TSO6))
+		p->gro |= OFF_GRO_TCP;
+	if (p->offload & (TUN_F_USO4 | TUN_F_USO6))
+		p->gro |= OFF_GRO_UDP;
+	if (p->offload == 0)
+		log_warnx("device %s: the kernel refuses checksum offload: plain frames",
+		    p->cfg.device);
+	else if (!(p->offload & TUN_F_TSO4))
+		log_warnx("device %s: the kernel refuses TCP segmentation offload: checksum "
+		    "offload only", p->cfg.device);
+	else if (!(p->offload & TUN_F_USO4))
+		log_info("device %s: no UDP segmentation offload in this kernel (6.2 has it): "
+		    "TCP segmentation only", p->cfg.device);
+}
+
 struct peer *
 dp_peer_add(struct dp *dp, uint32_t id, const struct vt_peer *cfg,
     const struct sockaddr *remote, socklen_t remote_len, int fd, uint64_t now)
@@ -726,6 +1002,7 @@ dp_peer_add(struct dp *dp, uint32_t id, const struct vt_peer *cfg,
 		return NULL;
 	}
 	p->tun_fd = fd;
+	device_offload(p);
 	if (remote_len > 0) {
 		memcpy(&p->remote, remote, remote_len);
 		p->remote_len = remote_len;
@@ -740,6 +1017,9 @@ dp_peer_add(struct dp *dp, uint32_t id, const struct vt_peer *cfg,
 		}
 	}
 	udp_link_peer_init(&dp->udp, &p->udp);
+	p->udp.no_gso = cfg->offload == VT_OFFLOAD_OFF;
+	if (cfg->proto == VT_UDP && cfg->offload == VT_OFFLOAD_AUTO)
+		udp_link_want_gro(&dp->udp);
 	if (!dp->server && cfg->proto == VT_TCP)
 		p->dial_at = now + tcp_link_backoff(&p->tcp, 0); /* at once; a retry after 1 s */
 	peer_changed(&dp->peers, p);
@@ -782,6 +1062,32 @@ dp_peer_update(struct dp *dp, struct peer *p, const struct vt_peer *cfg)
 
 /* ---- status ------------------------------------------------------------------------------- */
 
+/* The offloads a peer's traffic uses, by name: "off" or a list. */
+static void
+offload_names(const struct dp *dp, const struct peer *p, char *s, size_t len)
+{
+	const struct {
+		bool on;
+		const char *name;
+	} t[] = {
+		{ p->vnet && (p->offload & TUN_F_CSUM), "csum" },
+		{ p->vnet && (p->offload & (TUN_F_TSO4 | TUN_F_TSO6)), "tso" },
+		{ p->vnet && (p->offload & (TUN_F_USO4 | TUN_F_USO6)), "uso" },
+		{ p->vnet && (p->gro & OFF_GRO_TCP), "gro" },
+		{ p->vnet && (p->gro & OFF_GRO_UDP), "gro-udp" },
+		{ p->cfg.proto == VT_UDP && dp->udp.gso && !p->udp.no_gso, "udp-gso" },
+		{ p->cfg.proto == VT_UDP && dp->udp.gro && !p->udp.no_gso, "udp-gro" },
+	};
+	size_t o = 0;
+
+	s[0] = '\0';
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].on && o < len)
+			o += (size_t)snprintf(s + o, len - o, "%s%s", o > 0 ? " " : "", t[i].name);
+	if (o == 0)
+		snprintf(s, len, "off");
+}
+
 /* One peer's snapshot, its counters gathered from the session and the data path. */
 static void
 snapshot(const struct dp *dp, const struct peer *p, const char *role, int64_t wall,
@@ -801,6 +1107,7 @@ snapshot(const struct dp *dp, const struct peer *p, const char *role, int64_t wa
 	c->state = session_state_name(session_state(&p->s));
 	c->cipher = names_cipher[p->cfg.cipher];
 	c->compress = names_compress[p->cfg.compress];
+	offload_names(dp, p, c->offload, sizeof(c->offload));
 	c->now = wall;
 	c->stats.rx_packets = p->traffic.rx_packets;
 	c->stats.rx_bytes = p->traffic.rx_bytes;
@@ -811,6 +1118,8 @@ snapshot(const struct dp *dp, const struct peer *p, const char *role, int64_t wa
 	c->stats.comp_in = ss->comp_in;
 	c->stats.comp_out = ss->comp_out;
 	c->stats.comp_raw = ss->comp_raw;
+	c->stats.split = p->traffic.split;
+	c->stats.coalesced = p->traffic.coalesced;
 	c->stats.handshakes = ss->handshakes;
 	c->stats.last_handshake = ss->last_handshake;
 	c->stats.up_since = ss->up_since;

@@ -6,8 +6,10 @@
  * time; a connection's events) is queued in the peer table and the TCP link, and the engine
  * takes it with peer_take_changed and tcp_link_take_changed after every call.
  *
- *   TX  device -> tun_read -> session_encap -> link (udp_link_send_batch / tcp_link_queue)
+ *   TX  device -> tun_read (vnet devices: off_split of super-packets) -> session_encap ->
+ *       link (udp_link_send_batch / tcp_link_queue)
  *   RX  link -> wire_classify -> peer lookup (receiver index) -> session_decap -> tun_write
+ *       (vnet devices: off_gro over the batch, then one write per coalesced frame)
  *       initiations -> mac1 -> handshake queue -> dp_handshakes: session_respond_open ->
  *       peer lookup (static key) -> link checks -> session_respond_finish -> reply
  *
@@ -26,6 +28,7 @@
 #include "link_tcp.h"
 #include "link_udp.h"
 #include "log.h"
+#include "offload.h"
 #include "peer.h"
 #include "session.h"
 #include "transport.h"
@@ -33,6 +36,8 @@
 #define DP_BATCH UDP_BATCH_MAX  /* packets per wake-up and direction */
 #define DP_TCP_BUDGET 256       /* messages per TCP wake-up; more wait for the next turn */
 #define DP_HS_BUDGET 32         /* initiations answered per wake-up */
+#define DP_GRO_MSGS 16          /* coalesced UDP runs per recvmmsg */
+#define DP_GRO_CAP 65536        /* bytes of one run */
 
 struct dp {
 	bool server;
@@ -43,14 +48,22 @@ struct dp {
 	struct hsq *hsq;
 	uint64_t drops[DROP_MAX];    /* packets of no session */
 	struct log_ratelimit rl_tcp, rl_version, rl_unknown, rl_device;
-	/* Wire messages from the underlay: a UDP batch (one recvmmsg), or rx[0] for TCP. */
+	/* Wire messages from the underlay: a UDP batch (one recvmmsg), the datagrams cut out of
+	 * coalesced runs (UDP GRO, received into gro_rx), or the messages of a TCP read. */
 	struct buf rx[DP_BATCH];
-	struct sockaddr_storage rx_src[DP_BATCH];
-	socklen_t rx_srclen[DP_BATCH];
+	struct udp_rx rx_meta[DP_BATCH];
+	uint8_t *gro_rx;             /* DP_GRO_MSGS areas of DP_GRO_CAP bytes */
 	/* Device frames sealed into wire messages: a UDP batch (one sendmmsg), or tx[0]. */
 	struct buf tx[DP_BATCH];
 	size_t tx_len[DP_BATCH];     /* each frame's length before sealing */
+	uint8_t tx_tos[DP_BATCH];    /* each one's outer ECN field */
 	struct buf out;              /* a message a session wants sent */
+	/* Vnet devices: one read (a super-packet, cut into segments as they are sealed), and
+	 * the decrypted frames of one batch coalesced before they are written. */
+	uint8_t *big;                /* OFF_VNET_LEN + OFF_FRAME_MAX */
+	struct off_split split;
+	int seg_next, seg_left;      /* segments of split still to cut */
+	struct off_gro *gro;
 };
 
 /* A data path for a server or a client with private key priv; NULL without memory. */

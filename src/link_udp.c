@@ -2,6 +2,7 @@
 #include "link_udp.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,6 +24,21 @@ udp_link_set_fd(struct udp_link *l, int fd)
 		close(l->fd);
 	l->fd = fd;
 	l->gso = fd != -1 && udp_gso_supported(fd);
+	l->gro = false;
+	if (l->gro_wanted)
+		udp_link_want_gro(l);
+}
+
+void
+udp_link_want_gro(struct udp_link *l)
+{
+	l->gro_wanted = true;
+	if (l->fd != -1 && !l->gro) {
+		l->gro = udp_gro_enable(l->fd);
+		if (!l->gro)
+			log_info("udp: the kernel cannot coalesce received datagrams (UDP_GRO: %s)",
+			    strerror(errno));
+	}
 }
 
 /*
@@ -56,6 +72,7 @@ udp_link_client(struct udp_link *l, const struct sockaddr *remote, socklen_t len
 	memcpy(&l->remote, remote, len);
 	l->remote_len = len;
 	l->gso = udp_gso_supported(l->fd);
+	l->gro = false;
 	client_connect(l);
 	return 0;
 }
@@ -136,8 +153,19 @@ udp_link_send(struct udp_link *l, const struct udp_peer *up, const struct buf *b
 	return rc == 0 ? 0 : -1;
 }
 
+/* Whether datagrams to the peer leave over IPv4 (also v4-mapped on a dual-stack socket). */
+static bool
+peer_v4(const struct udp_peer *up)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&up->ep;
+
+	return up->ep.ss_family == AF_INET ||
+	    (up->ep.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr));
+}
+
 int
-udp_link_send_batch(struct udp_link *l, const struct udp_peer *up, struct buf *bufs, int n)
+udp_link_send_batch(struct udp_link *l, const struct udp_peer *up, struct buf *bufs,
+    const uint8_t *tos, int n)
 {
 	int sent = 0, rc;
 	bool gso;
@@ -145,9 +173,11 @@ udp_link_send_batch(struct udp_link *l, const struct udp_peer *up, struct buf *b
 	if (n == 0 || l->fd == -1 || up->ep_len == 0)
 		return 0;
 	for (int tries = 0; tries < 2 && sent < n; tries++) {
+		bool off = false;
+
 		gso = l->gso;
 		rc = udp_send_batch(l->fd, bufs + sent, n - sent, dst_of(l, up), up->ep_len,
-		    &l->gso);
+		    tos != NULL ? tos + sent : NULL, peer_v4(up), up->no_gso ? &off : &l->gso);
 		if (rc == -1)
 			send_failed(l);
 		else

@@ -19,6 +19,7 @@
 struct udp_peer {
 	struct sockaddr_storage ep;
 	socklen_t ep_len; /* 0: unknown (a server before the peer's first authenticated packet) */
+	bool no_gso;      /* offload = "off": one datagram per message */
 };
 
 struct udp_link {
@@ -29,6 +30,8 @@ struct udp_link {
 	bool connected;          /* client: the socket is connected to the server */
 	bool tried;              /* client: a connect was tried (log only the first failure) */
 	bool gso;                /* send runs with UDP_SEGMENT (off once the kernel refuses) */
+	bool gro_wanted;         /* a peer with offload auto uses the socket */
+	bool gro;                /* the socket receives coalesced runs (UDP_GRO) */
 	struct log_ratelimit rl_roam;
 };
 
@@ -51,8 +54,13 @@ bool udp_link_set_endpoint(struct udp_link *l, struct udp_peer *up, const char *
 /* Send one message to the peer: 0 sent, -1 dropped (no endpoint, full buffer, error). */
 int udp_link_send(struct udp_link *l, const struct udp_peer *up, const struct buf *b);
 /* Send bufs[0..n) to the peer in one system call when possible (GSO runs), offering what the
- * socket did not take once more. Returns how many it took. */
-int udp_link_send_batch(struct udp_link *l, const struct udp_peer *up, struct buf *bufs, int n);
+ * socket did not take once more; tos[i] (tos NULL: 0) is each one's outer TOS byte. Returns
+ * how many it took. */
+int udp_link_send_batch(struct udp_link *l, const struct udp_peer *up, struct buf *bufs,
+    const uint8_t *tos, int n);
+/* A peer with offload auto uses the link: receive coalesced runs (UDP GRO) where the kernel
+ * can, on this socket and on any that replaces it. */
+void udp_link_want_gro(struct udp_link *l);
 /* Send a reply to src, wherever the peer's endpoint is: 0 or -1. */
 int udp_link_reply(struct udp_link *l, const struct sockaddr *src, socklen_t srclen,
     const struct buf *b);

@@ -14,6 +14,7 @@ enum vt_devtype { VT_TUN = 0, VT_TAP = 1, VT_DEVTYPE_MAX };
 enum vt_proto { VT_UDP = 0, VT_TCP = 1, VT_PROTO_MAX };
 enum vt_cipher { VT_AES256GCM = 0, VT_CHACHA20POLY1305 = 1, VT_CIPHER_MAX };
 enum vt_compress { VT_COMPRESS_NONE = 0, VT_COMPRESS_LZ4 = 1, VT_COMPRESS_MAX };
+enum vt_offload { VT_OFFLOAD_AUTO = 0, VT_OFFLOAD_OFF = 1, VT_OFFLOAD_MAX };
 
 /* Why a packet was dropped; the status reply names each counter by names_drop[]. */
 enum vt_drop {
@@ -29,6 +30,8 @@ enum vt_drop {
 	DROP_MISMATCH,     /* handshake with settings that differ from ours, or over the wrong
 	                      transport */
 	DROP_DEVICE,       /* the device or socket could not take the packet */
+	DROP_ECN,          /* marked CE outside, but its inner packet is not ECN-capable
+	                      (RFC 6040: the mark cannot be passed on) */
 	DROP_MAX
 };
 
@@ -37,6 +40,7 @@ extern const char *const names_devtype[VT_DEVTYPE_MAX + 1]; /* "tun", "tap" */
 extern const char *const names_proto[VT_PROTO_MAX + 1];     /* "udp", "tcp" */
 extern const char *const names_cipher[VT_CIPHER_MAX + 1];   /* "aes-256-gcm", ... */
 extern const char *const names_compress[VT_COMPRESS_MAX + 1]; /* "none", "lz4" */
+extern const char *const names_offload[VT_OFFLOAD_MAX + 1];   /* "auto", "off" */
 extern const char *const names_drop[DROP_MAX + 1];          /* "auth", "replay", ... */
 
 /* The name of value v in table (n entries), or "?" if v is out of range: for values that

@@ -398,7 +398,8 @@ static bool
 device_differs(const struct vt_peer *a, const struct vt_peer *b)
 {
 	return a->type != b->type || strcmp(a->device, b->device) != 0 ||
-	    a->persist != b->persist || a->mtu != b->mtu || a->naddrs != b->naddrs ||
+	    a->persist != b->persist || a->mtu != b->mtu || a->offload != b->offload ||
+	    a->naddrs != b->naddrs ||
 	    a->npeer_addrs != b->npeer_addrs ||
 	    memcmp(a->addrs, b->addrs, sizeof(a->addrs[0]) * (size_t)a->naddrs) != 0 ||
 	    memcmp(a->peer_addrs, b->peer_addrs,

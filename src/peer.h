@@ -23,6 +23,8 @@
 struct peer_traffic {
 	uint64_t rx_packets, rx_bytes; /* frames written to the device */
 	uint64_t tx_packets, tx_bytes; /* frames the socket took */
+	uint64_t split;                /* super-packets read from the device and cut */
+	uint64_t coalesced;            /* frames written to the device that merged several */
 	uint64_t drops[DROP_MAX];
 };
 
@@ -36,6 +38,9 @@ struct peer {
 	struct session s;
 	int tun_fd;
 	bool tun_paused;             /* device reading stopped (TCP backpressure) */
+	bool vnet;                   /* frames on tun_fd carry a virtio_net_hdr */
+	unsigned offload;            /* TUN_F_* the device took: what its reads may hold */
+	unsigned gro;                /* OFF_GRO_*: what is coalesced before writing to it */
 	struct peer_traffic traffic;
 	struct udp_peer udp;
 	struct tcp_peer tcp;

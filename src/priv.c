@@ -111,7 +111,8 @@ priv_device_up(const struct vt_peer *p, const char *role, int *ifindex, char *er
 	int fd;
 
 	*ifindex = 0;
-	if ((fd = tun_open(p->device, p->type, p->persist, err, errlen)) == -1)
+	if ((fd = tun_open(p->device, p->type, p->persist,
+	    p->offload == VT_OFFLOAD_AUTO, err, errlen)) == -1)
 		return -1;
 	/* Remember which device we made, to delete exactly that one at the end. */
 	if (!p->persist)

@@ -46,6 +46,7 @@ chan_peer_from(struct chan_peer *cp, uint32_t id, const struct vt_peer *p,
 	cp->cipher = (uint8_t)p->cipher;
 	cp->compress = (uint8_t)p->compress;
 	cp->persist = p->persist;
+	cp->offload = (uint8_t)p->offload;
 	cp->has_psk = p->has_psk;
 	cp->mtu = p->mtu;
 	cp->keepalive = p->keepalive;
@@ -71,6 +72,7 @@ chan_peer_to(const struct chan_peer *cp, struct vt_peer *p)
 	p->cipher = (enum vt_cipher)cp->cipher;
 	p->compress = (enum vt_compress)cp->compress;
 	p->persist = cp->persist;
+	p->offload = (enum vt_offload)cp->offload;
 	p->has_psk = cp->has_psk;
 	p->mtu = cp->mtu;
 	p->keepalive = cp->keepalive;
@@ -96,8 +98,8 @@ peer_valid(const struct chan_peer *cp)
 	    !config_valid_ifname(cp->device))
 		return false;
 	if (cp->type >= VT_DEVTYPE_MAX || cp->proto >= VT_PROTO_MAX ||
-	    cp->cipher >= VT_CIPHER_MAX || cp->compress >= VT_COMPRESS_MAX || cp->persist > 1 ||
-	    cp->has_psk > 1)
+	    cp->cipher >= VT_CIPHER_MAX || cp->compress >= VT_COMPRESS_MAX ||
+	    cp->offload >= VT_OFFLOAD_MAX || cp->persist > 1 || cp->has_psk > 1)
 		return false;
 	if (cp->mtu < 576 || cp->mtu > 9000 || cp->keepalive < 0 || cp->keepalive > 3600 ||
 	    cp->timeout < 0 || cp->timeout > 86400 || cp->rekey_interval < 10 ||

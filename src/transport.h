@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "addr.h"
 #include "buf.h"
@@ -35,24 +36,37 @@ int udp_socket(int family, char *err, size_t errlen);
 int udp_connect(int fd, const struct sockaddr *dst, socklen_t len, char *err, size_t errlen);
 /* The most datagrams one udp_recv_batch or udp_send_batch call moves (one system call). */
 #define UDP_BATCH_MAX 64
-/* Receive up to max (at most UDP_BATCH_MAX) datagrams in one system call: datagram i into
- * bufs[i] (reset first), its source into srcs[i] and srclens[i]. Returns how many were consumed
- * (bufs[i].len is 0 for an empty or oversized one), 0 if nothing is waiting, -1 on error. */
-int udp_recv_batch(int fd, struct buf *bufs, struct sockaddr_storage *srcs, socklen_t *srclens,
-    int max);
+/* What one received message holds: a datagram of len bytes or, with UDP GRO, a run of
+ * datagrams of seg bytes each (the last may be shorter) that the kernel coalesced; and the
+ * TOS / traffic class byte of its IP header (ECN). */
+struct udp_rx {
+	size_t len;  /* 0: empty, or truncated (larger than its buffer) */
+	size_t seg;  /* bytes per datagram (len when it is one) */
+	uint8_t tos;
+	struct sockaddr_storage src;
+	socklen_t srclen;
+};
+/* Receive up to max (at most UDP_BATCH_MAX) messages in one system call, message i into
+ * bufs[i]. Returns how many were consumed, 0 if nothing is waiting, -1 on error. */
+int udp_recv_batch(int fd, const struct iovec *bufs, struct udp_rx *rx, int max);
+/* Ask the kernel to coalesce received datagrams of one flow into one message (UDP_GRO, Linux
+ * 5.0): true if it will. Buffers must then hold 65535 bytes. */
+bool udp_gro_enable(int fd);
 /* Send one datagram (dst NULL on a connected socket); 0, 1 if the socket buffer is full
  * (dropped), -1 on error. */
 int udp_send(int fd, const uint8_t *p, size_t len, const struct sockaddr *dst,
     socklen_t dstlen);
 /*
  * Send bufs[0..n) (n at most UDP_BATCH_MAX), one datagram each, to dst (NULL on a connected
- * socket) in one system call. With *gso set, each run of equal-sized datagrams goes down the
- * stack as one message that the kernel or the NIC cuts up (UDP_SEGMENT); if the kernel refuses
- * that, *gso is cleared and the batch goes out unsegmented. Returns how many datagrams the
- * socket took (0..n; 0 if its buffer is full), or -1 if the first one failed with an error.
+ * socket) in one system call. tos (NULL: none) gives each datagram's TOS / traffic class byte
+ * (ECN), v4 whether the destination is IPv4 (also v4-mapped). With *gso set, each run of
+ * equal-sized datagrams of one tos goes down the stack as one message that the kernel or the
+ * NIC cuts up (UDP_SEGMENT); if the kernel refuses that, *gso is cleared and the batch goes out
+ * unsegmented. Returns how many datagrams the socket took (0..n; 0 if its buffer is full), or
+ * -1 if the first one failed with an error.
  */
 int udp_send_batch(int fd, struct buf *bufs, int n, const struct sockaddr *dst,
-    socklen_t dstlen, bool *gso);
+    socklen_t dstlen, const uint8_t *tos, bool v4, bool *gso);
 /* Whether the kernel can segment datagrams sent on fd (UDP_SEGMENT, Linux 4.18). */
 bool udp_gso_supported(int fd);
 

@@ -61,7 +61,7 @@ int
 udp_socket(int family, char *err, size_t errlen)
 {
 	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int size = UDP_SOCKBUF;
+	int size = UDP_SOCKBUF, on = 1;
 
 	if (fd == -1) {
 		snprintf(err, errlen, "udp socket: %s", strerror(errno));
@@ -72,6 +72,11 @@ udp_socket(int family, char *err, size_t errlen)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) == -1)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	/* The outer TOS / traffic class of every datagram, for ECN (IPv4 ones on a dual-stack
+	 * socket come with IP_TOS). */
+	setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &on, sizeof(on));
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &on, sizeof(on));
 	return fd;
 }
 
@@ -113,37 +118,74 @@ udp_bind(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen)
 	return fd;
 }
 
+/* Room for the control messages of one received message: TOS or traffic class, GRO size. */
+#define RX_CTL_LEN (2 * CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(int)))
+
+/* Take the TOS byte and the GRO segment size out of a received message's control data. */
+static void
+rx_control(struct msghdr *h, struct udp_rx *rx)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(h); cm != NULL; cm = CMSG_NXTHDR(h, cm)) {
+		int v = 0;
+
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_TOS &&
+		    cm->cmsg_len >= CMSG_LEN(1)) {
+			rx->tos = *CMSG_DATA(cm);
+		} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_TCLASS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			memcpy(&v, CMSG_DATA(cm), sizeof(v));
+			rx->tos = (uint8_t)v;
+		} else if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			memcpy(&v, CMSG_DATA(cm), sizeof(v));
+			if (v > 0 && (size_t)v < rx->len)
+				rx->seg = (size_t)v;
+		}
+	}
+}
+
 int
-udp_recv_batch(int fd, struct buf *bufs, struct sockaddr_storage *srcs, socklen_t *srclens,
-    int max)
+udp_recv_batch(int fd, const struct iovec *bufs, struct udp_rx *rx, int max)
 {
 	struct mmsghdr msgs[UDP_BATCH_MAX];
-	struct iovec iov[UDP_BATCH_MAX];
+	union {
+		uint8_t b[RX_CTL_LEN];
+		struct cmsghdr align;
+	} ctl[UDP_BATCH_MAX];
 	int n;
 
 	if (max > UDP_BATCH_MAX)
 		max = UDP_BATCH_MAX;
 	memset(msgs, 0, sizeof(msgs[0]) * (size_t)max);
 	for (int i = 0; i < max; i++) {
-		buf_reset(&bufs[i]);
-		iov[i].iov_base = buf_data(&bufs[i]);
-		iov[i].iov_len = buf_tailroom(&bufs[i]);
-		msgs[i].msg_hdr.msg_name = &srcs[i];
-		msgs[i].msg_hdr.msg_namelen = sizeof(srcs[i]);
-		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_name = &rx[i].src;
+		msgs[i].msg_hdr.msg_namelen = sizeof(rx[i].src);
+		msgs[i].msg_hdr.msg_iov = (struct iovec *)(uintptr_t)&bufs[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_control = ctl[i].b;
+		msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].b);
 	}
 	n = recvmmsg(fd, msgs, (unsigned int)max, MSG_DONTWAIT, NULL);
 	if (n == -1)
 		return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
 	for (int i = 0; i < n; i++) {
-		srclens[i] = msgs[i].msg_hdr.msg_namelen;
-		/* An empty or truncated (oversized) datagram stays an empty buffer: it counts as
-		 * malformed and the batch goes on. */
-		if (msgs[i].msg_len > 0 && !(msgs[i].msg_hdr.msg_flags & MSG_TRUNC))
-			buf_put(&bufs[i], msgs[i].msg_len);
+		rx[i].srclen = msgs[i].msg_hdr.msg_namelen;
+		/* An empty or truncated (oversized) datagram is empty: it counts as malformed
+		 * and the batch goes on. */
+		rx[i].len = msgs[i].msg_hdr.msg_flags & MSG_TRUNC ? 0 : msgs[i].msg_len;
+		rx[i].seg = rx[i].len;
+		rx[i].tos = 0;
+		rx_control(&msgs[i].msg_hdr, &rx[i]);
 	}
 	return n;
+}
+
+bool
+udp_gro_enable(int fd)
+{
+	int on = 1;
+
+	return setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
 }
 
 int
@@ -158,15 +200,15 @@ udp_send(int fd, const uint8_t *p, size_t len, const struct sockaddr *dst, sockl
 }
 
 /* How many of bufs[0..n) one GSO send can carry: a run of datagrams as long as the first, the
- * last of them possibly shorter, within the kernel's limits. */
+ * last of them possibly shorter, of one tos, within the kernel's limits. */
 static int
-gso_run(const struct buf *bufs, int n)
+gso_run(const struct buf *bufs, const uint8_t *tos, int n)
 {
 	size_t seg = bufs[0].len, total = seg;
 	int k = 1;
 
 	while (k < n && k < UDP_GSO_MAX_SEGS && bufs[k].len <= seg &&
-	    total + bufs[k].len <= UDP_GSO_MAX_BYTES) {
+	    total + bufs[k].len <= UDP_GSO_MAX_BYTES && (tos == NULL || tos[k] == tos[0])) {
 		total += bufs[k].len;
 		if (bufs[k++].len < seg)
 			break; /* a shorter datagram ends the run */
@@ -176,12 +218,12 @@ gso_run(const struct buf *bufs, int n)
 
 int
 udp_send_batch(int fd, struct buf *bufs, int n, const struct sockaddr *dst, socklen_t dstlen,
-    bool *gso)
+    const uint8_t *tos, bool v4, bool *gso)
 {
 	struct mmsghdr msgs[UDP_BATCH_MAX];
 	struct iovec iov[UDP_BATCH_MAX];
 	union {
-		uint8_t b[CMSG_SPACE(sizeof(uint16_t))];
+		uint8_t b[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl[UDP_BATCH_MAX];
 	int first[UDP_BATCH_MAX + 1]; /* the first datagram of each message */
@@ -199,25 +241,41 @@ udp_send_batch(int fd, struct buf *bufs, int n, const struct sockaddr *dst, sock
 	for (int i = 0, k; i < n; i += k, nmsg++) {
 		struct msghdr *h = &msgs[nmsg].msg_hdr;
 
-		k = *gso ? gso_run(bufs + i, n - i) : 1;
+		size_t clen = 0;
+
+		k = *gso ? gso_run(bufs + i, tos != NULL ? tos + i : NULL, n - i) : 1;
 		first[nmsg] = i;
 		h->msg_name = (void *)(uintptr_t)dst;
 		h->msg_namelen = dst != NULL ? dstlen : 0;
 		h->msg_iov = &iov[i];
 		h->msg_iovlen = (size_t)k;
+		h->msg_control = ctl[nmsg].b;
+		h->msg_controllen = sizeof(ctl[nmsg].b);
 		if (k > 1) {
 			/* One message, cut by the kernel (or the NIC) into datagrams of this size. */
 			uint16_t size = (uint16_t)bufs[i].len;
-			struct cmsghdr *cm;
+			struct cmsghdr *cm = (struct cmsghdr *)(void *)ctl[nmsg].b;
 
-			h->msg_control = ctl[nmsg].b;
-			h->msg_controllen = sizeof(ctl[nmsg].b);
-			cm = CMSG_FIRSTHDR(h);
 			cm->cmsg_level = SOL_UDP;
 			cm->cmsg_type = UDP_SEGMENT;
 			cm->cmsg_len = CMSG_LEN(sizeof(size));
 			memcpy(CMSG_DATA(cm), &size, sizeof(size));
+			clen += CMSG_SPACE(sizeof(size));
 		}
+		if (tos != NULL && tos[i] != 0) {
+			/* The outer ECN field (RFC 6040), per message. */
+			struct cmsghdr *cm = (struct cmsghdr *)(void *)(ctl[nmsg].b + clen);
+			int v = tos[i];
+
+			cm->cmsg_level = v4 ? IPPROTO_IP : IPPROTO_IPV6;
+			cm->cmsg_type = v4 ? IP_TOS : IPV6_TCLASS;
+			cm->cmsg_len = CMSG_LEN(sizeof(v));
+			memcpy(CMSG_DATA(cm), &v, sizeof(v));
+			clen += CMSG_SPACE(sizeof(v));
+		}
+		h->msg_controllen = clen;
+		if (clen == 0)
+			h->msg_control = NULL;
 	}
 	first[nmsg] = n;
 	sent = sendmmsg(fd, msgs, (unsigned int)nmsg, 0);
@@ -229,7 +287,7 @@ udp_send_batch(int fd, struct buf *bufs, int n, const struct sockaddr *dst, sock
 		 * than the path MTU and need IP fragments (EMSGSIZE, EINVAL on older kernels): one
 		 * datagram per message from now on. */
 		*gso = false;
-		return udp_send_batch(fd, bufs, n, dst, dstlen, gso);
+		return udp_send_batch(fd, bufs, n, dst, dstlen, tos, v4, gso);
 	}
 	return (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) ? 0 : -1;
 }

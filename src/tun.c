@@ -1,4 +1,4 @@
-/* tun.c - TUN/TAP device fd: open via /dev/net/tun, read and write one frame at a time. */
+/* tun.c - TUN/TAP device fd: open via /dev/net/tun, offloads, read and write frames. */
 #include "tun.h"
 
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define TUN_PATH "/dev/net/tun"
@@ -53,7 +54,8 @@ explain_einval(const char *name, enum vt_devtype type, char *err, size_t errlen)
 }
 
 int
-tun_open(const char *name, enum vt_devtype type, bool must_exist, char *err, size_t errlen)
+tun_open(const char *name, enum vt_devtype type, bool must_exist, bool vnet, char *err,
+    size_t errlen)
 {
 	struct ifreq ifr;
 	size_t len = strlen(name);
@@ -85,6 +87,8 @@ tun_open(const char *name, enum vt_devtype type, bool must_exist, char *err, siz
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, name, len);
 	ifr.ifr_flags = (type == VT_TAP ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
+	if (vnet)
+		ifr.ifr_flags |= IFF_VNET_HDR;
 	/* A new device must really be new: never configure (and later lose) someone else's. */
 	if (!must_exist)
 		ifr.ifr_flags |= IFF_TUN_EXCL;
@@ -115,6 +119,33 @@ tun_open(const char *name, enum vt_devtype type, bool must_exist, char *err, siz
 	return fd;
 }
 
+bool
+tun_has_vnet(int fd)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	return ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR);
+}
+
+unsigned
+tun_offload(int fd)
+{
+	const unsigned base = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+	const unsigned tries[] = { base | TUN_F_USO4 | TUN_F_USO6, base, TUN_F_CSUM };
+
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++)
+		if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)tries[i]) == 0)
+			return tries[i];
+	return 0;
+}
+
+int
+tun_offload_off(int fd)
+{
+	return ioctl(fd, TUNSETOFFLOAD, 0UL) == -1 ? -1 : 0;
+}
+
 int
 tun_clear_persist(int fd)
 {
@@ -141,16 +172,23 @@ tun_read(int fd, struct buf *b)
 	return n;
 }
 
-int
-tun_write(int fd, const uint8_t *p, size_t len)
+ssize_t
+tun_read_raw(int fd, uint8_t *p, size_t cap)
 {
 	ssize_t n;
 
 	do
-		n = write(fd, p, len);
+		n = read(fd, p, cap);
 	while (n == -1 && errno == EINTR);
-	if (n >= 0)
-		return 0;
+	if (n == -1)
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+	return n;
+}
+
+/* What a failed write means: 1 this frame was dropped, -1 the device failed. */
+static int
+write_failed(void)
+{
 	switch (errno) {
 	case EAGAIN:
 #if EWOULDBLOCK != EAGAIN
@@ -163,4 +201,26 @@ tun_write(int fd, const uint8_t *p, size_t len)
 	default:
 		return -1;
 	}
+}
+
+int
+tun_write(int fd, const uint8_t *p, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = write(fd, p, len);
+	while (n == -1 && errno == EINTR);
+	return n >= 0 ? 0 : write_failed();
+}
+
+int
+tun_writev(int fd, const struct iovec *iov, int cnt)
+{
+	ssize_t n;
+
+	do
+		n = writev(fd, iov, cnt);
+	while (n == -1 && errno == EINTR);
+	return n >= 0 ? 0 : write_failed();
 }

@@ -111,17 +111,22 @@ transfer() {
 	[ "$(sha256sum < "$1")" = "$(sha256sum < "$TMP/recv")" ]
 }
 
+# sent KEY: the client daemon's tx_bytes or tx_packets: frames as it sent them, each segment of
+# a super-packet the device handed over counted with its own headers (the device's counters
+# count a super-packet once).
+sent() { json_num "$(status_json "$TMP/client.sock")" "$1"; }
+
 # measure SRCFILE: transfer and record the growth of the client's underlay and tunnel counters.
 measure() {
 	_u0=$(counter "$NS_C" "$UNDER_C" tx_bytes)
-	_t0=$(counter "$NS_C" vt-cz tx_bytes)
-	_p0=$(counter "$NS_C" vt-cz tx_packets)
+	_t0=$(sent tx_bytes)
+	_p0=$(sent tx_packets)
 	_q0=$(counter "$NS_C" "$UNDER_C" tx_packets)
 	transfer "$1"
 	_rc=$?
 	UNDER=$(($(counter "$NS_C" "$UNDER_C" tx_bytes) - _u0))
-	TUNB=$(($(counter "$NS_C" vt-cz tx_bytes) - _t0))
-	TUNP=$(($(counter "$NS_C" vt-cz tx_packets) - _p0))
+	TUNB=$(($(sent tx_bytes) - _t0))
+	TUNP=$(($(sent tx_packets) - _p0))
 	UNDERP=$(($(counter "$NS_C" "$UNDER_C" tx_packets) - _q0))
 	echo "# underlay +$UNDER bytes in $UNDERP packets, tunnel +$TUNB bytes in $TUNP packets"
 	return $_rc

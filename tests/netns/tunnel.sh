@@ -1,14 +1,17 @@
 #!/bin/sh
 # tests/netns/tunnel.sh - acceptance test of the tunnel itself. For each of {tun, tap} x
-# {udp, tcp}, a server (-s) in $NS_S and a client in $NS_C with fresh keys:
+# {udp, tcp} x {offload auto, off}, a server (-s) in $NS_S and a client in $NS_C with fresh keys:
 #   - both log "session up";
 #   - ping crosses the tunnel both ways, IPv4 and IPv6;
 #   - 10 MB of random data cross a TCP connection through the tunnel intact (sha256);
-#   - `vtund-ng status` shows the session established with rx/tx counters above zero;
+#   - `vtund-ng status` shows the session established with rx/tx counters above zero, and the
+#     offload path: with offload auto the device's segmentation offload (tso) and coalescing
+#     (gro) on both sides, used for the transfer (super-packets split, frames coalesced); with
+#     offload off, "off";
 #   - on SIGTERM both daemons exit 0 and remove their devices.
 # Then the refusals: a client with a key the server does not know, and a client that uses a link
 # name the server does not have for its key, get no session; `client nosuchpeer` fails cleanly.
-# Every combination runs the same 12 checks whether its session comes up or not (those that
+# Every combination runs the same 13 checks whether its session comes up or not (those that
 # need the session fail without one), so the plan is known before the first check.
 # Needs root (exit 77 otherwise). Environment from `make check`: VTUND, top_srcdir.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -17,10 +20,11 @@ need_root
 for _t in nc sha256sum timeout ss; do
 	command -v "$_t" >/dev/null 2>&1 || { echo "not ok - $_t is missing"; exit 1; }
 done
-COMBOS="tun/udp tun/tcp tap/udp tap/tcp"
+COMBOS="tun/udp/auto tun/tcp/auto tap/udp/auto tap/tcp/auto tun/udp/off tun/tcp/off tap/udp/off
+    tap/tcp/off"
 # shellcheck disable=SC2086 # one word per combination
 set -- $COMBOS
-plan $(($# * 12 + 9 + 3))
+plan $(($# * 13 + 9 + 3))
 setup_netns
 # A closed output pipe must still run the cleanup (lib.sh traps INT and TERM).
 trap 'exit 1' HUP PIPE
@@ -118,6 +122,28 @@ status_ok() {
 	return 1
 }
 
+# offload_ok CLIENT_SOCKET SERVER_SOCKET auto|off: with auto, both show the device's segmentation
+# offload and coalescing, the client split super-packets of the transfer and the server wrote
+# coalesced frames; with off, both say "off" and neither split nor coalesced anything.
+offload_ok() {
+	_jc=$(status_json "$1") && _js=$(status_json "$2") || return 1
+	_oc=$(echo "$_jc" | sed -n 's/.*"offload":"\([^"]*\)".*/\1/p')
+	_os=$(echo "$_js" | sed -n 's/.*"offload":"\([^"]*\)".*/\1/p')
+	_split=$(json_num "$_jc" split)
+	_coal=$(json_num "$_js" coalesced)
+	echo "# offload: client \"$_oc\" split $_split, server \"$_os\" coalesced $_coal"
+	if [ "$3" = off ]; then
+		[ "$_oc" = off ] && [ "$_os" = off ] && [ "${_split:-1}" -eq 0 ] &&
+		    [ "${_coal:-1}" -eq 0 ]
+		return
+	fi
+	case " $_oc " in *" tso "*) ;; *) return 1 ;; esac
+	case " $_oc " in *" gro "*) ;; *) return 1 ;; esac
+	case " $_os " in *" tso "*) ;; *) return 1 ;; esac
+	case " $_os " in *" gro "*) ;; *) return 1 ;; esac
+	[ "${_split:-0}" -gt 0 ] && [ "${_coal:-0}" -gt 0 ]
+}
+
 # write_conf FILE ROLE PEER PRIV PUB PSK TYPE PROTO DEVICE REMOTE ADDRS PEER_ADDRS
 # ROLE is "server" (listens on $PORT) or "client" (connects to REMOTE). PSK, PEER_ADDRS may be "".
 write_conf() {
@@ -135,6 +161,7 @@ write_conf() {
 		echo "		proto = \"$8\";"
 		echo "		device = \"$9\";"
 		[ -n "${CIPHER:-}" ] && echo "		cipher = \"$CIPHER\";"
+		[ -n "${OFFLOAD:-}" ] && echo "		offload = \"$OFFLOAD\";"
 		[ "$2" = client ] && echo "		remote = \"${10}\";"
 		echo "		address = [${11}];"
 		[ -n "${12}" ] && echo "		peer-address = [${12}];"
@@ -153,20 +180,22 @@ PSK=$("$VTUND" genpsk) || exit 1
 i=0
 for combo in $COMBOS; do
 	i=$((i + 1))
-	type=${combo%/*}
+	type=${combo%%/*}
 	proto=${combo#*/}
-	name=$type$proto
+	OFFLOAD=${proto#*/}
+	proto=${proto%/*}
+	name=$type$proto$OFFLOAD
 	PORT=$((5100 + i))
-	devs=vs-$type-$proto
-	devc=vc-$type-$proto
+	devs=vs-$type-$proto-$OFFLOAD
+	devc=vc-$type-$proto-$OFFLOAD
 	# Variety: a preshared key on the TCP links, the IPv6 underlay for tap/udp.
 	psk=""
 	[ "$proto" = tcp ] && psk=$PSK
 	remote=10.98.0.1:$PORT
-	[ "$combo" = tap/udp ] && remote="[fd98::1]:$PORT"
+	[ "$type/$proto" = tap/udp ] && remote="[fd98::1]:$PORT"
 	# and ChaCha20-Poly1305 (the choice for hosts without AES-NI) on tun/tcp.
 	CIPHER=""
-	[ "$combo" = tun/tcp ] && CIPHER=chacha20-poly1305
+	[ "$type/$proto" = tun/tcp ] && CIPHER=chacha20-poly1305
 	if [ "$type" = tun ]; then
 		write_conf "$TMP/$name-s.conf" server "$name" "$S_PRIV" "$C_PUB" "$psk" "$type" \
 		    "$proto" "$devs" "" "\"10.99.$i.1/30\", \"fd99:$i::1/64\"" \
@@ -186,7 +215,7 @@ for combo in $COMBOS; do
 	spid=$LAST_PID
 	start_daemon "$NS_C" "$clog" -f "$TMP/$name-c.conf" client "$name"
 	cpid=$LAST_PID
-	what="$combo (underlay $remote${CIPHER:+, $CIPHER})"
+	what="$type/$proto offload $OFFLOAD (underlay $remote${CIPHER:+, $CIPHER})"
 
 	up=no
 	wait_for 10 both_up "$name" "$slog" "$clog" && up=yes
@@ -206,6 +235,8 @@ for combo in $COMBOS; do
 	    status_ok "$TMP/$name-s.sock" "$name"
 	check_up "$what: client status shows $name established, rx/tx > 0" \
 	    status_ok "$TMP/$name-c.sock" "$name"
+	check_up "$what: both sides show the offload path $OFFLOAD, used by the transfer" \
+	    offload_ok "$TMP/$name-c.sock" "$TMP/$name-s.sock" "$OFFLOAD"
 	check "$what: client exits 0 on SIGTERM" stop_within 10 "$cpid"
 	check "$what: server exits 0 on SIGTERM" stop_within 10 "$spid"
 	check "$what: client device $devc is gone" eval "! link_exists $NS_C $devc"

@@ -730,7 +730,7 @@ test_config_keys(void **state)
 		"log-level", "user", "group", "private-key", "private-key-file", "defaults",
 		"peers", "type", "device", "persist", "proto", "remote", "mtu", "address",
 		"peer-address", "up", "down", "keepalive", "timeout", "rekey-interval", "cipher",
-		"compress", "compress-acceleration", "public-key", "preshared-key",
+		"compress", "compress-acceleration", "offload", "public-key", "preshared-key",
 		"preshared-key-file", NULL };
 	struct config_errors e;
 	char text[1024];

@@ -299,6 +299,9 @@ fill(struct control_status st[2])
 	st[0].state = "established";
 	st[0].cipher = "aes-256-gcm";
 	st[0].compress = "lz4";
+	strcpy(st[0].offload, "csum tso gro udp-gso");
+	st[0].stats.split = 5;
+	st[0].stats.coalesced = 7;
 	st[0].now = NOW;
 	st[0].stats.rx_packets = 812;
 	st[0].stats.rx_bytes = 1268777; /* 1.21 MiB */
@@ -356,7 +359,8 @@ test_format_text(void **state)
 	assert_int_equal((size_t)n, strlen(out));
 	must_contain(out, "peer: alice\n");
 	must_contain(out, "\n  role: server  device: vt-alice  type: tun  proto: udp");
-	must_contain(out, "\n  endpoint: 10.98.0.2:40001\n");
+	must_contain(out, "\n  endpoint: 10.98.0.2:40001  offload: csum tso gro udp-gso (5 split, "
+	    "7 coalesced)\n");
 	must_contain(out, "\n  state: established  uptime: 1h 2m 3s\n");
 	must_contain(out, "\n  last handshake: 12 seconds ago");
 	must_contain(out,
@@ -364,22 +368,22 @@ test_format_text(void **state)
 	must_contain(out,
 	    "\n  compression: lz4, 2.10 MiB -> 1.03 MiB (ratio 0.49), 12 packets sent raw\n");
 	must_contain(out, "\n  drops: auth 0, replay 3, malformed 0, no_session 0, no_key 2, "
-	                  "ratelimit 0, mismatch 0, device 0\n");
+	                  "ratelimit 0, mismatch 0, device 0, ecn 0\n");
 
 	must_contain(out, "peer: bob\n");
 	must_contain(out, "\n  role: client  device: vt-bob  type: tap  proto: tcp");
-	must_contain(out, "\n  endpoint: [2001:db8::1]:5000\n");
+	must_contain(out, "\n  endpoint: [2001:db8::1]:5000  offload: off\n");
 	must_contain(out, "\n  state: handshaking\n"); /* down: no uptime */
 	must_contain(out, "\n  last handshake: never");
 	must_contain(out, "\n  transfer: 0 B received, 100 B sent (0 / 0 packets)\n");
-	must_contain(out, "device 9\n");
+	must_contain(out, "device 9, ecn 0\n");
 	/* alice first, then bob, then the daemon-wide line last. */
 	assert_true(strstr(out, "peer: alice") < strstr(out, "peer: bob"));
 	must_contain(out, "\ndrops without a session: auth 7, replay 0, malformed 4, "
-	                  "no_session 11, no_key 0, ratelimit 2, mismatch 0, device 0\n");
+	                  "no_session 11, no_key 0, ratelimit 2, mismatch 0, device 0, ecn 0\n");
 	assert_string_equal(strstr(out, "drops without a session"),
 	    "drops without a session: auth 7, replay 0, malformed 4, no_session 11, no_key 0, "
-	    "ratelimit 2, mismatch 0, device 0\n");
+	    "ratelimit 2, mismatch 0, device 0, ecn 0\n");
 	/* Only alice compresses. */
 	assert_true(strstr(out, "compression:") < strstr(out, "peer: bob"));
 	assert_null(strstr(strstr(out, "peer: bob"), "compression:"));
@@ -403,7 +407,7 @@ test_format_text(void **state)
 	n = control_format(&req, st, 1, no_session, out, sizeof(out));
 	assert_true(n > 0);
 	must_contain(out, "(ratio 1.67)");
-	must_contain(out, "endpoint: (none)\n");
+	must_contain(out, "endpoint: (none)  offload: csum tso gro udp-gso (5 split, 7 coalesced)\n");
 	must_not_contain(out, "peer: bob");
 	st[0].stats.last_handshake = NOW - 125;
 	st[0].stats.up_since = NOW - 59;
@@ -416,7 +420,7 @@ test_format_text(void **state)
 	n = control_format(&req, st, 0, no_session, out, sizeof(out));
 	assert_true(n > 0);
 	assert_string_equal(out, "drops without a session: auth 7, replay 0, malformed 4, "
-	                         "no_session 11, no_key 0, ratelimit 2, mismatch 0, device 0\n");
+	                         "no_session 11, no_key 0, ratelimit 2, mismatch 0, device 0, ecn 0\n");
 }
 
 static void
@@ -439,21 +443,23 @@ test_format_json(void **state)
 	must_contain(out, "{\"peer\":\"alice\",\"role\":\"server\",\"device\":\"vt-alice\","
 	                  "\"type\":\"tun\",\"proto\":\"udp\",\"endpoint\":\"10.98.0.2:40001\","
 	                  "\"state\":\"established\",\"cipher\":\"aes-256-gcm\","
-	                  "\"compress\":\"lz4\",\"uptime\":3723,\"last_handshake\":1767225588,"
+	                  "\"compress\":\"lz4\",\"offload\":\"csum tso gro udp-gso\","
+	                  "\"split\":5,\"coalesced\":7,\"uptime\":3723,\"last_handshake\":1767225588,"
 	                  "\"rx_packets\":812,\"rx_bytes\":1268777,\"tx_packets\":1533,"
 	                  "\"tx_bytes\":3565158,\"handshakes\":4,");
 	must_contain(out, "\"compression\":{\"bytes_in\":2202009,\"bytes_out\":1079005,"
 	                  "\"raw_packets\":12,\"ratio\":0.49}");
 	must_contain(out, "\"drops\":{\"auth\":0,\"replay\":3,\"malformed\":0,\"no_session\":0,"
-	                  "\"no_key\":2,\"ratelimit\":0,\"mismatch\":0,\"device\":0}}");
+	                  "\"no_key\":2,\"ratelimit\":0,\"mismatch\":0,\"device\":0,\"ecn\":0}}");
 	must_contain(out, "},{\"peer\":\"bob\",\"role\":\"client\",");
 	must_contain(out, "\"endpoint\":\"[2001:db8::1]:5000\",\"state\":\"handshaking\","
-	                  "\"cipher\":\"chacha20-poly1305\",\"compress\":\"none\",\"uptime\":0,"
+	                  "\"cipher\":\"chacha20-poly1305\",\"compress\":\"none\",\"offload\":\"off\","
+	                  "\"split\":0,\"coalesced\":0,\"uptime\":0,"
 	                  "\"last_handshake\":null,");
 	must_contain(out, "\"raw_packets\":0,\"ratio\":null}");
 	assert_string_equal(strstr(out, "],\"drops_without_session\""),
 	    "],\"drops_without_session\":{\"auth\":7,\"replay\":0,\"malformed\":4,"
-	    "\"no_session\":11,\"no_key\":0,\"ratelimit\":2,\"mismatch\":0,\"device\":0}}\n");
+	    "\"no_session\":11,\"no_key\":0,\"ratelimit\":2,\"mismatch\":0,\"device\":0,\"ecn\":0}}\n");
 
 	/* No sessions: an empty array, still valid. */
 	n = control_format(&req, st, 0, no_session, out, sizeof(out));

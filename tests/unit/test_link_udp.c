@@ -108,7 +108,7 @@ test_server_endpoint(void **state)
 	assert_int_equal(f->up.ep_len, 0);
 	put(&f->b[0], 1, 10);
 	assert_int_equal(udp_link_send(&f->l, &f->up, &f->b[0]), -1);
-	assert_int_equal(udp_link_send_batch(&f->l, &f->up, f->b, 1), 0);
+	assert_int_equal(udp_link_send_batch(&f->l, &f->up, f->b, NULL, 1), 0);
 	assert_true(udp_link_set_endpoint(&f->l, &f->up, "p", UT_SA(a), sizeof(a)));
 	assert_int_equal(f->up.ep_len, sizeof(a));
 	assert_true(addr_equal((struct sockaddr *)&f->up.ep, UT_SA(a)));
@@ -236,17 +236,17 @@ test_batch(void **state)
 	udp_link_set_endpoint(&f->l, &f->up, "p", UT_SA(f->paddr), sizeof(f->paddr));
 	for (int i = 0; i < NBUF; i++)
 		put(&f->b[i], (uint8_t)(i * 10), sizes[i]);
-	assert_int_equal(udp_link_send_batch(&f->l, &f->up, f->b, NBUF), NBUF);
+	assert_int_equal(udp_link_send_batch(&f->l, &f->up, f->b, NULL, NBUF), NBUF);
 	for (int i = 0; i < NBUF; i++)
 		expect_datagram(f->pfd, (uint8_t)(i * 10), sizes[i], &f->saddr);
 	assert_false(ut_readable(f->pfd, 0));
 	assert_int_equal(f->l.gso, gso); /* loopback takes segmented sends */
 	/* The same without offload. */
 	f->l.gso = false;
-	assert_int_equal(udp_link_send_batch(&f->l, &f->up, f->b, NBUF), NBUF);
+	assert_int_equal(udp_link_send_batch(&f->l, &f->up, f->b, NULL, NBUF), NBUF);
 	for (int i = 0; i < NBUF; i++)
 		expect_datagram(f->pfd, (uint8_t)(i * 10), sizes[i], &f->saddr);
-	assert_int_equal(udp_link_send_batch(&f->l, &f->up, f->b, 0), 0);
+	assert_int_equal(udp_link_send_batch(&f->l, &f->up, f->b, NULL, 0), 0);
 }
 
 /* When the kernel refuses segmentation on the socket (here: UDP checksums switched off,
@@ -265,13 +265,13 @@ test_gso_fallback(void **state)
 	udp_link_set_endpoint(&f->l, &f->up, "p", UT_SA(f->paddr), sizeof(f->paddr));
 	for (int i = 0; i < 8; i++)
 		put(&f->b[i], (uint8_t)i, 700);
-	assert_int_equal(udp_link_send_batch(&f->l, &f->up, f->b, 8), 8);
+	assert_int_equal(udp_link_send_batch(&f->l, &f->up, f->b, NULL, 8), 8);
 	assert_false(f->l.gso);
 	for (int i = 0; i < 8; i++)
 		expect_datagram(f->pfd, (uint8_t)i, 700, &f->saddr);
 	assert_false(ut_readable(f->pfd, 0));
 	/* And the next batch goes the same way at once. */
-	assert_int_equal(udp_link_send_batch(&f->l, &f->up, f->b, 8), 8);
+	assert_int_equal(udp_link_send_batch(&f->l, &f->up, f->b, NULL, 8), 8);
 	for (int i = 0; i < 8; i++)
 		expect_datagram(f->pfd, (uint8_t)i, 700, &f->saddr);
 }

@@ -35,7 +35,7 @@ static int
 make_dev(struct utns_report *r)
 {
 	char err[256];
-	int fd = tun_open(DEV, VT_TUN, false, err, sizeof(err));
+	int fd = tun_open(DEV, VT_TUN, false, false, err, sizeof(err));
 
 	if (fd == -1)
 		utns_note(r, "set-up: %s", err);

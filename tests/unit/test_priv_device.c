@@ -164,7 +164,7 @@ created_child(struct utns_report *r, const void *arg)
 	if ((fd = up_ok(r, &p, c->role, &ifindex)) == -1)
 		return 1;
 	UTNS_CHECK(r, ifindex > 0 && ifindex == (int)if_nametoindex(dev));
-	UTNS_CHECK(r, utns_tun_flags(dev) == ((tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI));
+	UTNS_CHECK(r, utns_tun_flags(dev) == ((tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI | IFF_VNET_HDR));
 	UTNS_CHECK(r, utns_mtu(dev) == 1400);
 	UTNS_CHECK(r, utns_txqlen(dev) == 1000);
 	UTNS_CHECK(r, (utns_flags(dev) & IFF_UP) != 0);
@@ -219,9 +219,9 @@ persistent_child(struct utns_report *r, const void *arg)
 	priv_device_down(&p, "client", fd, ifindex);
 	UTNS_STREQ(r, slurp(down), want);
 	UTNS_CHECK(r, if_nametoindex(dev) != 0);
-	UTNS_CHECK(r, utns_tun_flags(dev) == (IFF_TUN | IFF_NO_PI | IFF_PERSIST));
+	UTNS_CHECK(r, utns_tun_flags(dev) == (IFF_TUN | IFF_NO_PI | IFF_VNET_HDR | IFF_PERSIST));
 	/* Released: it can be attached again. */
-	if ((fd = tun_open(dev, VT_TUN, true, err, sizeof(err))) == -1)
+	if ((fd = tun_open(dev, VT_TUN, true, false, err, sizeof(err))) == -1)
 		utns_note(r, "attach again: %s", err);
 	else
 		close(fd);
@@ -277,8 +277,9 @@ hook_fails_child(struct utns_report *r, const void *arg)
 		UTNS_CHECK(r, exists(first) && !exists(last));
 		if (!persist)
 			continue;
-		UTNS_CHECK(r, utns_tun_flags(p.device) == (IFF_TUN | IFF_NO_PI | IFF_PERSIST));
-		if ((fd = tun_open(p.device, VT_TUN, true, err, sizeof(err))) == -1)
+		UTNS_CHECK(r, utns_tun_flags(p.device) == (IFF_TUN | IFF_NO_PI | IFF_VNET_HDR |
+		    IFF_PERSIST));
+		if ((fd = tun_open(p.device, VT_TUN, true, false, err, sizeof(err))) == -1)
 			utns_note(r, "attach again: %s", err);
 		else
 			close(fd);
@@ -362,7 +363,8 @@ left_persistent_child(struct utns_report *r, const void *arg)
 			utns_note(r, "set-up: dup, TUNSETPERSIST: %s", strerror(errno));
 			return 2;
 		}
-		UTNS_CHECK(r, utns_tun_flags("vt-left") == (IFF_TUN | IFF_NO_PI | IFF_PERSIST));
+		UTNS_CHECK(r, utns_tun_flags("vt-left") == (IFF_TUN | IFF_NO_PI | IFF_VNET_HDR |
+		    IFF_PERSIST));
 		if (renamed && (netlink_set_up("vt-left", false, err, sizeof(err)) == -1 ||
 		    utns_rename("vt-left", "vt-moved") == -1)) {
 			utns_note(r, "set-up: rename: %s", strerror(errno));
@@ -377,7 +379,7 @@ left_persistent_child(struct utns_report *r, const void *arg)
 			    errno == EBADFD);
 		} else {
 			UTNS_CHECK(r, (int)if_nametoindex("vt-moved") == ifindex);
-			UTNS_CHECK(r, utns_tun_flags("vt-moved") == (IFF_TUN | IFF_NO_PI));
+			UTNS_CHECK(r, utns_tun_flags("vt-moved") == (IFF_TUN | IFF_NO_PI | IFF_VNET_HDR));
 		}
 		close(engine);
 		UTNS_CHECK(r, if_nametoindex("vt-moved") == 0);

@@ -38,7 +38,7 @@ static int
 open_ok(struct utns_report *r, const char *name, enum vt_devtype type, bool must_exist)
 {
 	char err[256];
-	int fd = tun_open(name, type, must_exist, err, sizeof(err));
+	int fd = tun_open(name, type, must_exist, false, err, sizeof(err));
 
 	if (fd == -1)
 		utns_note(r, "tun_open %s: %s", name, err);
@@ -51,7 +51,7 @@ refused(struct utns_report *r, const char *name, enum vt_devtype type, bool must
     const char *want)
 {
 	char err[256] = "";
-	int fd = tun_open(name, type, must_exist, err, sizeof(err));
+	int fd = tun_open(name, type, must_exist, false, err, sizeof(err));
 
 	if (fd != -1) {
 		utns_note(r, "tun_open %s (%s%s): opened, want \"%s\"", name, names_devtype[type],
@@ -102,7 +102,7 @@ test_invalid_names(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		for (int must_exist = 0; must_exist <= 1; must_exist++) {
-			assert_int_equal(tun_open(bad[i], VT_TUN, must_exist, err, sizeof(err)),
+			assert_int_equal(tun_open(bad[i], VT_TUN, must_exist, false, err, sizeof(err)),
 			    -1);
 			snprintf(want, sizeof(want), "device \"%s\": invalid interface name",
 			    bad[i]);
