@@ -80,7 +80,7 @@ fuzz_targets() {
 	compress       12288    an LZ4 block for COMPRESS_MAX_IN (9018): COMPRESS_BOUND, 9069
 	stream         70000    a TCP frame of any 16-bit length (65535 + 2) and what follows it
 	engine         70000    operations of up to 65535 bytes each on the engine's descriptors
-	offload        70000    a mode byte, a vnet header and a frame of OFF_FRAME_MAX (65553)
+	offload        70000    a mode byte, a vnet header and a frame of OFF_FRAME_MAX (65593)
 	EOF
 }
 

@@ -11,7 +11,7 @@
 /* <linux/if_ether.h> comes with <linux/virtio_net.h>: ETH_HLEN, ETH_P_IP, ETH_P_IPV6,
  * ETH_P_8021Q, ETH_P_8021AD. */
 
-#define IP4_DF 0x4000
+#define IP4_FLAGS 0xc000 /* DF and the reserved bit: alike in segments merged */
 #define IP4_FRAG 0x3fff /* MF and the fragment offset */
 
 static uint16_t
@@ -193,6 +193,8 @@ off_parse(const uint8_t *f, size_t len, bool tap, struct off_pkt *pk)
 		for (int k = 0; k < 8 && (proto == 0 || proto == 43 || proto == 60); k++) {
 			if (l4 + 8 > end)
 				return -1;
+			if (proto == 43)
+				pk->routing = true;
 			proto = f[l4];
 			l4 += ((size_t)f[l4 + 1] + 1) * 8;
 			if (l4 > end)
@@ -253,7 +255,8 @@ off_split_plan(const uint8_t *f, size_t len, const struct virtio_net_hdr *h, boo
 		}
 		return 1;
 	}
-	if (!parsed || sp->pk.fragment || sp->pk.l4 == 0 || sp->pk.l3 + sp->pk.iplen != len)
+	if (!parsed || sp->pk.fragment || sp->pk.routing || sp->pk.l4 == 0 ||
+	    sp->pk.l3 + sp->pk.iplen != len)
 		return -1;
 	if (!(gso == VIRTIO_NET_HDR_GSO_TCPV4 && !sp->pk.v6 && sp->pk.proto == 6) &&
 	    !(gso == VIRTIO_NET_HDR_GSO_TCPV6 && sp->pk.v6 && sp->pk.proto == 6) &&
@@ -362,7 +365,7 @@ headers_match(const struct off_gro_frame *F, const uint8_t *b, const struct off_
 			return false;
 	} else {
 		if (a[l3 + 1] != b[l3 + 1] || a[l3 + 8] != b[l3 + 8] ||
-		    (get16(a + l3 + 6) & IP4_DF) != (get16(b + l3 + 6) & IP4_DF) ||
+		    (get16(a + l3 + 6) & IP4_FLAGS) != (get16(b + l3 + 6) & IP4_FLAGS) ||
 		    memcmp(a + l3 + 20, b + l3 + 20, l4 - l3 - 20) != 0)
 			return false;
 	}

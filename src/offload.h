@@ -36,7 +36,7 @@
 
 /* The vnet header in front of every frame read or written, and the largest frame behind it. */
 #define OFF_VNET_LEN ((size_t)sizeof(struct virtio_net_hdr))
-#define OFF_FRAME_MAX (65535 + 18)
+#define OFF_FRAME_MAX (18 + 40 + 65535) /* VLAN-tagged Ethernet, the largest IPv6 packet */
 /* Frames one off_gro holds: one batch. */
 #define OFF_GRO_MAX 64
 /* Segments merged into one frame at most (the kernel accepts more; 64 keeps a frame < 64 KiB
@@ -58,6 +58,8 @@ struct off_pkt {
 	bool v6;
 	bool fragment;    /* an IPv4 fragment or an IPv6 fragment header */
 	bool exthdr;      /* IPv6 extension headers in front of l4 */
+	bool routing;     /* among them a routing header (the pseudo-header's destination is
+	                     then the final one, which we do not work out: no GSO) */
 };
 /* Parse frame f[0..len): 0, or -1 if it is no well-formed IPv4/IPv6 packet (or, tap, no
  * Ethernet frame carrying one). The IP packet may be shorter than the frame (padding). */

@@ -149,6 +149,10 @@ priv_device_down(const struct vt_peer *p, const char *role, int fd, int ifindex)
 	 * may have set is cleared, and the link is deleted even if some fd still holds it. */
 	if (ifindex != 0 && tun_clear_persist(fd) == -1)
 		log_warn("device %s: clear persist", p->device);
+	/* A persistent device stays: hand it back as we found it, without offloads, for whoever
+	 * attaches next without a vnet header. */
+	if (ifindex == 0 && tun_has_vnet(fd) && tun_offload_off(fd) == -1)
+		log_warn("device %s: offloads off", p->device);
 	close(fd);
 	if (ifindex != 0 && netlink_del_link(ifindex, p->device, err, sizeof(err)) == -1)
 		log_warnx("device %s: %s", p->device, err);

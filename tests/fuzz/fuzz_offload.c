@@ -296,7 +296,8 @@ check_frame(int i, bool tap, const uint8_t **head, size_t *len)
 			CHECK(m == pk.hlen + pn && memcmp(seg2 + pk.hlen, pl, pn) == 0);
 			CHECK(ref_l4_ok(seg2, m, &pk) && ref_ip_ok(seg2, &pk));
 			if (pk.proto == 6)
-				CHECK(rd32(seg2 + pk.l4 + 4) == rd32(cat + pk.l4 + 4) + (uint32_t)off);
+				CHECK(rd32(seg2 + pk.l4 + 4) ==
+				    rd32(cat + pk.l4 + 4) + (uint32_t)off);
 			same_as_added(pl - pk.hlen, seg2, m, &pk);
 			off += pn;
 		}
@@ -396,7 +397,8 @@ raw(const uint8_t *data, size_t size)
 			if (sp.gso) {
 				size_t off = (size_t)i * sp.seg;
 
-				want = sp.pk.hlen + (payload - off < sp.seg ? payload - off : sp.seg);
+				want = payload - off < sp.seg ? payload - off : sp.seg;
+				want += sp.pk.hlen;
 			}
 			if (gro.n == OFF_GRO_MAX || nadds == NADDS - 1 || slots_used == NSLOTS)
 				gro_flush(tap);
@@ -406,7 +408,8 @@ raw(const uint8_t *data, size_t size)
 			CHECK(n == want);
 			check_segment(&sp, f, flen, &h, s, n, tap);
 			if (sp.gso) {
-				CHECK(memcmp(s + sp.pk.hlen, f + sp.pk.hlen + got, n - sp.pk.hlen) == 0);
+				CHECK(memcmp(s + sp.pk.hlen, f + sp.pk.hlen + got,
+				    n - sp.pk.hlen) == 0);
 				got += n - sp.pk.hlen;
 			}
 			gro_put(s, n, tap, what, 0);
@@ -558,7 +561,8 @@ round_trip(const uint8_t *data, size_t size)
 		slots_reset();
 		for (int i = b; i < b + n; i++) {
 			size_t off = (size_t)i * sp.seg;
-			size_t want = sp.pk.hlen + (payload - off < sp.seg ? payload - off : sp.seg);
+			size_t want = sp.pk.hlen + (payload - off < sp.seg ?
+			    payload - off : sp.seg);
 			uint8_t *s = slot_take(want);
 
 			CHECK(off_split_segment(&sp, sup, i, s, want) == want);
@@ -627,7 +631,8 @@ frames(const uint8_t *data, size_t size)
 		unsigned at, x;
 		uint8_t *f;
 
-		if ((op & 3) == 3 || gro.n == OFF_GRO_MAX || nadds == NADDS || slots_used == NSLOTS) {
+		if ((op & 3) == 3 || gro.n == OFF_GRO_MAX || nadds == NADDS ||
+		    slots_used == NSLOTS) {
 			gro_flush(tap);
 			if ((op & 3) == 3)
 				continue;
