@@ -216,31 +216,31 @@ device_read(struct dp *dp, struct peer *p, struct buf *b)
 }
 
 /* Read one frame from a vnet device into dp->big and plan its segments: 1, 0 if none waits,
- * -1 to stop (logged). A frame we cannot cut is a device drop. */
+ * -1 to stop (logged), 2 if it was dropped (a frame we cannot cut is a device drop). */
 static int
 vnet_read(struct dp *dp, struct peer *p)
 {
 	struct virtio_net_hdr vh;
 	ssize_t r;
 
-	for (;;) {
-		r = tun_read_raw(p->tun_fd, dp->big, OFF_VNET_LEN + OFF_FRAME_MAX);
-		if (r <= 0) {
-			if (r == -1 && log_ratelimit_ok(&dp->rl_device))
-				log_warn("device %s: read", p->cfg.device);
-			return r == 0 ? 0 : -1;
-		}
-		memcpy(&vh, dp->big, OFF_VNET_LEN);
-		if ((size_t)r > OFF_VNET_LEN && off_split_plan(dp->big + OFF_VNET_LEN,
-		    (size_t)r - OFF_VNET_LEN, &vh, p->cfg.type == VT_TAP, &dp->split) > 0) {
-			dp->seg_next = 0;
-			dp->seg_left = dp->split.nseg;
-			if (dp->split.gso)
-				p->traffic.split++;
-			return 1;
-		}
-		p->traffic.drops[DROP_DEVICE]++;
+	r = tun_read_raw(p->tun_fd, dp->big, OFF_VNET_LEN + OFF_FRAME_MAX);
+	if (r <= 0) {
+		if (r == -1 && log_ratelimit_ok(&dp->rl_device))
+			log_warn("device %s: read", p->cfg.device);
+		return r == 0 ? 0 : -1;
 	}
+	memcpy(&vh, dp->big, OFF_VNET_LEN);
+	if ((size_t)r > OFF_VNET_LEN + OFF_FRAME_MAX || (size_t)r <= OFF_VNET_LEN ||
+	    off_split_plan(dp->big + OFF_VNET_LEN, (size_t)r - OFF_VNET_LEN, &vh,
+	    p->cfg.type == VT_TAP, &dp->split) <= 0) {
+		p->traffic.drops[DROP_DEVICE]++;
+		return 2;
+	}
+	dp->seg_next = 0;
+	dp->seg_left = dp->split.nseg;
+	if (dp->split.gso)
+		p->traffic.split++;
+	return 1;
 }
 
 /* The next frame from the device into b: 1, 0 if none waits, -1 to stop. On a vnet device a
@@ -258,8 +258,12 @@ next_frame(struct dp *dp, struct peer *p, struct buf *b, int *reads)
 	}
 	for (;;) {
 		if (dp->seg_left == 0) {
+			if (*reads >= DP_BATCH)
+				return 0; /* dropped frames count against the budget too */
 			++*reads;
-			if ((rc = vnet_read(dp, p)) <= 0)
+			if ((rc = vnet_read(dp, p)) == 2)
+				continue;
+			if (rc <= 0)
 				return rc;
 		}
 		buf_reset(b);
@@ -395,8 +399,9 @@ gro_fallback(struct dp *dp, struct peer *p, const struct iovec *iov, int n)
 	size_t len = 0;
 	int nseg;
 
-	log_warnx("device %s: the kernel refuses coalesced frames: writing segments one by one",
-	    p->cfg.device);
+	if (p->gro != 0)
+		log_warnx("device %s: the kernel refuses coalesced frames: writing segments one "
+		    "by one", p->cfg.device);
 	p->gro = 0;
 	memcpy(&vh, iov[0].iov_base, sizeof(vh));
 	for (int i = 1; i < n; i++) {
@@ -404,6 +409,10 @@ gro_fallback(struct dp *dp, struct peer *p, const struct iovec *iov, int n)
 		len += iov[i].iov_len;
 	}
 	nseg = off_split_plan(dp->big, len, &vh, p->cfg.type == VT_TAP, &sp);
+	if (nseg <= 0) {
+		p->traffic.drops[DROP_DEVICE] += (uint64_t)(n - 1); /* the frames merged */
+		return;
+	}
 	memset(&zero, 0, sizeof(zero));
 	for (int i = 0; i < nseg; i++) {
 		struct buf *b = &dp->tx[0];

@@ -15,11 +15,12 @@ ip_at(const uint8_t *f, size_t len, bool tap, size_t *l3)
 			return 0;
 		et = (unsigned)f[12] << 8 | f[13];
 		*l3 = 14;
-		if (et == 0x8100 || et == 0x88a8) {
-			if (len < 18)
+		/* up to two VLAN tags (802.1ad outside, 802.1Q inside) */
+		for (int k = 0; k < 2 && (et == 0x8100 || et == 0x88a8); k++) {
+			if (len < *l3 + 4)
 				return 0;
-			et = (unsigned)f[16] << 8 | f[17];
-			*l3 = 18;
+			et = (unsigned)f[*l3 + 2] << 8 | f[*l3 + 3];
+			*l3 += 4;
 		}
 		if (et != 0x0800 && et != 0x86dd)
 			return 0;
@@ -68,12 +69,9 @@ ecn_encap(const uint8_t *f, size_t len, bool tap)
 {
 	size_t l3;
 	unsigned ver = ip_at(f, len, tap, &l3);
-	uint8_t e;
-
 	if (ver == 0)
 		return ECN_NOT_ECT;
-	e = get_ecn(f + l3, ver);
-	return e == ECN_CE ? ECN_ECT0 : e;
+	return get_ecn(f + l3, ver);
 }
 
 bool

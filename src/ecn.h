@@ -1,10 +1,11 @@
 /*
  * ecn.h - ECN through the tunnel (RFC 6040, normal mode), as kernel WireGuard does it. Pure
- * functions over a frame's bytes (TUN: the IP header first; TAP: an Ethernet header, one VLAN
- * tag allowed, in front of it).
+ * functions over a frame's bytes (TUN: the IP header first; TAP: an Ethernet header, up to two
+ * VLAN tags, in front of it).
  *
- * Encapsulation copies the inner packet's ECN field to the outer UDP datagram, except that CE
- * becomes ECT(0) (a congestion mark on the inner path is not one on the outer). Decapsulation
+ * Encapsulation copies the inner packet's ECN field to the outer UDP datagram, CE included
+ * (RFC 6040's normal mode; the older RFC 3168 full-functionality mode, which the kernel's
+ * tunnels keep, sent CE as ECT(0): the decapsulator's result is the same). Decapsulation
  * combines the outer field with the inner one:
  *
  *   inner \ outer   Not-ECT   ECT(0)   ECT(1)   CE

@@ -12,6 +12,7 @@
  * ETH_P_8021Q, ETH_P_8021AD. */
 
 #define IP4_FLAGS 0xc000 /* DF and the reserved bit: alike in segments merged */
+#define IP4_DF 0x4000
 #define IP4_FRAG 0x3fff /* MF and the fragment offset */
 
 static uint16_t
@@ -153,11 +154,12 @@ off_parse(const uint8_t *f, size_t len, bool tap, struct off_pkt *pk)
 			return -1;
 		et = get16(f + 12);
 		l3 = ETH_HLEN;
-		if (et == ETH_P_8021Q || et == ETH_P_8021AD) {
-			if (len < ETH_HLEN + 4)
+		/* up to two VLAN tags (802.1ad outside, 802.1Q inside) */
+		for (int k = 0; k < 2 && (et == ETH_P_8021Q || et == ETH_P_8021AD); k++) {
+			if (len < l3 + 4)
 				return -1;
-			et = get16(f + 16);
-			l3 = ETH_HLEN + 4;
+			et = get16(f + l3 + 2);
+			l3 += 4;
 		}
 		if (et != ETH_P_IP && et != ETH_P_IPV6)
 			return -1;
@@ -193,8 +195,6 @@ off_parse(const uint8_t *f, size_t len, bool tap, struct off_pkt *pk)
 		for (int k = 0; k < 8 && (proto == 0 || proto == 43 || proto == 60); k++) {
 			if (l4 + 8 > end)
 				return -1;
-			if (proto == 43)
-				pk->routing = true;
 			proto = f[l4];
 			l4 += ((size_t)f[l4 + 1] + 1) * 8;
 			if (l4 > end)
@@ -255,8 +255,7 @@ off_split_plan(const uint8_t *f, size_t len, const struct virtio_net_hdr *h, boo
 		}
 		return 1;
 	}
-	if (!parsed || sp->pk.fragment || sp->pk.routing || sp->pk.l4 == 0 ||
-	    sp->pk.l3 + sp->pk.iplen != len)
+	if (!parsed || sp->pk.fragment || sp->pk.l4 == 0 || sp->pk.l3 + sp->pk.iplen != len)
 		return -1;
 	if (!(gso == VIRTIO_NET_HDR_GSO_TCPV4 && !sp->pk.v6 && sp->pk.proto == 6) &&
 	    !(gso == VIRTIO_NET_HDR_GSO_TCPV6 && sp->pk.v6 && sp->pk.proto == 6) &&
@@ -264,6 +263,10 @@ off_split_plan(const uint8_t *f, size_t len, const struct virtio_net_hdr *h, boo
 		return -1;
 	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && h->csum_start != sp->pk.l4)
 		return -1;
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		sp->seeded = true;
+		memcpy(&sp->seed, f + sp->pk.l4 + l4_csum_off(&sp->pk), sizeof(sp->seed));
+	}
 	payload = len - sp->pk.hlen;
 	if (h->gso_size == 0 || payload == 0)
 		return -1;
@@ -271,6 +274,23 @@ off_split_plan(const uint8_t *f, size_t len, const struct virtio_net_hdr *h, boo
 	sp->seg = h->gso_size;
 	sp->nseg = (int)((payload + sp->seg - 1) / sp->seg);
 	return sp->nseg;
+}
+
+/* The pseudo-header sum of a segment of l4len bytes: the kernel's seed with the length taken
+ * out and the segment's put in (as its own GSO does), or, without a seed, from the addresses. */
+static uint64_t
+seg_pseudo(const struct off_split *sp, const uint8_t *out, size_t l4len)
+{
+	size_t whole = sp->len - sp->pk.l4;
+	uint8_t o[2] = { (uint8_t)(whole >> 8), (uint8_t)whole };
+	uint8_t n[2] = { (uint8_t)(l4len >> 8), (uint8_t)l4len };
+	uint16_t ow, nw;
+
+	if (!sp->seeded)
+		return pseudo(out, &sp->pk, l4len);
+	memcpy(&ow, o, sizeof(ow));
+	memcpy(&nw, n, sizeof(nw));
+	return (uint64_t)sp->seed + (uint16_t)~ow + nw;
 }
 
 size_t
@@ -319,7 +339,7 @@ off_split_segment(const struct off_split *sp, const uint8_t *f, int i, uint8_t *
 		put16(out + pk->l4 + 4, (uint16_t)l4len);
 	}
 	out[pk->l4 + l4_csum_off(pk)] = out[pk->l4 + l4_csum_off(pk) + 1] = 0;
-	c = (uint16_t)~off_csum_fold(off_csum_add(out + pk->l4, l4len, pseudo(out, pk, l4len)));
+	c = (uint16_t)~off_csum_fold(off_csum_add(out + pk->l4, l4len, seg_pseudo(sp, out, l4len)));
 	if (c == 0 && pk->proto == 17)
 		c = 0xffff; /* 0 would mean "no checksum" */
 	store_csum(out + pk->l4 + l4_csum_off(pk), c);
@@ -394,6 +414,11 @@ try_merge(struct off_gro *g, struct off_gro_frame *F, const uint8_t *b, size_t l
 			return false;
 		psh = (b[pk->l4 + 13] & TCP_PSH) != 0;
 	}
+	/* Without DF the IDs must count up, as the kernel gives them when it cuts the frame
+	 * again: datagrams that may still be fragmented keep their own. */
+	if (!pk->v6 && !(get16(b + pk->l3 + 6) & IP4_DF) &&
+	    get16(b + pk->l3 + 4) != (uint16_t)(get16(F->f + pk->l3 + 4) + F->nseg))
+		return false;
 	/* Checksums before merging: the merged frame goes to the kernel as NEEDS_CSUM, which
 	 * would otherwise cover a corrupt segment with a fresh sum. */
 	if (!F->verified) {
@@ -431,6 +456,22 @@ try_merge(struct off_gro *g, struct off_gro_frame *F, const uint8_t *b, size_t l
 	return true;
 }
 
+/* Close the open frames of owner between the hosts of f's packet. */
+static void
+close_hosts(struct off_gro *g, const void *owner, const uint8_t *f, const struct off_pkt *pk)
+{
+	for (int j = 0; j < g->n; j++) {
+		struct off_gro_frame *F = &g->f[j];
+		const uint8_t *a = F->f;
+
+		if (!F->open || F->owner != owner || F->pk.v6 != pk->v6 || F->pk.l3 != pk->l3)
+			continue;
+		if (pk->v6 ? memcmp(a + pk->l3 + 8, f + pk->l3 + 8, 32) == 0 :
+		    memcmp(a + pk->l3 + 12, f + pk->l3 + 12, 8) == 0)
+			F->open = false;
+	}
+}
+
 bool
 off_gro_add(struct off_gro *g, void *owner, uint8_t *f, size_t len, bool tap, unsigned what)
 {
@@ -453,6 +494,10 @@ off_gro_add(struct off_gro *g, void *owner, uint8_t *f, size_t len, bool tap, un
 	} else {
 		flow = false;
 	}
+	if (what != 0 && !l4 && off_parse(f, len, tap, &pk) == 0)
+		/* A fragment (or an IP packet whose L4 we do not read) may belong to any flow
+		 * between its hosts: nothing of theirs merges across it. */
+		close_hosts(g, owner, f, &pk);
 	if (cand) {
 		/* The newest frame of the flow takes it, or nothing does: order within a flow. */
 		for (int j = g->n - 1; j >= 0; j--) {

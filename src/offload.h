@@ -18,8 +18,8 @@
  * the caller then writes the frames in order, each as a list of pieces (off_gro_iov). Frames of
  * one flow keep their order.
  *
- * Frames: TUN frames start with the IP header; TAP frames with an Ethernet header (one VLAN tag
- * allowed) in front of it.
+ * Frames: TUN frames start with the IP header; TAP frames with an Ethernet header (up to two
+ * VLAN tags) in front of it.
  */
 #ifndef VT_OFFLOAD_H
 #define VT_OFFLOAD_H
@@ -36,7 +36,8 @@
 
 /* The vnet header in front of every frame read or written, and the largest frame behind it. */
 #define OFF_VNET_LEN ((size_t)sizeof(struct virtio_net_hdr))
-#define OFF_FRAME_MAX (18 + 40 + 65535) /* VLAN-tagged Ethernet, the largest IPv6 packet */
+#define OFF_FRAME_MAX (22 + 40 + 65535) /* Ethernet with two VLAN tags, the largest IPv6
+                                           packet */
 /* Frames one off_gro holds: one batch. */
 #define OFF_GRO_MAX 64
 /* Segments merged into one frame at most (the kernel accepts more; 64 keeps a frame < 64 KiB
@@ -58,8 +59,6 @@ struct off_pkt {
 	bool v6;
 	bool fragment;    /* an IPv4 fragment or an IPv6 fragment header */
 	bool exthdr;      /* IPv6 extension headers in front of l4 */
-	bool routing;     /* among them a routing header (the pseudo-header's destination is
-	                     then the final one, which we do not work out: no GSO) */
 };
 /* Parse frame f[0..len): 0, or -1 if it is no well-formed IPv4/IPv6 packet (or, tap, no
  * Ethernet frame carrying one). The IP packet may be shorter than the frame (padding). */
@@ -74,6 +73,10 @@ struct off_split {
 	bool gso;         /* a TCP or UDP super-packet to cut */
 	bool csum;        /* NEEDS_CSUM without GSO: complete the checksum at csum_at */
 	size_t csum_from, csum_at;
+	bool seeded;      /* GSO with NEEDS_CSUM: the kernel's pseudo-header sum for the whole
+	                     length is in the checksum field (it knows the final destination of a
+	                     routed packet; we need not) */
+	uint16_t seed;
 };
 /*
  * Check frame f[0..len) read with vnet header h; tap: an Ethernet frame. The number of segments

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,23 @@ explain_einval(const char *name, enum vt_devtype type, char *err, size_t errlen)
 		    "supported", name);
 	else
 		snprintf(err, errlen, "device %s: %s", name, strerror(EINVAL));
+}
+
+/* A persistent device keeps what its last user set: the vnet header size and byte order (a
+ * virtual machine's vhost uses 12 bytes), and offloads (left on by a daemon that was killed).
+ * Set what we read and write: the 10-byte header in native order, or no offloads at all. */
+static void
+vnet_defaults(int fd, bool vnet)
+{
+	int size = (int)sizeof(struct virtio_net_hdr), zero = 0;
+
+	if (!vnet) {
+		ioctl(fd, TUNSETOFFLOAD, 0UL);
+		return;
+	}
+	ioctl(fd, TUNSETVNETHDRSZ, &size);
+	ioctl(fd, TUNSETVNETLE, &zero); /* EINVAL on big-endian hosts and old kernels: fine */
+	ioctl(fd, TUNSETVNETBE, &zero);
 }
 
 int
@@ -116,6 +134,7 @@ tun_open(const char *name, enum vt_devtype type, bool must_exist, bool vnet, cha
 		    ifr.ifr_name);
 		return -1;
 	}
+	vnet_defaults(fd, vnet);
 	return fd;
 }
 

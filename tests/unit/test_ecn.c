@@ -1,5 +1,5 @@
 /* test_ecn.c - RFC 6040 ECN encapsulation and decapsulation: the whole table, IPv4 header
- * checksums after a rewrite, IPv6 traffic class, TAP frames with and without a VLAN tag, and
+ * checksums after a rewrite, IPv6 traffic class, TAP frames with none, one or two VLAN tags, and
  * frames that are not IP. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,27 +79,29 @@ ip6(uint8_t *f, size_t l3, uint8_t tclass)
 	return l3 + 48;
 }
 
+/* An Ethernet header with tags VLAN tags (0, 1, or 2: 802.1ad then 802.1Q) in front of an IPv4
+ * or IPv6 packet: its length. */
 static size_t
-eth(uint8_t *f, bool vlan, bool v6)
+eth(uint8_t *f, int tags, bool v6)
 {
+	size_t o = 12;
+
 	memset(f, 0xaa, 12);
-	if (vlan) {
-		f[12] = 0x81;
-		f[13] = 0x00;
-		f[14] = 0;
-		f[15] = 7;
-		f[16] = v6 ? 0x86 : 0x08;
-		f[17] = v6 ? 0xdd : 0x00;
-		return 18;
+	for (int i = 0; i < tags; i++) {
+		f[o] = tags == 2 && i == 0 ? 0x88 : 0x81;
+		f[o + 1] = tags == 2 && i == 0 ? 0xa8 : 0x00;
+		f[o + 2] = 0;
+		f[o + 3] = (uint8_t)(7 + i);
+		o += 4;
 	}
-	f[12] = v6 ? 0x86 : 0x08;
-	f[13] = v6 ? 0xdd : 0x00;
-	return 14;
+	f[o] = v6 ? 0x86 : 0x08;
+	f[o + 1] = v6 ? 0xdd : 0x00;
+	return o + 2;
 }
 
 /* Every cell of the table for one kind of frame. */
 static void
-run_table(bool tap, bool vlan, bool v6)
+run_table(bool tap, int vlan, bool v6)
 {
 	for (int in = 0; in < 4; in++) {
 		for (int out = 0; out < 4; out++) {
@@ -109,8 +111,8 @@ run_table(bool tap, bool vlan, bool v6)
 
 			len = v6 ? ip6(f, l3, (uint8_t)(dscp | in)) : ip4(f, l3, (uint8_t)(dscp | in));
 			memcpy(before, f, len);
-			/* encapsulation: CE becomes ECT(0), the rest is copied */
-			assert_int_equal(ecn_encap(f, len, tap), in == ECN_CE ? ECN_ECT0 : in);
+			/* encapsulation copies the field, CE included (RFC 6040 normal mode) */
+			assert_int_equal(ecn_encap(f, len, tap), in);
 			/* the outer DSCP bits do not matter, only the ECN field */
 			ok = ecn_decap(f, len, tap, (uint8_t)(0xfc | out) & (uint8_t)(0x3c | 3));
 			if (table[in][out] == DROP) {
@@ -144,24 +146,24 @@ static void
 test_tun_ipv4(void **state)
 {
 	(void)state;
-	run_table(false, false, false);
+	run_table(false, 0, false);
 }
 
 static void
 test_tun_ipv6(void **state)
 {
 	(void)state;
-	run_table(false, false, true);
+	run_table(false, 0, true);
 }
 
 static void
 test_tap(void **state)
 {
 	(void)state;
-	run_table(true, false, false);
-	run_table(true, false, true);
-	run_table(true, true, false);
-	run_table(true, true, true);
+	for (int tags = 0; tags <= 2; tags++) {
+		run_table(true, tags, false);
+		run_table(true, tags, true);
+	}
 }
 
 /* The IPv4 checksum update across every TOS and many checksum values, against a full sum. */
@@ -199,7 +201,7 @@ test_not_ip(void **state)
 
 	(void)state;
 	memset(f, 0x03, sizeof(f));
-	l3 = eth(f, false, false);
+	l3 = eth(f, 0, false);
 	f[12] = 0x08;
 	f[13] = 0x06; /* ARP */
 	memcpy(before, f, sizeof(f));

@@ -382,12 +382,14 @@ copy_pkt(struct pkt *d, const struct pkt *k)
 	memcpy(d->b, k->b, k->len);
 }
 
-/* The vnet header the kernel gives a super-packet k cut in gso-byte pieces. */
+/* The vnet header the kernel gives a super-packet k cut in gso-byte pieces; like the kernel,
+ * it leaves the pseudo-header sum of the whole length in k's checksum field (NEEDS_CSUM). */
 static struct virtio_net_hdr
-vnet_for(const struct pkt *k, size_t gso)
+vnet_for(struct pkt *k, size_t gso)
 {
 	struct virtio_net_hdr h;
 
+	ref_l4_set(k->b, k->len, k, CS_PSEUDO);
 	memset(&h, 0, sizeof(h));
 	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	h.gso_type = k->udp ? GSO_UDP_L4 : k->v6 ? GSO_TCPV6 : GSO_TCPV4;
@@ -835,18 +837,31 @@ test_split_refusals(void **state)
 		h = vnet_for(k, 1000);
 		assert_int_equal(plan(k, k->len, &h), 3);
 		if (v6) {
-			/* a routing header in front of L4: the pseudo-header would need its final
-			 * destination, so no GSO (the destination options made a routing header) */
+			/* A routing header in front of L4 (the destination options made one): the
+			 * kernel's seed holds the final destination, not the one in the header, and
+			 * every segment's checksum must be right for that final one. */
+			static uint8_t seg[4096];
 			struct pkt *r = pkt_new();
 			struct spec rs = s;
+			struct off_split sp;
 
 			rs.ext = 24;
 			build(&rs, r);
-			h = vnet_for(r, 1000);
-			assert_int_equal(plan(r, r->len, &h), 3);
 			assert_int_equal(r->b[r->l3 + 40], 60);
 			r->b[r->l3 + 40] = 43;
-			assert_int_equal(plan(r, r->len, &h), -1);
+			h = vnet_for(r, 1000);
+			r->b[r->l3 + 39] ^= 0x5a; /* the final destination */
+			ref_l4_set(r->b, r->len, r, CS_PSEUDO);
+			r->b[r->l3 + 39] ^= 0x5a;
+			assert_int_equal(off_split_plan(r->b, r->len, &h, r->tap, &sp), 3);
+			for (int i = 0; i < 3; i++) {
+				size_t n = off_split_segment(&sp, r->b, i, seg, sizeof(seg));
+
+				assert_true(n > 0);
+				assert_false(ref_l4_ok(seg, n, r));
+				seg[r->l3 + 39] ^= 0x5a;
+				assert_true(ref_l4_ok(seg, n, r));
+			}
 			free(r);
 			h = vnet_for(k, 1000);
 		}
@@ -1828,6 +1843,42 @@ test_gro_flows(void **state)
 	b.payload = payload + 1000;
 	make_run(&b, 2, NULL, 1000, in + 2);
 	run_gro(in, 4, NULL, OFF_GRO_TCP, (const int[]){ 1, 0, 1, 1, 2, 2, 3, 0 }, 0);
+	/* A fragment between the hosts of a flow (it may belong to it): nothing merges across
+	 * it, UDP and TCP, IPv4 (MF) and IPv6 (a fragment header). */
+	for (int c = 0; c < 4; c++) {
+		bool v6 = c & 1, udp = c & 2;
+		struct spec t;
+
+		spec_init(&b, v6, udp);
+		make_run(&b, 3, NULL, 1000, in);
+		t = b;
+		t.plen = 1000;
+		if (v6)
+			t.v6frag = true;
+		else
+			t.frag = 0x2000;
+		build(&t, in[3]);
+		{
+			struct pkt *v[4] = { in[0], in[3], in[1], in[2] };
+
+			run_gro(v, 4, NULL, OFF_GRO_TCP | OFF_GRO_UDP,
+			    (const int[]){ 1, 0, 1, 1, 2, 2, 3, 0 }, 0);
+		}
+	}
+	/* IPv4 without DF: the IDs must count up to merge (with DF they may be anything) */
+	spec_init(&b, false, false);
+	b.df = false;
+	make_run(&b, 3, NULL, 1000, in);
+	run_gro(in, 3, NULL, OFF_GRO_TCP, (const int[]){ 3, 0, 1, 2, 0 }, 0);
+	make_run(&b, 3, NULL, 1000, in); /* the merge rewrote the head */
+	wr16(in[2]->b + in[2]->l3 + 4, 31337);
+	ref_ip4_set(in[2]->b + in[2]->l3, in[2]->l4 - in[2]->l3);
+	run_gro(in, 3, NULL, OFF_GRO_TCP, (const int[]){ 2, 0, 1, 1, 2, 0 }, 0);
+	b.df = true;
+	make_run(&b, 3, NULL, 1000, in);
+	wr16(in[2]->b + in[2]->l3 + 4, 31337);
+	ref_ip4_set(in[2]->b + in[2]->l3, in[2]->l4 - in[2]->l3);
+	run_gro(in, 3, NULL, OFF_GRO_TCP, (const int[]){ 3, 0, 1, 2, 0 }, 0);
 	pkts_free(in, 12);
 }
 
@@ -1947,7 +1998,7 @@ test_gro_limits(void **state)
  * own vnet header (the data path's fallback when the kernel refuses it) gives back the very
  * segments it was made of. */
 static void
-round_trip(const struct pkt *sup, size_t gso, unsigned what)
+round_trip(struct pkt *sup, size_t gso, unsigned what)
 {
 	int nseg = (int)((sup->len - sup->hlen + gso - 1) / gso);
 	struct pkt **segs = pkts_new(nseg), **orig = pkts_new(nseg);
