@@ -46,8 +46,9 @@ put32(uint8_t *p, uint32_t v)
 /* ---- checksums ---------------------------------------------------------------------------- */
 
 /* The sum runs over native-order words: the folded result, stored back in native order, is the
- * checksum in network order (RFC 1071, byte-order independence). Words are 64 bits wide with an
- * end-around carry: 2^16 = 1 modulo 65535, so this is the sum of the 16-bit words. */
+ * checksum in network order (RFC 1071, byte-order independence). Words are 32 or 64 bits wide,
+ * added with an end-around carry (2^64 = 1 modulo 65535) or without carries into a wider sum:
+ * 2^16 = 1 modulo 65535, so either way this is the sum of the 16-bit words. */
 static inline uint64_t
 add64(uint64_t s, uint64_t v)
 {
@@ -58,17 +59,23 @@ add64(uint64_t s, uint64_t v)
 uint64_t
 off_csum_add(const uint8_t *p, size_t len, uint64_t sum)
 {
-	uint64_t v;
+	uint64_t a = 0, b = 0, c = 0, d = 0, v;
 
+	/* Four independent sums of 32-bit words need no carries (a frame of 64 KiB adds up to
+	 * less than 2^45 in each); they are folded into sum at the end. */
 	for (; len >= 32; p += 32, len -= 32) {
-		uint64_t w[4];
+		uint32_t w[8];
 
 		memcpy(w, p, sizeof(w));
-		sum = add64(sum, w[0]);
-		sum = add64(sum, w[1]);
-		sum = add64(sum, w[2]);
-		sum = add64(sum, w[3]);
+		a += (uint64_t)w[0] + w[4];
+		b += (uint64_t)w[1] + w[5];
+		c += (uint64_t)w[2] + w[6];
+		d += (uint64_t)w[3] + w[7];
 	}
+	sum = add64(sum, a);
+	sum = add64(sum, b);
+	sum = add64(sum, c);
+	sum = add64(sum, d);
 	for (; len >= 8; p += 8, len -= 8) {
 		memcpy(&v, p, 8);
 		sum = add64(sum, v);
