@@ -966,10 +966,10 @@ dp_udp_server(struct dp *dp, int fd)
 }
 
 int
-dp_udp_client(struct dp *dp, const struct sockaddr *remote, socklen_t len, char *err,
+dp_udp_client(struct dp *dp, int fd, const struct sockaddr *remote, socklen_t len, char *err,
     size_t errlen)
 {
-	return udp_link_client(&dp->udp, remote, len, err, errlen);
+	return udp_link_client(&dp->udp, fd, remote, len, err, errlen);
 }
 
 /* Probe what the device of a new peer takes: a vnet fd (opened so by the parent when offload

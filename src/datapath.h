@@ -70,11 +70,12 @@ struct dp {
 struct dp *dp_new(bool server, const uint8_t priv[32]);
 /* Free everything, closing the device fds and sockets it holds. */
 void dp_free(struct dp *dp);
-/* The server's UDP socket (bound by the parent; -1 for none), or the client's (made here, to
- * the peer's server): 0, or -1 with err. */
+/* The server's UDP socket (bound by the parent; -1 for none), or the client's (fd: one the
+ * parent made, taken over, or -1 to make one here), connected to the peer's server: 0, or -1
+ * with err. */
 void dp_udp_server(struct dp *dp, int fd);
-int dp_udp_client(struct dp *dp, const struct sockaddr *remote, socklen_t len, char *err,
-    size_t errlen);
+int dp_udp_client(struct dp *dp, int fd, const struct sockaddr *remote, socklen_t len,
+    char *err, size_t errlen);
 
 /* Add a peer with its device fd (taken over); remote: the client's server. NULL if the table
  * refuses it (id, name or key taken) or without memory; fd is then closed. */

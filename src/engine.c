@@ -375,9 +375,14 @@ engine_add_peer(struct engine *e, uint32_t id, const struct vt_peer *cfg,
 	char err[256];
 	struct peer *p;
 
-	/* A client sends from its own socket, connected to the server. */
+	/* A client sends from its own socket, connected to the server: one the parent made (a
+	 * copy, so that a restart of the peer can take it again), else a new one. */
 	if (!e->setup.server && cfg->proto == VT_UDP) {
-		if (dp_udp_client(e->dp, remote, remote_len, err, sizeof(err)) == -1) {
+		int s = e->setup.client_udp[remote->sa_family == AF_INET6];
+
+		if (s != -1 && (s = dup(s)) == -1)
+			log_warn("peer %s: dup", cfg->name);
+		if (dp_udp_client(e->dp, s, remote, remote_len, err, sizeof(err)) == -1) {
 			log_warnx("peer %s: %s", cfg->name, err);
 			close(fd);
 			return -1;
@@ -834,6 +839,9 @@ engine_free(struct engine *e)
 		event_free(e->chan_ev);
 	if (e->setup.ctl_fd != -1)
 		close(e->setup.ctl_fd);
+	for (int i = 0; i < 2; i++)
+		if (e->setup.client_udp[i] != -1)
+			close(e->setup.client_udp[i]);
 	if (e->setup.chan_fd != -1)
 		close(e->setup.chan_fd);
 	event_free(e->hs_ev);

@@ -20,6 +20,9 @@ struct engine_setup {
 	bool server;
 	int udp_fd;                      /* server: bound socket for UDP peers, or -1 */
 	int tcp_fd;                      /* server: listening socket for TCP peers, or -1 */
+	int client_udp[2];               /* client: unbound UDP sockets, AF_INET and AF_INET6,
+	                                    made while privileged (buffers beyond rmem_max), or
+	                                    -1; the link to the server uses one of them */
 	int ctl_fd;                      /* listening control socket, or -1 */
 	int chan_fd;                     /* the root parent's channel (privchan.h), or -1 */
 	const char *role;                /* "server" or "client", for status */

@@ -61,11 +61,11 @@ client_connect(struct udp_link *l)
 }
 
 int
-udp_link_client(struct udp_link *l, const struct sockaddr *remote, socklen_t len, char *err,
-    size_t errlen)
+udp_link_client(struct udp_link *l, int fd, const struct sockaddr *remote, socklen_t len,
+    char *err, size_t errlen)
 {
 	memset(l, 0, sizeof(*l));
-	l->fd = udp_socket(remote->sa_family, err, errlen);
+	l->fd = fd != -1 ? fd : udp_socket(remote->sa_family, err, errlen);
 	if (l->fd == -1)
 		return -1;
 	l->client = true;

@@ -39,8 +39,9 @@ struct udp_link {
 void udp_link_server(struct udp_link *l, int fd);
 /* Set or replace the server's socket (a reload added the first UDP peer). */
 void udp_link_set_fd(struct udp_link *l, int fd);
-/* A client's link: a new socket, connected to remote; 0 or -1 with err. */
-int udp_link_client(struct udp_link *l, const struct sockaddr *remote, socklen_t len,
+/* A client's link, connected to remote: on fd (taken over; a socket of remote's family made
+ * while privileged, with large buffers), or on a new socket if fd is -1. 0 or -1 with err. */
+int udp_link_client(struct udp_link *l, int fd, const struct sockaddr *remote, socklen_t len,
     char *err, size_t errlen);
 /* Close the socket. */
 void udp_link_close(struct udp_link *l);

@@ -64,6 +64,8 @@ struct parent {
 	int ndevs;
 	uint32_t next_id;
 	int udp_fd, tcp_fd, ctl_fd;  /* server sockets and the control socket (until the fork) */
+	int client_udp[2];           /* client: UDP sockets for the link, AF_INET and AF_INET6,
+	                                made while privileged (until the fork) */
 	bool have_udp, have_tcp;     /* the engine has such a server socket */
 	char ctl_path[4096], pid_path[4096];
 	bool wrote_pid;
@@ -676,11 +678,12 @@ engine_child(struct parent *pr, int chan, pid_t parent)
 	struct engine_setup st;
 	struct engine *e;
 	char err[256];
-	int keep[4] = { pr->udp_fd, pr->tcp_fd, pr->ctl_fd, chan }, rc;
+	int keep[6] = { pr->udp_fd, pr->tcp_fd, pr->ctl_fd, chan, pr->client_udp[0],
+	    pr->client_udp[1] }, rc;
 
 	/* The parent's copies of the devices and anything else inherited stay with it: the
 	 * engine gets each device over the channel. */
-	daemon_close_fds_except(keep, 4);
+	daemon_close_fds_except(keep, 6);
 	if (priv_drop(pr->user, pr->cfg.group, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	log_info("engine running as user %s without capabilities", pr->user);
@@ -694,6 +697,8 @@ engine_child(struct parent *pr, int chan, pid_t parent)
 	st.server = pr->o.server;
 	st.udp_fd = pr->udp_fd;
 	st.tcp_fd = pr->tcp_fd;
+	st.client_udp[0] = pr->client_udp[0];
+	st.client_udp[1] = pr->client_udp[1];
 	st.ctl_fd = pr->ctl_fd;
 	st.chan_fd = chan;
 	st.role = pr->role;
@@ -866,6 +871,33 @@ control_listen(const char *path, uid_t uid, gid_t gid)
 }
 
 /* The server's sockets, before any interface is touched: a taken port changes nothing. */
+/* Client: the UDP sockets of the link, made now so that their buffers can be sized beyond
+ * rmem_max and wmem_max (SO_RCVBUFFORCE needs CAP_NET_ADMIN): one per address family, as the
+ * server's address may change family on a reload. Without one the engine makes its own. */
+static void
+client_sockets(struct parent *pr)
+{
+	char err[256];
+	bool udp = false;
+
+	for (int i = 0; i < pr->ndevs; i++)
+		udp |= peer_of(pr, &pr->devs[i])->proto == VT_UDP;
+	if (!udp)
+		return;
+	pr->client_udp[0] = udp_socket(AF_INET, err, sizeof(err));
+	pr->client_udp[1] = udp_socket(AF_INET6, err, sizeof(err));
+}
+
+static void
+close_client_sockets(struct parent *pr)
+{
+	for (int i = 0; i < 2; i++) {
+		if (pr->client_udp[i] != -1)
+			close(pr->client_udp[i]);
+		pr->client_udp[i] = -1;
+	}
+}
+
 static void
 bind_sockets(struct parent *pr)
 {
@@ -933,6 +965,8 @@ run_inprocess(struct parent *pr)
 	st.server = pr->o.server;
 	st.udp_fd = pr->udp_fd;
 	st.tcp_fd = pr->tcp_fd;
+	st.client_udp[0] = pr->client_udp[0];
+	st.client_udp[1] = pr->client_udp[1];
 	st.ctl_fd = pr->ctl_fd;
 	st.chan_fd = -1;
 	st.role = pr->role;
@@ -940,6 +974,7 @@ run_inprocess(struct parent *pr)
 	st.ready = inproc_ready;
 	st.arg = pr;
 	pr->udp_fd = pr->tcp_fd = pr->ctl_fd = -1; /* the engine's now */
+	pr->client_udp[0] = pr->client_udp[1] = -1;
 	if ((pr->e = engine_new(&st)) == NULL)
 		return 1;
 	for (int i = 0; i < pr->ndevs; i++)
@@ -1013,6 +1048,7 @@ run_engine(struct parent *pr)
 	if (pr->ctl_fd != -1)
 		close(pr->ctl_fd);
 	pr->udp_fd = pr->tcp_fd = pr->ctl_fd = -1;
+	close_client_sockets(pr);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd == -1)
 		fatal("signalfd");
@@ -1037,6 +1073,7 @@ parent_run(const struct parent_opts *o)
 	pr.o = *o;
 	pr.role = o->server ? "server" : "client";
 	pr.udp_fd = pr.tcp_fd = pr.ctl_fd = pr.chan = -1;
+	pr.client_udp[0] = pr.client_udp[1] = -1;
 	pr.next_id = 1;
 	if (!load(o->config, &pr.cfg, false))
 		return 1;
@@ -1091,6 +1128,8 @@ parent_run(const struct parent_opts *o)
 	raise_nofile(pr.ndevs);
 	if (o->server)
 		bind_sockets(&pr);
+	else
+		client_sockets(&pr);
 	pr.ctl_fd = control_listen(pr.ctl_path, pr.uid, pr.gid);
 	if (pr.ctl_fd == -1)
 		return 1;

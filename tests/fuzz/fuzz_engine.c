@@ -183,6 +183,7 @@ setup(void)
 	st.server = true;
 	st.udp_fd = udp;
 	st.tcp_fd = tcp;
+	st.client_udp[0] = st.client_udp[1] = -1;
 	st.ctl_fd = ctl;
 	st.chan_fd = F.chan[0];
 	st.role = "server";

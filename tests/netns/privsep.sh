@@ -5,7 +5,8 @@
 #      nogroup as its only supplementary group, empty inheritable, permitted, effective, bounding
 #      and ambient capability sets and no_new_privs, while its parent stays root; the tunnel
 #      works, a client that restarts reconnects, status answers, and on SIGTERM each daemon exits
-#      0 and its root parent removes the device;
+#      0 and its root parent removes the device; both UDP sockets (the server's bound one, the
+#      client's connected one) have 4 MiB buffers, sized by the root parent;
 #   2. a root daemon that cannot empty the bounding set (no CAP_SETPCAP) does not run the engine;
 #   3. persistent devices: pre-created with `ip tuntap add ... user nobody` and addressed by the
 #      administrator, both daemons run entirely as nobody with no capabilities at all, exit 0 on
@@ -13,7 +14,7 @@
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 need_root
 command -v setpriv >/dev/null || { echo "not ok - setpriv (util-linux) is missing"; exit 1; }
-plan 59
+plan 61
 setup_netns
 
 genkeys S
@@ -66,6 +67,18 @@ start_careless() { # NS LOG ARGS...: start_daemon under $CARELESS
 	LAST_PID=$!
 	track "$LAST_PID"
 }
+# udp_bufs NS: the daemon's UDP socket in NS (port 5000, bound or connected) was made by root
+# (ss -e names the owner of a socket made by any other user: the engine's would be
+# uid:65534), with receive and send buffers of 4 MiB (ss shows twice that): sized with
+# SO_RCVBUFFORCE, beyond any rmem_max, which the unprivileged engine could not have done.
+udp_bufs() {
+	_l=$(ip netns exec "$1" ss -Huamne '( sport = :5000 or dport = :5000 )' | tr '\n' ' ')
+	_rb=$(echo "$_l" | sed -n 's/.*,rb\([0-9]*\),.*/\1/p')
+	_tb=$(echo "$_l" | sed -n 's/.*,tb\([0-9]*\),.*/\1/p')
+	echo "# $1: $_l"
+	case "$_l" in *uid:*) return 1 ;; esac
+	[ "${_rb:-0}" -ge 8388608 ] && [ "${_tb:-0}" -ge 8388608 ]
+}
 careless() { has "$1" Groups "0 6" && has "$1" CapInh 0+3000 && has "$1" CapAmb 0+3000; }
 # engine_checks ROLE PID: 12 checks of the engine under the root parent PID, and of the parent.
 engine_checks() {
@@ -88,6 +101,10 @@ start_careless "$NS_C" "$TMP/c.log" -f "$TMP/c.conf" client alpha
 CPID=$LAST_PID
 check "privsep: session up with unprivileged engines" wait_for 10 grep -q "session up" "$TMP/c.log"
 check "privsep: ping through the tunnel" ping_ok "$NS_C" 10.99.7.1
+check "privsep: the server's UDP socket has 4 MiB buffers (beyond rmem_max, made by root)" \
+    udp_bufs "$NS_S"
+check "privsep: the client's UDP socket has 4 MiB buffers (made by its root parent)" \
+    udp_bufs "$NS_C"
 engine_checks "privsep: server" "$SPID"
 engine_checks "privsep: client" "$CPID"
 check "privsep: status answers from the unprivileged engine" \

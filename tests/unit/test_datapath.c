@@ -376,7 +376,7 @@ udp_link(struct fx *f)
 	udp_server(f, &f->saddr);
 	f->c = dp_new(false, f->cpriv);
 	assert_non_null(f->c);
-	assert_int_equal(dp_udp_client(f->c, UT_SA(f->saddr), sizeof(f->saddr), err,
+	assert_int_equal(dp_udp_client(f->c, -1, UT_SA(f->saddr), sizeof(f->saddr), err,
 	    sizeof(err)), 0);
 	add_peer(f, f->s, &f->ls, 1, "link", f->cpub, VT_UDP, NULL);
 	add_peer(f, f->c, &f->lc, 1, "link", f->spub, VT_UDP, &f->saddr);

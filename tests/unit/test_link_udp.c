@@ -185,7 +185,7 @@ test_client(void **state)
 	char err[256];
 	uint8_t x[4] = { 1, 2, 3, 4 };
 
-	assert_int_equal(udp_link_client(&f->l, UT_SA(f->saddr), sizeof(f->saddr), err,
+	assert_int_equal(udp_link_client(&f->l, -1, UT_SA(f->saddr), sizeof(f->saddr), err,
 	    sizeof(err)), 0);
 	assert_true(f->l.client);
 	assert_true(f->l.connected);

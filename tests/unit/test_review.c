@@ -70,6 +70,7 @@ bare_engine(bool server, uint8_t priv[32])
 	st.private_key = priv;
 	st.server = server;
 	st.udp_fd = st.tcp_fd = st.ctl_fd = st.chan_fd = -1;
+	st.client_udp[0] = st.client_udp[1] = -1;
 	st.role = server ? "server" : "client";
 	return engine_new(&st);
 }
