@@ -230,7 +230,7 @@ vnet_read(struct dp *dp, struct peer *p)
 		return r == 0 ? 0 : -1;
 	}
 	memcpy(&vh, dp->big, OFF_VNET_LEN);
-	if ((size_t)r > OFF_VNET_LEN + OFF_FRAME_MAX || (size_t)r <= OFF_VNET_LEN ||
+	if ((size_t)r <= OFF_VNET_LEN ||
 	    off_split_plan(dp->big + OFF_VNET_LEN, (size_t)r - OFF_VNET_LEN, &vh,
 	    p->cfg.type == VT_TAP, &dp->split) <= 0) {
 		p->traffic.drops[DROP_DEVICE]++;

@@ -1,5 +1,5 @@
 /*
- * ecn.h - ECN through the tunnel (RFC 6040, normal mode), as kernel WireGuard does it. Pure
+ * ecn.h - ECN through the tunnel (RFC 6040, normal mode), as kernel tunnels do it. Pure
  * functions over a frame's bytes (TUN: the IP header first; TAP: an Ethernet header, up to two
  * VLAN tags, in front of it).
  *

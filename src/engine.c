@@ -380,7 +380,7 @@ engine_add_peer(struct engine *e, uint32_t id, const struct vt_peer *cfg,
 	if (!e->setup.server && cfg->proto == VT_UDP) {
 		int s = e->setup.client_udp[remote->sa_family == AF_INET6];
 
-		if (s != -1 && (s = dup(s)) == -1)
+		if (s != -1 && (s = fcntl(s, F_DUPFD_CLOEXEC, 0)) == -1)
 			log_warn("peer %s: dup", cfg->name);
 		if (dp_udp_client(e->dp, s, remote, remote_len, err, sizeof(err)) == -1) {
 			log_warnx("peer %s: %s", cfg->name, err);

@@ -34,7 +34,7 @@ udp_link_want_gro(struct udp_link *l)
 {
 	l->gro_wanted = true;
 	if (l->fd != -1 && !l->gro) {
-		l->gro = udp_gro_enable(l->fd);
+		l->gro = udp_gro_set(l->fd, true);
 		if (!l->gro)
 			log_info("udp: the kernel cannot coalesce received datagrams (UDP_GRO: %s)",
 			    strerror(errno));
@@ -68,6 +68,12 @@ udp_link_client(struct udp_link *l, int fd, const struct sockaddr *remote, sockl
 	l->fd = fd != -1 ? fd : udp_socket(remote->sa_family, err, errlen);
 	if (l->fd == -1)
 		return -1;
+	if (fd != -1) {
+		/* A socket used before (a copy of the parent's, kept across restarts of the
+		 * peer): as it came, without GRO, nothing queued, no error waiting. */
+		udp_gro_set(fd, false);
+		udp_drain(fd);
+	}
 	l->client = true;
 	memcpy(&l->remote, remote, len);
 	l->remote_len = len;
@@ -80,6 +86,10 @@ udp_link_client(struct udp_link *l, int fd, const struct sockaddr *remote, sockl
 void
 udp_link_close(struct udp_link *l)
 {
+	/* A client's socket may live on in a copy (the parent's, for the next start): it stops
+	 * receiving from the server now. */
+	if (l->fd != -1 && l->client)
+		udp_disconnect(l->fd);
 	if (l->fd != -1)
 		close(l->fd);
 	l->fd = -1;

@@ -501,9 +501,10 @@ off_gro_add(struct off_gro *g, void *owner, uint8_t *f, size_t len, bool tap, un
 	} else {
 		flow = false;
 	}
-	if (what != 0 && !l4 && off_parse(f, len, tap, &pk) == 0)
-		/* A fragment (or an IP packet whose L4 we do not read) may belong to any flow
-		 * between its hosts: nothing of theirs merges across it. */
+	if (what != 0 && !l4 && off_parse(f, len, tap, &pk) == 0 &&
+	    (pk.fragment || pk.proto == 6 || pk.proto == 17))
+		/* A fragment (or a TCP/UDP packet whose header we cannot read) may belong to any
+		 * flow between its hosts: nothing of theirs merges across it. */
 		close_hosts(g, owner, f, &pk);
 	if (cand) {
 		/* The newest frame of the flow takes it, or nothing does: order within a flow. */

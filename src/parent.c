@@ -878,12 +878,8 @@ static void
 client_sockets(struct parent *pr)
 {
 	char err[256];
-	bool udp = false;
 
-	for (int i = 0; i < pr->ndevs; i++)
-		udp |= peer_of(pr, &pr->devs[i])->proto == VT_UDP;
-	if (!udp)
-		return;
+	/* made also for a client without UDP peers: a reload may give it one */
 	pr->client_udp[0] = udp_socket(AF_INET, err, sizeof(err));
 	pr->client_udp[1] = udp_socket(AF_INET6, err, sizeof(err));
 }

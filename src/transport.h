@@ -50,8 +50,13 @@ struct udp_rx {
  * bufs[i]. Returns how many were consumed, 0 if nothing is waiting, -1 on error. */
 int udp_recv_batch(int fd, const struct iovec *bufs, struct udp_rx *rx, int max);
 /* Ask the kernel to coalesce received datagrams of one flow into one message (UDP_GRO, Linux
- * 5.0): true if it will. Buffers must then hold 65535 bytes. */
-bool udp_gro_enable(int fd);
+ * 5.0), or to stop: true if it took the setting. With it on, buffers must hold 65535 bytes. */
+bool udp_gro_set(int fd, bool on);
+/* Dissolve the socket's connection: a socket the kernel bound for the connect then receives
+ * nothing more (a copy of it may live on). */
+void udp_disconnect(int fd);
+/* Throw away the datagrams and the error waiting on a socket taken over from an earlier use. */
+void udp_drain(int fd);
 /* Send one datagram (dst NULL on a connected socket); 0, 1 if the socket buffer is full
  * (dropped), -1 on error. */
 int udp_send(int fd, const uint8_t *p, size_t len, const struct sockaddr *dst,

@@ -181,11 +181,32 @@ udp_recv_batch(int fd, const struct iovec *bufs, struct udp_rx *rx, int max)
 }
 
 bool
-udp_gro_enable(int fd)
+udp_gro_set(int fd, bool on)
 {
-	int on = 1;
+	int v = on;
 
-	return setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
+	return setsockopt(fd, SOL_UDP, UDP_GRO, &v, sizeof(v)) == 0;
+}
+
+void
+udp_disconnect(int fd)
+{
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+
+	connect(fd, &unspec, sizeof(unspec));
+}
+
+void
+udp_drain(int fd)
+{
+	uint8_t b[1];
+	int soerr;
+	socklen_t len = sizeof(soerr);
+
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+	for (int i = 0; i < 100000; i++)
+		if (recv(fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC) == -1 && errno != EINTR)
+			break;
 }
 
 int
