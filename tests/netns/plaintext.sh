@@ -88,12 +88,15 @@ all_up() {
 	done
 }
 
-# capture NS FILE ARGS...: tcpdump writing FILE packet by packet; sets CAP_PID.
+# capture NS FILE ARGS...: tcpdump writing FILE packet by packet; sets CAP_PID. A 64 MiB
+# capture buffer (-B): the tunnel moves bursts of 64 KiB super-packets' worth of datagrams
+# faster than tcpdump writes them, and a capture that dropped one proves nothing.
 capture() {
 	_ns=$1
 	_f=$2
 	shift 2
-	ip netns exec "$_ns" tcpdump -Z root -n -U --immediate-mode -w "$_f" "$@" > "$_f.err" 2>&1 &
+	ip netns exec "$_ns" tcpdump -Z root -n -U --immediate-mode -B 65536 -w "$_f" "$@" \
+	    > "$_f.err" 2>&1 &
 	CAP_PID=$!
 	track "$CAP_PID"
 	wait_for 5 grep -q "listening on" "$_f.err" || show_log "$_f.err"
