@@ -62,6 +62,7 @@
 	X(PID_FILE, "pid-file", g_pid_file)                  \
 	X(CONTROL_SOCKET, "control-socket", g_control_socket) \
 	X(LOG_LEVEL, "log-level", g_log_level)               \
+	X(THREADS, "threads", g_threads)                     \
 	X(USER, "user", g_user)                              \
 	X(GROUP, "group", g_group)                           \
 	X(PRIVATE_KEY, "private-key", g_private_key)         \
@@ -87,6 +88,7 @@ static int g_listen(struct loader *, struct vt_config *, const config_setting_t 
 static int g_pid_file(struct loader *, struct vt_config *, const config_setting_t *);
 static int g_control_socket(struct loader *, struct vt_config *, const config_setting_t *);
 static int g_log_level(struct loader *, struct vt_config *, const config_setting_t *);
+static int g_threads(struct loader *, struct vt_config *, const config_setting_t *);
 static int g_user(struct loader *, struct vt_config *, const config_setting_t *);
 static int g_group(struct loader *, struct vt_config *, const config_setting_t *);
 static int g_private_key(struct loader *, struct vt_config *, const config_setting_t *);
@@ -351,6 +353,12 @@ g_log_level(struct loader *ld, struct vt_config *cfg, const config_setting_t *s)
 		return -1;
 	cfg->log_level = v;
 	return 0;
+}
+
+static int
+g_threads(struct loader *ld, struct vt_config *cfg, const config_setting_t *s)
+{
+	return config_get_int(ld, s, 1, VT_THREADS_MAX, &cfg->threads);
 }
 
 static int
@@ -702,6 +710,7 @@ load_text(const char *text, const char *name, int mode, struct vt_config *cfg,
 	strcpy(cfg->listen_host, "::");
 	cfg->listen_port = CONFIG_DEFAULT_PORT;
 	cfg->log_level = LOG_LVL_INFO;
+	cfg->threads = 1;
 
 	if (prescan(&ld, text) < 0)
 		goto out;

@@ -22,6 +22,7 @@
 #define CONFIG_MAX_ERRORS 64
 #define CONFIG_ERR_LEN 512
 #define CONFIG_HOST_MAX 255
+#define VT_THREADS_MAX 8        /* "threads"; POOL_LANES_MAX */
 
 
 /* An interface address: family AF_INET or AF_INET6, address bytes and prefix length. */
@@ -96,6 +97,8 @@ struct vt_config {
 	char *pid_file;                     /* "pid-file"; NULL = role default, chosen by main */
 	char *control_socket;               /* "control-socket"; NULL = role default */
 	int log_level;                      /* "log-level": enum log_level (default info) */
+	int threads;                        /* "threads": 1..VT_THREADS_MAX (1): threads that
+	                                       seal and open UDP batches */
 	char *user;                         /* "user" (default: the VT_DEFAULT_USER if it exists,
 	                                       else stay root); "" = stay root */
 	char *group;                        /* "group" (default: the user's primary group) */

@@ -248,6 +248,8 @@ format_text(struct out *o, const struct control_status *s)
 	put_text(o, s->offload[0] != '\0' ? s->offload : "off");
 	if (st->split > 0 || st->coalesced > 0)
 		put(o, " (%" PRIu64 " split, %" PRIu64 " coalesced)", st->split, st->coalesced);
+	if (s->threads > 1)
+		put(o, "  threads: %d", s->threads);
 	put(o, "\n  state: ");
 	put_text(o, s->state);
 	if (st->up_since != 0) {
@@ -318,6 +320,7 @@ format_json(struct out *o, const struct control_status *s)
 	put(o, ",\"offload\":");
 	put_json_str(o, s->offload[0] != '\0' ? s->offload : "off");
 	put(o, ",\"split\":%" PRIu64 ",\"coalesced\":%" PRIu64, st->split, st->coalesced);
+	put(o, ",\"threads\":%d", s->threads > 0 ? s->threads : 1);
 	put(o, ",\"uptime\":%" PRId64 ",\"last_handshake\":", uptime(s));
 	if (st->last_handshake != 0)
 		put(o, "%" PRId64, st->last_handshake);

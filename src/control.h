@@ -55,6 +55,7 @@ struct control_status {
 	const char *cipher;    /* "aes-256-gcm" | "chacha20-poly1305" */
 	const char *compress;  /* "none" | "lz4" */
 	char offload[96];      /* the offloads in use: "off", or names ("tso uso gro ...") */
+	int threads;           /* that seal and open its packets (threads = N; 1 over TCP) */
 	int64_t now;           /* wall clock seconds at the snapshot */
 	struct control_counters stats;
 };

@@ -180,50 +180,90 @@ ctx_new(enum crypto_suite suite, const uint8_t key[32], bool encrypt)
 	return ctx;
 }
 
-/* Prepare a key for sealing or opening; 0 or -1. */
+/* Prepare a key for sealing or opening on lanes threads: the first context is set up from
+ * the key, the others are copies of it; 0 or -1. */
+int
+crypto_aead_init_lanes(struct crypto_aead *a, enum crypto_suite suite, const uint8_t key[32],
+    bool encrypt, int lanes)
+{
+	memset(a->ctx, 0, sizeof(a->ctx));
+	a->suite = suite;
+	a->encrypt = encrypt;
+	a->lanes = 0;
+	if (lanes < 1 || lanes > CRYPTO_LANES_MAX)
+		return -1;
+	if ((a->ctx[0] = ctx_new(suite, key, encrypt)) == NULL)
+		return -1;
+	for (a->lanes = 1; a->lanes < lanes; a->lanes++) {
+		EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+
+		if (c == NULL || !EVP_CIPHER_CTX_copy(c, a->ctx[0])) {
+			EVP_CIPHER_CTX_free(c);
+			crypto_aead_free(a);
+			return -1;
+		}
+		a->ctx[a->lanes] = c;
+	}
+	return 0;
+}
+
 int
 crypto_aead_init(struct crypto_aead *a, enum crypto_suite suite, const uint8_t key[32],
     bool encrypt)
 {
-	a->ctx = ctx_new(suite, key, encrypt);
-	a->suite = suite;
-	a->encrypt = encrypt;
-	return a->ctx == NULL ? -1 : 0;
+	return crypto_aead_init_lanes(a, suite, key, encrypt, 1);
 }
 
 /* Release and wipe a key (the provider cleanses its key schedule when freed). */
 void
 crypto_aead_free(struct crypto_aead *a)
 {
-	if (a->ctx != NULL)
-		EVP_CIPHER_CTX_free(a->ctx);
-	a->ctx = NULL;
+	for (int i = 0; i < CRYPTO_LANES_MAX; i++) {
+		if (a->ctx[i] != NULL)
+			EVP_CIPHER_CTX_free(a->ctx[i]);
+		a->ctx[i] = NULL;
+	}
+	a->lanes = 0;
 }
 
-/* Seal one packet with a prepared key; 0 or -1. */
+/* Seal one packet with a prepared key on one lane; 0 or -1. */
+int
+crypto_aead_seal_lane(struct crypto_aead *a, int lane, uint64_t nonce, const uint8_t *ad,
+    size_t adlen, const uint8_t *pt, size_t ptlen, uint8_t *out)
+{
+	uint8_t iv[NONCE_LEN];
+
+	if (lane < 0 || lane >= a->lanes || a->ctx[lane] == NULL || !a->encrypt)
+		return -1;
+	make_nonce(iv, a->suite, nonce);
+	return ctx_seal(a->ctx[lane], iv, ad, adlen, pt, ptlen, out);
+}
+
+/* Open one packet with a prepared key on one lane; 0, or -1 if it does not authenticate. */
+int
+crypto_aead_open_lane(struct crypto_aead *a, int lane, uint64_t nonce, const uint8_t *ad,
+    size_t adlen, const uint8_t *ct, size_t ctlen, uint8_t *out)
+{
+	uint8_t iv[NONCE_LEN];
+
+	if (lane < 0 || lane >= a->lanes || a->ctx[lane] == NULL || a->encrypt)
+		return -1;
+	make_nonce(iv, a->suite, nonce);
+	return ctx_open(a->ctx[lane], iv, ad, adlen, ct, ctlen, out);
+}
+
 int
 crypto_aead_seal(struct crypto_aead *a, uint64_t nonce, const uint8_t *ad, size_t adlen,
     const uint8_t *pt, size_t ptlen, uint8_t *out)
 {
-	uint8_t iv[NONCE_LEN];
-
-	if (a->ctx == NULL || !a->encrypt)
-		return -1;
-	make_nonce(iv, a->suite, nonce);
-	return ctx_seal(a->ctx, iv, ad, adlen, pt, ptlen, out);
+	return crypto_aead_seal_lane(a, 0, nonce, ad, adlen, pt, ptlen, out);
 }
 
-/* Open one packet with a prepared key; 0, or -1 if it does not authenticate. */
 int
 crypto_aead_open(struct crypto_aead *a, uint64_t nonce, const uint8_t *ad, size_t adlen,
     const uint8_t *ct, size_t ctlen, uint8_t *out)
 {
-	uint8_t iv[NONCE_LEN];
-
-	if (a->ctx == NULL || a->encrypt)
-		return -1;
-	make_nonce(iv, a->suite, nonce);
-	return ctx_open(a->ctx, iv, ad, adlen, ct, ctlen, out);
+	return crypto_aead_open_lane(a, 0, nonce, ad, adlen, ct, ctlen, out);
 }
 
 /* One-shot seal for the handshake: a context per call. */

@@ -19,12 +19,16 @@ enum crypto_suite {
 	CRYPTO_CHACHAPOLY = 1, /* ChaCha20-Poly1305, nonce = 4 zero bytes || 64-bit little-endian */
 };
 
+#define CRYPTO_LANES_MAX 8 /* threads that may use one key at once (POOL_LANES_MAX) */
+
 /*
  * One key in one direction. Holds a prepared EVP_CIPHER_CTX so that each packet only sets the
- * nonce: created once per key (per handshake), never per packet.
+ * nonce: created once per key (per handshake), never per packet; one per lane, so that that
+ * many threads can seal or open with the key at the same time, each with its own lane.
  */
 struct crypto_aead {
-	void *ctx; /* EVP_CIPHER_CTX *, opaque here */
+	void *ctx[CRYPTO_LANES_MAX]; /* EVP_CIPHER_CTX *, opaque here; lanes of them */
+	int lanes;
 	enum crypto_suite suite;
 	bool encrypt;
 };
@@ -35,6 +39,9 @@ int crypto_init(void);
  * OpenSSL context; the caller wipes its copy. */
 int crypto_aead_init(struct crypto_aead *a, enum crypto_suite suite, const uint8_t key[32],
     bool encrypt);
+/* The same with a context for each of lanes (1..CRYPTO_LANES_MAX) threads. */
+int crypto_aead_init_lanes(struct crypto_aead *a, enum crypto_suite suite,
+    const uint8_t key[32], bool encrypt, int lanes);
 /* Release and wipe a key; safe on a zeroed or already freed struct. */
 void crypto_aead_free(struct crypto_aead *a);
 /* Seal pt (ptlen bytes) into out (ptlen + 16 bytes: ciphertext then tag); out may equal pt.
@@ -45,6 +52,12 @@ int crypto_aead_seal(struct crypto_aead *a, uint64_t nonce, const uint8_t *ad, s
  * ct. 0, or -1 if the tag does not verify (out is then undefined). */
 int crypto_aead_open(struct crypto_aead *a, uint64_t nonce, const uint8_t *ad, size_t adlen,
     const uint8_t *ct, size_t ctlen, uint8_t *out);
+/* The same on one lane (0..a->lanes-1): calls on different lanes may run at the same time;
+ * -1 for a lane the key does not have. The forms above use lane 0. */
+int crypto_aead_seal_lane(struct crypto_aead *a, int lane, uint64_t nonce, const uint8_t *ad,
+    size_t adlen, const uint8_t *pt, size_t ptlen, uint8_t *out);
+int crypto_aead_open_lane(struct crypto_aead *a, int lane, uint64_t nonce, const uint8_t *ad,
+    size_t adlen, const uint8_t *ct, size_t ctlen, uint8_t *out);
 /* One-shot forms for the handshake (a context per call). */
 int crypto_seal_once(enum crypto_suite suite, const uint8_t key[32], uint64_t nonce,
     const uint8_t *ad, size_t adlen, const uint8_t *pt, size_t ptlen, uint8_t *out);

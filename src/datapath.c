@@ -6,6 +6,7 @@
 #include "datapath.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,22 +309,48 @@ tun_to_tcp(struct dp *dp, struct peer *p, uint64_t now)
 		conn_flush(dp, p->tcp.conn, now);
 }
 
-/* Send the sealed frames dp->tx[0..n) in one sendmmsg (UDP GSO runs where the kernel takes
- * them). */
+static void
+seal_one(void *arg, int i, int lane)
+{
+	struct dp *dp = arg;
+
+	session_job_run(&dp->tx_job[i], lane);
+}
+
+/* Seal the frames dp->tx[0..n) (their jobs shared by the pool's lanes) and send them in one
+ * sendmmsg (UDP GSO runs where the kernel takes them). A frame that did not seal (OpenSSL
+ * failed) is a no_key drop and leaves the batch. */
 static void
 udp_send_sealed(struct dp *dp, struct peer *p, int n)
 {
-	int sent = udp_link_send_batch(&dp->udp, &p->udp, dp->tx, dp->tx_tos, n);
+	int sent, k = 0;
 
+	pool_run(dp->pool, seal_one, dp, n);
+	for (int i = 0; i < n; i++) {
+		if (dp->tx_job[i].rc != 0) {
+			p->traffic.drops[DROP_NO_KEY]++;
+			continue;
+		}
+		if (k != i) {
+			dp->tx[k].off = dp->tx[i].off;
+			dp->tx[k].len = dp->tx[i].len;
+			memcpy(buf_data(&dp->tx[k]), buf_data(&dp->tx[i]), dp->tx[i].len);
+			dp->tx_len[k] = dp->tx_len[i];
+			dp->tx_tos[k] = dp->tx_tos[i];
+		}
+		k++;
+	}
+	sent = udp_link_send_batch(&dp->udp, &p->udp, dp->tx, dp->tx_tos, k);
 	for (int i = 0; i < sent; i++) {
 		p->traffic.tx_packets++;
 		p->traffic.tx_bytes += dp->tx_len[i];
 	}
-	p->traffic.drops[DROP_DEVICE] += (uint64_t)(n - sent);
+	p->traffic.drops[DROP_DEVICE] += (uint64_t)(k - sent);
 }
 
-/* Device -> UDP: each frame (or segment of a super-packet) is sealed in its own dp->tx slot;
- * a full batch leaves at once. Up to DP_BATCH device reads, and every segment of the last. */
+/* Device -> UDP: each frame (or segment of a super-packet) is prepared in its own dp->tx slot;
+ * a full batch is sealed and leaves at once. Up to DP_BATCH device reads, and every segment of
+ * the last. */
 static void
 tun_to_udp(struct dp *dp, struct peer *p, uint64_t now)
 {
@@ -341,7 +368,7 @@ tun_to_udp(struct dp *dp, struct peer *p, uint64_t now)
 		dp->tx_len[n] = dp->tx[n].len;
 		dp->tx_tos[n] = ecn_encap(buf_data(&dp->tx[n]), dp->tx[n].len,
 		    p->cfg.type == VT_TAP);
-		if (session_encap(&p->s, &dp->tx[n], now) == SV_SEND)
+		if (session_encap_begin(&p->s, &dp->tx[n], now, &dp->tx_job[n]) == SV_SEND)
 			n++;
 		else
 			no_key(p, &dp->tx[n]);
@@ -475,11 +502,12 @@ reply(struct dp *dp, struct tcp_lconn *c, const struct sockaddr *src, socklen_t 
 		conn_flush(dp, c, now);
 }
 
-/* Data: find the key by receiver index, check the link may carry it, open it. tos: the outer
- * TOS byte of a UDP datagram (ECN), 0 over TCP. */
+/* Data: find the key by receiver index, check the link may carry it, open it (or take what
+ * job did when it was opened in advance). tos: the outer TOS byte of a UDP datagram (ECN), 0
+ * over TCP. */
 static void
 rx_data(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr *src,
-    socklen_t srclen, uint8_t tos, uint64_t now)
+    socklen_t srclen, uint8_t tos, const struct session_job *job, uint64_t now)
 {
 	uint32_t idx = wire_get32(buf_data(b) + 4);
 	struct session_keypair *kp;
@@ -500,7 +528,8 @@ rx_data(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr
 		p->traffic.drops[DROP_NO_SESSION]++;
 		return;
 	}
-	v = session_decap(&p->s, kp, b, now);
+	v = job != NULL ? session_decap_opened(&p->s, kp, b, job, now) :
+	    session_decap(&p->s, kp, b, now);
 	ev = session_take_events(&p->s);
 	if (v != SV_DROP) {
 		/* Authenticated: only now may the link move (roaming), and only keys this packet
@@ -573,17 +602,17 @@ rx_initiation(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct so
 }
 
 /* One wire message b from the underlay: from a UDP source (with its TOS byte), or from TCP
- * connection c. */
+ * connection c; job: what opened it in advance, or NULL. */
 static void
 dispatch(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr *src,
-    socklen_t srclen, uint8_t tos, uint64_t now)
+    socklen_t srclen, uint8_t tos, const struct session_job *job, uint64_t now)
 {
 	const uint8_t *m = buf_data(b);
 	enum wire_type t = wire_classify(m, b->len);
 
 	switch (t) {
 	case WIRE_DATA:
-		rx_data(dp, c, b, src, srclen, tos, now);
+		rx_data(dp, c, b, src, srclen, tos, job, now);
 		return;
 	case WIRE_HS_INIT:
 		rx_initiation(dp, c, b, src, srclen, now);
@@ -604,16 +633,56 @@ dispatch(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockadd
 	dp->drops[DROP_MALFORMED]++;
 }
 
+static void
+open_one(void *arg, int i, int lane)
+{
+	struct dp *dp = arg;
+
+	session_job_run(&dp->rx_job[i], lane);
+}
+
+/* The UDP messages dp->rx[from..to) (sources in dp->rx_src): the data messages that can be
+ * opened now (a known key of a UDP peer, inside the replay window's bounds) are opened first,
+ * shared by the pool's lanes; then every message is handled in order, as if one by one. */
+static void
+rx_batch(struct dp *dp, int from, int to, uint64_t now)
+{
+	int jobs = 0;
+
+	for (int i = from; i < to; i++) {
+		struct buf *b = &dp->rx[i];
+		struct session_keypair *kp;
+		enum session_slot slot;
+		struct peer *p;
+
+		dp->rx_job_of[i] = -1;
+		if (wire_classify(buf_data(b), b->len) != WIRE_DATA)
+			continue;
+		p = peer_by_index(&dp->peers, wire_get32(buf_data(b) + 4), &slot, &kp);
+		if (p == NULL || kp == NULL || p->cfg.proto != VT_UDP)
+			continue;
+		if (session_decap_ready(kp, b, now, &dp->rx_job[jobs]))
+			dp->rx_job_of[i] = jobs++;
+	}
+	pool_run(dp->pool, open_one, dp, jobs);
+	for (int i = from; i < to; i++) {
+		const struct udp_rx *m = dp->rx_src[i];
+
+		dispatch(dp, NULL, &dp->rx[i], (const struct sockaddr *)&m->src, m->srclen, m->tos,
+		    dp->rx_job_of[i] >= 0 ? &dp->rx_job[dp->rx_job_of[i]] : NULL, now);
+	}
+}
+
 /* Coalesced runs (UDP GRO): messages of up to 64 KiB into dp->gro_rx, DP_GRO_MSGS per
- * recvmmsg, each cut into its datagrams, copied into the receive slots in turn; the frames of
- * each full set of slots are written before the slots are used again. Single datagrams come
- * one per message too: up to DP_BATCH of them take a few calls. */
+ * recvmmsg, each cut into its datagrams, copied into the receive slots in turn; each full set
+ * of slots is handled (rx_batch) and its frames written before the slots are used again.
+ * Single datagrams come one per message too: up to DP_BATCH of them take a few calls. */
 static void
 udp_readable_gro(struct dp *dp, uint64_t now)
 {
 	struct iovec iov[DP_GRO_MSGS];
 	struct udp_rx rx[DP_GRO_MSGS];
-	int n, k = 0, total = 0;
+	int n, k = 0, first = 0, total = 0;
 
 	for (int i = 0; i < DP_GRO_MSGS; i++) {
 		iov[i].iov_base = dp->gro_rx + (size_t)i * DP_GRO_CAP;
@@ -630,21 +699,25 @@ again:
 			struct buf *b;
 
 			if (k == DP_BATCH) {
+				rx_batch(dp, first, k, now);
 				gro_flush(dp);
-				k = 0;
+				k = first = 0;
 			}
+			dp->rx_src[k] = &rx[i];
 			b = &dp->rx[k++];
 			buf_reset(b);
 			if (len <= buf_tailroom(b))
 				memcpy(buf_put(b, len), p, len);
 			/* else: larger than any message, an empty buffer: malformed */
-			dispatch(dp, NULL, b, (struct sockaddr *)&rx[i].src, rx[i].srclen,
-			    rx[i].tos, now);
 			p += len;
 			left -= len;
 			total++;
 		} while (left > 0);
 	}
+	/* The sources of these slots are in rx: handle them before it is reused (the frames
+	 * they deliver may wait in the coalescer for the next call's). */
+	rx_batch(dp, first, k, now);
+	first = k;
 	if (n == DP_GRO_MSGS && total < DP_BATCH && dp->udp.fd != -1)
 		goto again;
 	gro_flush(dp);
@@ -669,12 +742,11 @@ dp_udp_readable(struct dp *dp, uint64_t now)
 	}
 	n = udp_recv_batch(dp->udp.fd, iov, dp->rx_meta, DP_BATCH);
 	for (int i = 0; i < n; i++) {
-		struct udp_rx *m = &dp->rx_meta[i];
-
-		buf_put(&dp->rx[i], m->len);
-		dispatch(dp, NULL, &dp->rx[i], (struct sockaddr *)&m->src, m->srclen, m->tos,
-		    now);
+		buf_put(&dp->rx[i], dp->rx_meta[i].len);
+		dp->rx_src[i] = &dp->rx_meta[i];
 	}
+	if (n > 0)
+		rx_batch(dp, 0, n, now);
 	gro_flush(dp);
 }
 
@@ -722,7 +794,7 @@ dp_tcp_readable(struct dp *dp, struct tcp_lconn *c, uint64_t now)
 			conn_lost(dp, c, now);
 			return false;
 		}
-		dispatch(dp, c, b, (struct sockaddr *)&c->addr, c->addrlen, 0, now);
+		dispatch(dp, c, b, (struct sockaddr *)&c->addr, c->addrlen, 0, NULL, now);
 		if (c->dead) {
 			gro_flush(dp);
 			return false;
@@ -913,12 +985,16 @@ dp_shutdown(struct dp *dp, uint64_t now)
 /* ---- peers -------------------------------------------------------------------------------- */
 
 struct dp *
-dp_new(bool server, const uint8_t priv[32])
+dp_new(bool server, const uint8_t priv[32], int threads)
 {
 	struct dp *dp = calloc(1, sizeof(*dp));
 
 	if (dp == NULL)
 		return NULL;
+	if ((dp->pool = pool_new(threads)) == NULL) {
+		free(dp);
+		return NULL;
+	}
 	dp->server = server;
 	peer_table_init(&dp->peers);
 	tcp_link_init(&dp->tcp);
@@ -928,6 +1004,7 @@ dp_new(bool server, const uint8_t priv[32])
 	dp->gro_rx = malloc((size_t)DP_GRO_MSGS * DP_GRO_CAP);
 	if ((dp->hsq = malloc(sizeof(*dp->hsq))) == NULL || dp->big == NULL || dp->gro == NULL ||
 	    dp->gro_rx == NULL || session_local_init(&dp->local, priv) == -1) {
+		pool_free(dp->pool);
 		free(dp->hsq);
 		free(dp->big);
 		free(dp->gro);
@@ -936,6 +1013,7 @@ dp_new(bool server, const uint8_t priv[32])
 		return NULL;
 	}
 	hsq_init(dp->hsq);
+	dp->local.lanes = threads;
 	return dp;
 }
 
@@ -947,6 +1025,19 @@ dp_free(struct dp *dp)
 			close(p->tun_fd);
 		p->tun_fd = -1;
 	}
+	if (pool_lanes(dp->pool) > 1) {
+		struct pool_stats ps;
+		char lanes[POOL_LANES_MAX * 24];
+		size_t o = 0;
+
+		pool_stats(dp->pool, &ps);
+		for (int i = 0; i < pool_lanes(dp->pool); i++)
+			o += (size_t)snprintf(lanes + o, sizeof(lanes) - o, " %" PRIu64,
+			    ps.items[i]);
+		log_info("threads: %d; %" PRIu64 " batches shared; jobs per thread:%s",
+		    pool_lanes(dp->pool), ps.shared, lanes);
+	}
+	pool_free(dp->pool);
 	tcp_link_free(&dp->tcp);
 	peer_table_free(&dp->peers);
 	udp_link_close(&dp->udp);
@@ -1117,6 +1208,7 @@ snapshot(const struct dp *dp, const struct peer *p, const char *role, int64_t wa
 	c->cipher = names_cipher[p->cfg.cipher];
 	c->compress = names_compress[p->cfg.compress];
 	offload_names(dp, p, c->offload, sizeof(c->offload));
+	c->threads = p->cfg.proto == VT_UDP ? pool_lanes(dp->pool) : 1;
 	c->now = wall;
 	c->stats.rx_packets = p->traffic.rx_packets;
 	c->stats.rx_bytes = p->traffic.rx_bytes;
@@ -1132,7 +1224,6 @@ snapshot(const struct dp *dp, const struct peer *p, const char *role, int64_t wa
 	c->stats.handshakes = ss->handshakes;
 	c->stats.last_handshake = ss->last_handshake;
 	c->stats.up_since = ss->up_since;
-	(void)dp;
 }
 
 long

@@ -7,9 +7,12 @@
  * takes it with peer_take_changed and tcp_link_take_changed after every call.
  *
  *   TX  device -> tun_read (vnet devices: off_split of super-packets) -> session_encap ->
- *       link (udp_link_send_batch / tcp_link_queue)
+ *       link (udp_link_send_batch / tcp_link_queue); over UDP session_encap_begin for each
+ *       frame of a batch, then the seals shared by the pool's lanes, then one sendmmsg
  *   RX  link -> wire_classify -> peer lookup (receiver index) -> session_decap -> tun_write
- *       (vnet devices: off_gro over the batch, then one write per coalesced frame)
+ *       (vnet devices: off_gro over the batch, then one write per coalesced frame); over UDP
+ *       the data messages of a batch are opened first, shared by the pool's lanes, and then
+ *       handled one by one in order (session_decap_opened)
  *       initiations -> mac1 -> handshake queue -> dp_handshakes: session_respond_open ->
  *       peer lookup (static key) -> link checks -> session_respond_finish -> reply
  *
@@ -30,6 +33,7 @@
 #include "log.h"
 #include "offload.h"
 #include "peer.h"
+#include "pool.h"
 #include "session.h"
 #include "transport.h"
 
@@ -52,11 +56,18 @@ struct dp {
 	 * coalesced runs (UDP GRO, received into gro_rx), or the messages of a TCP read. */
 	struct buf rx[DP_BATCH];
 	struct udp_rx rx_meta[DP_BATCH];
+	const struct udp_rx *rx_src[DP_BATCH]; /* where each UDP message came from */
 	uint8_t *gro_rx;             /* DP_GRO_MSGS areas of DP_GRO_CAP bytes */
 	/* Device frames sealed into wire messages: a UDP batch (one sendmmsg), or tx[0]. */
 	struct buf tx[DP_BATCH];
 	size_t tx_len[DP_BATCH];     /* each frame's length before sealing */
 	uint8_t tx_tos[DP_BATCH];    /* each one's outer ECN field */
+	/* threads = N: the seals of a UDP batch and the opens of its data messages are jobs
+	 * that the pool's lanes share; everything else stays in the engine's thread, in order. */
+	struct pool *pool;
+	struct session_job tx_job[DP_BATCH];
+	struct session_job rx_job[DP_BATCH];
+	int rx_job_of[DP_BATCH];     /* each rx slot's job, or -1: not opened in advance */
 	struct buf out;              /* a message a session wants sent */
 	/* Vnet devices: one read (a super-packet, cut into segments as they are sealed), and
 	 * the decrypted frames of one batch coalesced before they are written. */
@@ -66,8 +77,9 @@ struct dp {
 	struct off_gro *gro;
 };
 
-/* A data path for a server or a client with private key priv; NULL without memory. */
-struct dp *dp_new(bool server, const uint8_t priv[32]);
+/* A data path for a server or a client with private key priv, sealing and opening UDP
+ * batches on threads lanes (1..POOL_LANES_MAX: pool.h); NULL without memory or threads. */
+struct dp *dp_new(bool server, const uint8_t priv[32], int threads);
 /* Free everything, closing the device fds and sockets it holds. */
 void dp_free(struct dp *dp);
 /* The server's UDP socket (bound by the parent; -1 for none), or the client's (fd: one the

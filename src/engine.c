@@ -749,9 +749,10 @@ engine_new(const struct engine_setup *st)
 	e->base = event_base_new();
 	if (e->base == NULL)
 		fatalx("event_base_new failed");
-	e->dp = dp_new(st->server, st->private_key);
+	e->dp = dp_new(st->server, st->private_key, st->threads > 0 ? st->threads : 1);
 	if (e->dp == NULL) {
-		log_warnx("cannot set up the local key");
+		log_warn("cannot set up the data path (its key, memory or %d threads)",
+		    st->threads > 0 ? st->threads : 1);
 		event_base_free(e->base);
 		free(e);
 		return NULL;

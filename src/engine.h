@@ -26,6 +26,7 @@ struct engine_setup {
 	int ctl_fd;                      /* listening control socket, or -1 */
 	int chan_fd;                     /* the root parent's channel (privchan.h), or -1 */
 	const char *role;                /* "server" or "client", for status */
+	int threads;                     /* of the data path (pool.h); 0 counts as 1 */
 	/* Without a channel (the engine runs in the parent's process): what SIGHUP and a reload
 	 * request call, and what engine_ready calls. Both get arg. */
 	int (*reload)(void *arg, char *text, size_t len); /* 0 applied, 1 nothing changed */

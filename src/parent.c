@@ -448,7 +448,7 @@ key_taken_by_other(struct parent *pr, const struct pdev *d, const uint8_t key[32
 static void
 note_restart_settings(const struct vt_config *old, struct vt_config *new)
 {
-	const char *changed[6];
+	const char *changed[7];
 	int n = 0;
 
 	if (strcmp(old->listen_host, new->listen_host) != 0 ||
@@ -466,6 +466,8 @@ note_restart_settings(const struct vt_config *old, struct vt_config *new)
 	    (old->control_socket != NULL &&
 	    strcmp(old->control_socket, new->control_socket) != 0))
 		changed[n++] = "control-socket";
+	if (old->threads != new->threads)
+		changed[n++] = "threads";
 	if ((old->pid_file == NULL) != (new->pid_file == NULL) ||
 	    (old->pid_file != NULL && strcmp(old->pid_file, new->pid_file) != 0))
 		changed[n++] = "pid-file";
@@ -477,6 +479,7 @@ note_restart_settings(const struct vt_config *old, struct vt_config *new)
 	memcpy(new->private_key, old->private_key, 32);
 	memcpy(new->public_key, old->public_key, 32);
 	memcpy(new->listen_host, old->listen_host, sizeof(new->listen_host));
+	new->threads = old->threads;
 	new->listen_port = old->listen_port;
 	keep_string(&new->user, old->user);
 	keep_string(&new->group, old->group);
@@ -702,6 +705,7 @@ engine_child(struct parent *pr, int chan, pid_t parent)
 	st.ctl_fd = pr->ctl_fd;
 	st.chan_fd = chan;
 	st.role = pr->role;
+	st.threads = pr->cfg.threads;
 	e = engine_new(&st);
 	if (e == NULL)
 		_exit(1);
@@ -966,6 +970,7 @@ run_inprocess(struct parent *pr)
 	st.ctl_fd = pr->ctl_fd;
 	st.chan_fd = -1;
 	st.role = pr->role;
+	st.threads = pr->cfg.threads;
 	st.reload = inproc_reload;
 	st.ready = inproc_ready;
 	st.arg = pr;

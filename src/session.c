@@ -127,14 +127,15 @@ keypair_wipe(struct session_keypair *kp)
 
 /* Install Split() output into kp. Consumes (wipes) the two keys. */
 static int
-keypair_install(struct session_keypair *kp, const struct vt_peer *p, uint8_t ks[32],
+keypair_install(struct session_keypair *kp, struct session *s, uint8_t ks[32],
     uint8_t kr[32], bool initiator, uint32_t local, uint32_t remote, uint64_t now)
 {
-	int ret = -1;
+	const struct vt_peer *p = s->peer;
+	int lanes = s->local->lanes, ret = -1;
 
 	keypair_wipe(kp);
-	if (crypto_aead_init(&kp->send, suite_of(p), ks, true) == -1 ||
-	    crypto_aead_init(&kp->recv, suite_of(p), kr, false) == -1) {
+	if (crypto_aead_init_lanes(&kp->send, suite_of(p), ks, true, lanes) == -1 ||
+	    crypto_aead_init_lanes(&kp->recv, suite_of(p), kr, false, lanes) == -1) {
 		keypair_wipe(kp);
 		goto out;
 	}
@@ -144,6 +145,7 @@ keypair_install(struct session_keypair *kp, const struct vt_peer *p, uint8_t ks[
 	kp->local_index = local;
 	kp->remote_index = remote;
 	kp->created = now;
+	kp->serial = ++s->local->serial;
 	replay_init(&kp->replay);
 	ret = 0;
 out:
@@ -222,6 +224,7 @@ session_local_init(struct session_local *l, const uint8_t priv[32])
 {
 	memset(l, 0, sizeof(*l));
 	memcpy(l->priv, priv, 32);
+	l->lanes = 1;
 	if (crypto_x25519_public(l->priv, l->pub) == -1)
 		return -1;
 	cookie_checker_init(&l->checker, l->pub);
@@ -481,7 +484,7 @@ session_respond_finish(struct session *s, struct session_init *in, uint32_t loca
 	/* The initiator sends with k1 and receives with k2. The new pair waits in kp_next until
 	 * the initiator's first data packet proves it holds the keys (key confirmation). */
 	noise_split(&in->hs, k1, k2);
-	if (keypair_install(&s->kp_next, s->peer, k2, k1, false, local_idx, in->sender,
+	if (keypair_install(&s->kp_next, s, k2, k1, false, local_idx, in->sender,
 	    now) == -1) {
 		buf_reset(out);
 		goto out;
@@ -494,13 +497,13 @@ out:
 	return v;
 }
 
-/* Seal an inner message of type `inner` whose body (maybe empty) is already in b. */
-static enum session_verdict
-seal(struct session *s, struct session_keypair *kp, struct buf *b, uint8_t inner,
-    uint64_t now)
+/* The first step of sealing an inner message of type `inner` whose body (maybe empty) is
+ * already in b: header and counter; job seals it. */
+static void
+seal_begin(struct session *s, struct session_keypair *kp, struct buf *b, uint8_t inner,
+    uint64_t now, struct session_job *job)
 {
 	struct wire_data_hdr h;
-	uint8_t *hdr, *body;
 	size_t plen;
 
 	*buf_push(b, WIRE_INNER_HDR_LEN) = inner;
@@ -508,15 +511,40 @@ seal(struct session *s, struct session_keypair *kp, struct buf *b, uint8_t inner
 	h.receiver = kp->remote_index;
 	h.counter = kp->send_counter++;
 	kp->send_blocks += (plen + 15) / 16 + 1;
-	hdr = buf_push(b, WIRE_DATA_HDR_LEN);
-	wire_data_hdr_encode(hdr, &h);
+	job->hdr = buf_push(b, WIRE_DATA_HDR_LEN);
+	wire_data_hdr_encode(job->hdr, &h);
 	buf_put(b, WIRE_TAG_LEN);
-	body = hdr + WIRE_DATA_HDR_LEN;
-	if (crypto_aead_seal(&kp->send, h.counter, hdr, WIRE_DATA_HDR_LEN, body, plen,
-	    body) == -1)
-		return SV_DROP;
+	job->aead = &kp->send;
+	job->counter = h.counter;
+	job->serial = kp->serial;
+	job->len = plen;
+	job->rc = -1;
 	s->last_sent = now;
-	return SV_SEND;
+}
+
+void
+session_job_run(struct session_job *job, int lane)
+{
+	uint8_t *body = job->hdr + WIRE_DATA_HDR_LEN;
+
+	if (job->aead->encrypt)
+		job->rc = crypto_aead_seal_lane(job->aead, lane, job->counter, job->hdr,
+		    WIRE_DATA_HDR_LEN, body, job->len, body);
+	else
+		job->rc = crypto_aead_open_lane(job->aead, lane, job->counter, job->hdr,
+		    WIRE_DATA_HDR_LEN, body, job->len, body);
+}
+
+/* Seal an inner message of type `inner` whose body (maybe empty) is already in b. */
+static enum session_verdict
+seal(struct session *s, struct session_keypair *kp, struct buf *b, uint8_t inner,
+    uint64_t now)
+{
+	struct session_job job;
+
+	seal_begin(s, kp, b, inner, now, &job);
+	session_job_run(&job, 0);
+	return job.rc == 0 ? SV_SEND : SV_DROP;
 }
 
 /* A keepalive or control message with no body, into out. */
@@ -586,7 +614,7 @@ session_consume_response(struct session *s, const uint8_t *msg, size_t len, uint
 	memset(&s->kp_cur, 0, sizeof(s->kp_cur));
 	s->prev_retired = now;
 	s->cur_heard = false;
-	if (keypair_install(&s->kp_cur, s->peer, k1, k2, true, s->hs_index,
+	if (keypair_install(&s->kp_cur, s, k1, k2, true, s->hs_index,
 	    wire_get32(msg + 4), now) == -1)
 		goto out;
 	noise_wipe(&s->hs);
@@ -670,12 +698,11 @@ session_state(const struct session *s)
 }
 
 enum session_verdict
-session_encap(struct session *s, struct buf *b, uint64_t now)
+session_encap_begin(struct session *s, struct buf *b, uint64_t now, struct session_job *job)
 {
 	struct session_keypair *kp = &s->kp_cur;
 	uint8_t inner = WIRE_INNER_FRAME;
 	size_t len = b->len;
-	enum session_verdict v;
 
 	if (!keypair_usable(kp, now)) {
 		if (s->initiator && !s->hs_active)
@@ -698,9 +725,7 @@ session_encap(struct session *s, struct buf *b, uint64_t now)
 			s->stats.comp_raw++;
 		}
 	}
-	v = seal(s, kp, b, inner, now);
-	if (v != SV_SEND)
-		return v;
+	seal_begin(s, kp, b, inner, now, job);
 	if (kp->send_counter >= SESSION_REKEY_AFTER_MSGS ||
 	    kp->send_blocks >= SESSION_REKEY_AFTER_BLOCKS ||
 	    now - kp->created >= (uint64_t)s->peer->rekey_interval * 1000) {
@@ -708,6 +733,17 @@ session_encap(struct session *s, struct buf *b, uint64_t now)
 			s->want_handshake = true;
 	}
 	return SV_SEND;
+}
+
+enum session_verdict
+session_encap(struct session *s, struct buf *b, uint64_t now)
+{
+	struct session_job job;
+
+	if (session_encap_begin(s, b, now, &job) != SV_SEND)
+		return SV_DROP;
+	session_job_run(&job, 0);
+	return job.rc == 0 ? SV_SEND : SV_DROP;
 }
 
 /* The responder's new key pair is confirmed: make it current. */
@@ -733,34 +769,70 @@ promote_next(struct session *s, uint64_t now)
 		s->stats.up_since = s->stats.last_handshake;
 }
 
+/* Whether data message b may be opened with kp now: DROP_MAX, or why not. Nothing changes. */
+static enum vt_drop
+decap_check(const struct session_keypair *kp, const struct buf *b, uint64_t now,
+    struct wire_data_hdr *h)
+{
+	if (!wire_data_hdr_decode(b->mem + b->off, b->len, h))
+		return DROP_MALFORMED;
+	if (kp == NULL || !kp->valid || now - kp->created >= SESSION_REJECT_AFTER)
+		return DROP_NO_SESSION;
+	/* Bounds only before the tag is checked; the window moves only after. */
+	if (!replay_check(&kp->replay, h->counter))
+		return DROP_REPLAY;
+	return DROP_MAX;
+}
+
+bool
+session_decap_ready(struct session_keypair *kp, struct buf *b, uint64_t now,
+    struct session_job *job)
+{
+	struct wire_data_hdr h;
+
+	if (decap_check(kp, b, now, &h) != DROP_MAX)
+		return false;
+	job->aead = &kp->recv;
+	job->counter = h.counter;
+	job->serial = kp->serial;
+	job->hdr = buf_data(b);
+	job->len = b->len - WIRE_DATA_HDR_LEN;
+	job->rc = -1;
+	return true;
+}
+
 enum session_verdict
 session_decap(struct session *s, struct session_keypair *kp, struct buf *b, uint64_t now)
 {
 	struct wire_data_hdr h;
-	uint8_t *msg = buf_data(b), inner;
+	struct session_job job;
+
+	if (!session_decap_ready(kp, b, now, &job)) {
+		s->stats.drops[decap_check(kp, b, now, &h)]++;
+		return SV_DROP;
+	}
+	session_job_run(&job, 0);
+	return session_decap_opened(s, kp, b, &job, now);
+}
+
+enum session_verdict
+session_decap_opened(struct session *s, struct session_keypair *kp, struct buf *b,
+    const struct session_job *job, uint64_t now)
+{
 	size_t len = b->len;
+	uint8_t inner;
 	bool prev;
 	long n;
 
-	if (!wire_data_hdr_decode(msg, len, &h)) {
-		s->stats.drops[DROP_MALFORMED]++;
-		return SV_DROP;
-	}
-	if (kp == NULL || !kp->valid || now - kp->created >= SESSION_REJECT_AFTER) {
+	if (kp == NULL || !kp->valid || kp->serial != job->serial) {
 		s->stats.drops[DROP_NO_SESSION]++;
 		return SV_DROP;
 	}
-	/* Bounds only before the tag is checked; the window moves only after. */
-	if (!replay_check(&kp->replay, h.counter)) {
-		s->stats.drops[DROP_REPLAY]++;
-		return SV_DROP;
-	}
-	if (crypto_aead_open(&kp->recv, h.counter, msg, WIRE_DATA_HDR_LEN,
-	    msg + WIRE_DATA_HDR_LEN, len - WIRE_DATA_HDR_LEN, msg + WIRE_DATA_HDR_LEN) == -1) {
+	if (job->rc != 0) {
 		s->stats.drops[DROP_AUTH]++;
 		return SV_DROP;
 	}
-	if (!replay_commit(&kp->replay, h.counter)) {
+	if (!replay_commit(&kp->replay, job->counter)) {
 		s->stats.drops[DROP_REPLAY]++;
 		return SV_DROP;
 	}

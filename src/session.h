@@ -73,6 +73,7 @@ struct session_keypair {
 	bool rekey_requested; /* responder: asked the initiator for a new handshake */
 	struct crypto_aead send, recv;
 	struct replay replay;
+	uint64_t serial;      /* unique among the daemon's key pairs, never 0 */
 };
 
 /* Our own identity, shared by every session of a daemon. */
@@ -81,6 +82,9 @@ struct session_local {
 	uint8_t pub[32];
 	struct cookie_checker checker; /* mac1/cookie checks for messages sent to us */
 	struct ratelimit *ratelimit;   /* per-source handshake limit under load (responder) */
+	int lanes;                     /* threads that seal and open (1; pool.h): contexts per
+	                                  key, for keys made from now on */
+	uint64_t serial;               /* the last key pair's serial */
 };
 
 /* Responses the initiator opens (two Diffie-Hellman operations each) per initiation sent: a
@@ -212,6 +216,36 @@ int session_indices(const struct session *s, uint32_t out[4]);
  * when no key is usable (not counted: the caller keeps the frame or counts it; an initiator
  * schedules a handshake). */
 enum session_verdict session_encap(struct session *s, struct buf *b, uint64_t now);
+/*
+ * Sealing and opening in three steps, for a data path that shares the AEAD work of a batch
+ * among threads (pool.h): the first and last run in the engine's thread in packet order, the
+ * middle one (session_job_run) on any lane, touching only its job and the job's buffer.
+ * session_encap and session_decap are the three steps in a row on lane 0.
+ */
+struct session_job {
+	struct crypto_aead *aead;
+	uint64_t counter;
+	uint64_t serial;  /* the key pair's */
+	uint8_t *hdr;     /* the data header (associated data); the body follows it */
+	size_t len;       /* sealing: bytes to seal; opening: bytes with the tag */
+	int rc;           /* what session_job_run did: 0, or -1 (not sealed / not authentic) */
+};
+/* session_encap's first step: SV_SEND with the job to run (b then holds the header and room
+ * for the tag), or SV_DROP as session_encap. A job that fails leaves nothing to send. */
+enum session_verdict session_encap_begin(struct session *s, struct buf *b, uint64_t now,
+    struct session_job *job);
+/* Seal or open, on lane (0..s->local->lanes - 1 of the session whose key it is). */
+void session_job_run(struct session_job *job, int lane);
+/* Opening, first step: whether data message b may be opened with kp now (header, key age,
+ * the replay window's bounds); job is then set. Nothing is counted or changed: when it says
+ * no, session_decap counts the reason. */
+bool session_decap_ready(struct session_keypair *kp, struct buf *b, uint64_t now,
+    struct session_job *job);
+/* Last step: b was opened by job; kp is the key pair its receiver index leads to now (the
+ * messages before it may have moved or wiped keys: a pair that is no longer the job's is a
+ * no_session drop). As session_decap from there on. */
+enum session_verdict session_decap_opened(struct session *s, struct session_keypair *kp,
+    struct buf *b, const struct session_job *job, uint64_t now);
 /* Open the data message in b found for key pair kp. SV_DELIVER (b holds the frame), SV_NONE
  * (keepalive, rekey request, a close of an older key pair), or SV_DROP (counted). Events:
  * SE_CONFIRMED and SE_UP/SE_REKEYED when it confirmed new keys, SE_DOWN on a close. */

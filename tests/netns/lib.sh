@@ -188,6 +188,24 @@ link_exists() {
 	ip -n "$1" link show "$2" >/dev/null 2>&1
 }
 
+# listening NS PORT: some socket listens on TCP PORT in NS.
+listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .; }
+
+# transfer SRC_NS DST_NS DST_ADDR: $DATA over TCP (nc) from SRC_NS to DST_ADDR:7000 in DST_NS;
+# true if what arrived has the same sha256. (tunnel.sh and compress.sh have their own.)
+transfer() {
+	rm -f "$TMP/recv"
+	timeout 30 ip netns exec "$2" nc -l -n -d "$3" 7000 > "$TMP/recv" 2>/dev/null &
+	_l=$!
+	track "$_l"
+	wait_for 5 listening "$2" 7000
+	timeout 30 ip netns exec "$1" nc -n -N -w 10 "$3" 7000 < "$DATA" 2>/dev/null
+	wait "$_l"
+	[ "$(sha256sum < "$DATA")" = "$(sha256sum < "$TMP/recv")" ] && return 0
+	echo "# received $(wc -c < "$TMP/recv") of $(wc -c < "$DATA") bytes, checksum differs"
+	return 1
+}
+
 # status_json SOCKET: the daemon's status as JSON on stdout.
 status_json() {
 	"$VTUND" status --json -S "$1"

@@ -74,23 +74,6 @@ down() {
 	stop_daemon "$SPID"
 }
 
-listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .; }
-
-# transfer SRC_NS DST_NS DST_ADDR: $DATA over TCP (nc) from SRC_NS to DST_ADDR:7000 in DST_NS;
-# true if what arrived has the same sha256.
-transfer() {
-	rm -f "$TMP/recv"
-	timeout 30 ip netns exec "$2" nc -l -n -d "$3" 7000 > "$TMP/recv" 2>/dev/null &
-	_l=$!
-	track "$_l"
-	wait_for 5 listening "$2" 7000
-	timeout 30 ip netns exec "$1" nc -n -N -w 10 "$3" 7000 < "$DATA" 2>/dev/null
-	wait "$_l"
-	[ "$(sha256sum < "$DATA")" = "$(sha256sum < "$TMP/recv")" ] && return 0
-	echo "# received $(wc -c < "$TMP/recv") of $(wc -c < "$DATA") bytes, checksum differs"
-	return 1
-}
-
 # counter SOCKET KEY
 counter() { json_num "$(status_json "$1")" "$2"; }
 

@@ -75,9 +75,6 @@ check_up() {
 # Show a log on failure, as TAP comments.
 show_log() { sed 's/^/#   /' "$1"; }
 
-# listening NS PORT: some socket listens on TCP PORT in NS.
-listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .; }
-
 # transfer SRC_NS DST_NS DST_ADDR PORT: send $DATA from SRC_NS to DST_ADDR:PORT in DST_NS over
 # TCP with nc (netcat-openbsd) and compare the SHA-256 of what arrived with what was sent.
 transfer() {

@@ -727,8 +727,8 @@ static void
 test_config_keys(void **state)
 {
 	static const char *const expected[] = { "listen", "pid-file", "control-socket",
-		"log-level", "user", "group", "private-key", "private-key-file", "defaults",
-		"peers", "type", "device", "persist", "proto", "remote", "mtu", "address",
+		"log-level", "threads", "user", "group", "private-key", "private-key-file",
+		"defaults", "peers", "type", "device", "persist", "proto", "remote", "mtu", "address",
 		"peer-address", "up", "down", "keepalive", "timeout", "rekey-interval", "cipher",
 		"compress", "compress-acceleration", "offload", "public-key", "preshared-key",
 		"preshared-key-file", NULL };
@@ -852,6 +852,17 @@ test_prescan(void **state)
 	load_string_ok(WITH("", "timeout = 0x00000000000000E10;"), &cfg);
 	assert_int_equal(cfg.peers[0].timeout, 3600);
 	config_free(&cfg);
+	/* threads: 1 by default, up to VT_THREADS_MAX, a global setting */
+	load_string_ok(WITH("", ""), &cfg);
+	assert_int_equal(cfg.threads, 1);
+	config_free(&cfg);
+	load_string_ok(WITH("threads = 8;", ""), &cfg);
+	assert_int_equal(cfg.threads, 8);
+	config_free(&cfg);
+	expect_error(WITH("threads = 0;", ""), 2, "threads 0 out of range 1..8");
+	expect_error(WITH("threads = 9;", ""), 2, "threads 9 out of range 1..8");
+	expect_error(WITH("threads = \"auto\";", ""), 2, "threads must be an integer");
+	expect_error(WITH("", "threads = 2;"), 6, "threads");
 	/* floating-point numbers are not integers, however long */
 	expect_error(WITH("", "mtu = 12345678901234.5;"), 6, "mtu must be an integer, not a float");
 	expect_error(WITH("", "mtu = 1e3;"), 6, "mtu must be an integer, not a float");

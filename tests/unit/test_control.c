@@ -302,6 +302,7 @@ fill(struct control_status st[2])
 	strcpy(st[0].offload, "csum tso gro udp-gso");
 	st[0].stats.split = 5;
 	st[0].stats.coalesced = 7;
+	st[0].threads = 2;
 	st[0].now = NOW;
 	st[0].stats.rx_packets = 812;
 	st[0].stats.rx_bytes = 1268777; /* 1.21 MiB */
@@ -360,7 +361,7 @@ test_format_text(void **state)
 	must_contain(out, "peer: alice\n");
 	must_contain(out, "\n  role: server  device: vt-alice  type: tun  proto: udp");
 	must_contain(out, "\n  endpoint: 10.98.0.2:40001  offload: csum tso gro udp-gso (5 split, "
-	    "7 coalesced)\n");
+	    "7 coalesced)  threads: 2\n");
 	must_contain(out, "\n  state: established  uptime: 1h 2m 3s\n");
 	must_contain(out, "\n  last handshake: 12 seconds ago");
 	must_contain(out,
@@ -407,7 +408,8 @@ test_format_text(void **state)
 	n = control_format(&req, st, 1, no_session, out, sizeof(out));
 	assert_true(n > 0);
 	must_contain(out, "(ratio 1.67)");
-	must_contain(out, "endpoint: (none)  offload: csum tso gro udp-gso (5 split, 7 coalesced)\n");
+	must_contain(out, "endpoint: (none)  offload: csum tso gro udp-gso (5 split, 7 coalesced)  "
+	    "threads: 2\n");
 	must_not_contain(out, "peer: bob");
 	st[0].stats.last_handshake = NOW - 125;
 	st[0].stats.up_since = NOW - 59;
@@ -444,7 +446,8 @@ test_format_json(void **state)
 	                  "\"type\":\"tun\",\"proto\":\"udp\",\"endpoint\":\"10.98.0.2:40001\","
 	                  "\"state\":\"established\",\"cipher\":\"aes-256-gcm\","
 	                  "\"compress\":\"lz4\",\"offload\":\"csum tso gro udp-gso\","
-	                  "\"split\":5,\"coalesced\":7,\"uptime\":3723,\"last_handshake\":1767225588,"
+	                  "\"split\":5,\"coalesced\":7,\"threads\":2,\"uptime\":3723,"
+	                  "\"last_handshake\":1767225588,"
 	                  "\"rx_packets\":812,\"rx_bytes\":1268777,\"tx_packets\":1533,"
 	                  "\"tx_bytes\":3565158,\"handshakes\":4,");
 	must_contain(out, "\"compression\":{\"bytes_in\":2202009,\"bytes_out\":1079005,"
@@ -454,7 +457,7 @@ test_format_json(void **state)
 	must_contain(out, "},{\"peer\":\"bob\",\"role\":\"client\",");
 	must_contain(out, "\"endpoint\":\"[2001:db8::1]:5000\",\"state\":\"handshaking\","
 	                  "\"cipher\":\"chacha20-poly1305\",\"compress\":\"none\",\"offload\":\"off\","
-	                  "\"split\":0,\"coalesced\":0,\"uptime\":0,"
+	                  "\"split\":0,\"coalesced\":0,\"threads\":1,\"uptime\":0,"
 	                  "\"last_handshake\":null,");
 	must_contain(out, "\"raw_packets\":0,\"ratio\":null}");
 	assert_string_equal(strstr(out, "],\"drops_without_session\""),

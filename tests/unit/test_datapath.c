@@ -60,6 +60,7 @@ struct fx {
 	struct link ls, lc;           /* the link "link" on the server and on the client */
 	struct link lb;               /* a second server peer "other" */
 	struct rawc ra, rb;           /* raw clients for "link" and "other" */
+	int threads;                  /* of both data paths (0: 1) */
 	uint64_t now;
 	uint64_t again[8];            /* connections whose read budget ran out (by id) */
 	int nagain;
@@ -68,16 +69,17 @@ struct fx {
 };
 
 static int
-setup(void **state)
+setup_n(void **state, int threads)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
 	if (f == NULL)
 		return -1;
+	f->threads = threads;
 	crypto_x25519_keygen(f->spriv, f->spub);
 	crypto_x25519_keygen(f->cpriv, f->cpub);
 	crypto_random(f->psk, sizeof(f->psk));
-	f->s = dp_new(true, f->spriv);
+	f->s = dp_new(true, f->spriv, f->threads > 0 ? f->threads : 1);
 	if (f->s == NULL) {
 		free(f);
 		return -1;
@@ -88,6 +90,19 @@ setup(void **state)
 	f->now = UT_T0;
 	*state = f;
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_n(state, 1);
+}
+
+/* The same with four threads sealing and opening UDP batches. */
+static int
+setup4(void **state)
+{
+	return setup_n(state, 4);
 }
 
 static void
@@ -316,6 +331,15 @@ tun_get(int tun, size_t len)
 	return seq;
 }
 
+/* Frames first .. first + n - 1 arrived in order, then frame last. */
+static void
+expect_frames_with(int tun, uint32_t first, int n, uint32_t last)
+{
+	for (int i = 0; i < n; i++)
+		assert_int_equal(tun_get(tun, FRAME), first + (uint32_t)i);
+	assert_int_equal(tun_get(tun, FRAME), last);
+}
+
 /* Frames first .. first + n - 1 arrived in order, and nothing else. */
 static void
 expect_frames(int tun, uint32_t first, int n)
@@ -374,7 +398,7 @@ udp_link(struct fx *f)
 	char err[256];
 
 	udp_server(f, &f->saddr);
-	f->c = dp_new(false, f->cpriv);
+	f->c = dp_new(false, f->cpriv, f->threads > 0 ? f->threads : 1);
 	assert_non_null(f->c);
 	assert_int_equal(dp_udp_client(f->c, -1, UT_SA(f->saddr), sizeof(f->saddr), err,
 	    sizeof(err)), 0);
@@ -390,7 +414,7 @@ tcp_link(struct fx *f, bool with_client)
 	add_peer(f, f->s, &f->ls, 1, "link", f->cpub, VT_TCP, NULL);
 	if (!with_client)
 		return;
-	f->c = dp_new(false, f->cpriv);
+	f->c = dp_new(false, f->cpriv, f->threads > 0 ? f->threads : 1);
 	assert_non_null(f->c);
 	add_peer(f, f->c, &f->lc, 1, "link", f->spub, VT_TCP, &f->saddr);
 }
@@ -742,6 +766,145 @@ test_udp_forged_packet_keeps_endpoint(void **state)
 	close(y);
 }
 
+/* Take every datagram waiting on fd (up to max) into pkts/lens; returns how many. The
+ * socket's UDP GRO is turned off first: one datagram per read. */
+static int
+udp_take(int fd, uint8_t (*pkts)[256], size_t *lens, int max)
+{
+	int n = 0;
+
+	udp_gro_set(fd, false);
+	while (n < max && ut_readable(fd, n == 0 ? 1000 : 50)) {
+		ssize_t r = recv(fd, pkts[n], sizeof(pkts[n]), 0);
+
+		assert_true(r > 0);
+		lens[n++] = (size_t)r;
+	}
+	return n;
+}
+
+/* One batch (one recvmmsg) holding genuine data, a replay and a forgery in the middle: the
+ * opens are shared among the threads, yet everything is decided in order, exactly as one by
+ * one: the frames arrive in order, the replay and the forgery are counted once each, and the
+ * genuine packet behind the forgery of its counter is still taken. */
+static void
+test_udp_batch_mixed(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t pkts[40][256];
+	size_t lens[40], flen;
+	uint8_t forged[256];
+	int n;
+
+	udp_link(f);
+	pump(f);
+	assert_true(established(f, &f->ls));
+	udp_gro_set(f->s->udp.fd, false);
+	for (int i = 0; i < 40; i++)
+		tun_put(f->lc.tun, (uint32_t)i, FRAME);
+	dp_tun_readable(f->c, f->lc.p, f->now);
+	sync_dp(f->c);
+	assert_int_equal(f->lc.p->traffic.tx_packets, 40);
+	/* Off the server's socket before it reads them; sent again from the client's socket. */
+	n = udp_take(f->s->udp.fd, pkts, lens, 40);
+	assert_int_equal(n, 40);
+	memcpy(forged, pkts[21], lens[21]);
+	flen = lens[21];
+	forged[flen - 1] ^= 0x80;
+	/* Where the kernel coalesces them (UDP GRO), the batch is cut from its runs. */
+	udp_gro_set(f->s->udp.fd, f->s->udp.gro);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(send(f->c->udp.fd, pkts[i], lens[i], 0), (ssize_t)lens[i]);
+	assert_int_equal(send(f->c->udp.fd, pkts[5], lens[5], 0), (ssize_t)lens[5]);
+	assert_int_equal(send(f->c->udp.fd, forged, flen, 0), (ssize_t)flen);
+	for (int i = 20; i < 40; i++)
+		assert_int_equal(send(f->c->udp.fd, pkts[i], lens[i], 0), (ssize_t)lens[i]);
+	assert_true(ut_readable(f->s->udp.fd, 1000));
+	dp_udp_readable(f->s, f->now);
+	sync_dp(f->s);
+	pump(f);
+	expect_frames(f->ls.tun, 0, 40);
+	assert_int_equal(f->ls.p->traffic.rx_packets, 40);
+	assert_int_equal(f->ls.p->s.stats.drops[DROP_REPLAY], 1);
+	assert_int_equal(f->ls.p->s.stats.drops[DROP_AUTH], 1);
+	assert_int_equal(drops_sum(f->ls.p->s.stats.drops), 2);
+	assert_int_equal(drops_sum(f->ls.p->traffic.drops) + drops_sum(f->s->drops), 0);
+	if (f->threads > 1) {
+		struct pool_stats ps;
+		uint64_t others = 0;
+
+		pool_stats(f->s->pool, &ps);
+		assert_true(ps.shared >= 1);
+		for (int i = 1; i < POOL_LANES_MAX; i++)
+			others += ps.items[i];
+		/* The other threads took part, or lane 0 did it all before they woke: the jobs
+		 * add up either way. */
+		assert_true(ps.items[0] + others >= 42);
+	}
+}
+
+/* A rekey whose first data under the new keys arrives as one batch (the server still has
+ * the keys as its next pair): the first message promotes them, the others are found again
+ * under their index as the current pair and taken; a packet of the old keys in the same
+ * batch (kept in flight) is taken too. */
+static void
+test_udp_rekey_inside_batch(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t pkts[40][256], old[1][256];
+	size_t lens[40], oldlen[1];
+	int n;
+
+	udp_link(f);
+	pump(f);
+	assert_true(established(f, &f->ls));
+	/* A frame under the first keys, held back. */
+	tun_put(f->lc.tun, 999, FRAME);
+	dp_tun_readable(f->c, f->lc.p, f->now);
+	assert_int_equal(udp_take(f->s->udp.fd, old, oldlen, 1), 1);
+	/* The client starts a handshake; the server answers; the client takes the response and
+	 * confirms with a keepalive, which the test takes off the wire. */
+	f->now += 1000;
+	f->lc.p->s.want_handshake = true;
+	dp_peer_timer(f->c, f->lc.p, f->now);
+	sync_dp(f->c);
+	assert_true(ut_readable(f->s->udp.fd, 1000));
+	dp_udp_readable(f->s, f->now);
+	sync_dp(f->s);
+	while (hsq_len(f->s->hsq) > 0)
+		dp_handshakes(f->s, f->now);
+	sync_dp(f->s);
+	assert_true(f->ls.p->s.kp_next.valid);
+	assert_true(ut_readable(f->c->udp.fd, 1000));
+	dp_udp_readable(f->c, f->now);
+	sync_dp(f->c);
+	assert_int_equal(f->lc.p->s.stats.handshakes, 2);
+	assert_int_equal(udp_take(f->s->udp.fd, pkts, lens, 1), 1);
+	for (int i = 0; i < 30; i++)
+		tun_put(f->lc.tun, (uint32_t)i, FRAME);
+	dp_tun_readable(f->c, f->lc.p, f->now);
+	sync_dp(f->c);
+	n = udp_take(f->s->udp.fd, pkts, lens, 40);
+	assert_int_equal(n, 30);
+	udp_gro_set(f->s->udp.fd, f->s->udp.gro);
+	for (int i = 0; i < 15; i++)
+		assert_int_equal(send(f->c->udp.fd, pkts[i], lens[i], 0), (ssize_t)lens[i]);
+	assert_int_equal(send(f->c->udp.fd, old[0], oldlen[0], 0), (ssize_t)oldlen[0]);
+	for (int i = 15; i < 30; i++)
+		assert_int_equal(send(f->c->udp.fd, pkts[i], lens[i], 0), (ssize_t)lens[i]);
+	assert_true(ut_readable(f->s->udp.fd, 1000));
+	dp_udp_readable(f->s, f->now);
+	sync_dp(f->s);
+	pump(f);
+	assert_false(f->ls.p->s.kp_next.valid);
+	assert_int_equal(f->ls.p->s.stats.handshakes, 2);
+	expect_frames_with(f->ls.tun, 0, 15, 999);
+	expect_frames(f->ls.tun, 15, 15);
+	assert_int_equal(f->ls.p->traffic.rx_packets, 31);
+	assert_int_equal(drops_sum(f->ls.p->s.stats.drops) + drops_sum(f->ls.p->traffic.drops) +
+	    drops_sum(f->s->drops), 0);
+}
+
 /* ---- TCP ---------------------------------------------------------------------------------- */
 
 /* The client dials, its staged first frame arrives after the handshake, the connection binds
@@ -793,7 +956,7 @@ test_tcp_client_redials(void **state)
 
 	close(tmp); /* nobody listens there, for now */
 	f->saddr = port;
-	f->c = dp_new(false, f->cpriv);
+	f->c = dp_new(false, f->cpriv, f->threads > 0 ? f->threads : 1);
 	assert_non_null(f->c);
 	add_peer(f, f->s, &f->ls, 1, "link", f->cpub, VT_TCP, NULL);
 	add_peer(f, f->c, &f->lc, 1, "link", f->spub, VT_TCP, &port);
@@ -1189,11 +1352,21 @@ int
 main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T4(name) { "threads=4: " #name, name, setup4, teardown, NULL }
 	const struct CMUnitTest tests[] = {
 		T(test_udp_first_frame_staged),
 		T(test_udp_frames_both_ways),
 		T(test_udp_drops),
 		T(test_udp_forged_packet_keeps_endpoint),
+		T(test_udp_batch_mixed),
+		T(test_udp_rekey_inside_batch),
+		T4(test_udp_first_frame_staged),
+		T4(test_udp_frames_both_ways),
+		T4(test_udp_drops),
+		T4(test_udp_forged_packet_keeps_endpoint),
+		T4(test_udp_batch_mixed),
+		T4(test_udp_rekey_inside_batch),
+		T4(test_wrong_transport),
 		T(test_tcp_dial_and_frames),
 		T(test_tcp_client_redials),
 		T(test_tcp_many_messages_one_read),
@@ -1205,6 +1378,7 @@ main(void)
 		T(test_tcp_old_connection_lost_after_new_handshake),
 	};
 #undef T
+#undef T4
 
 	log_init(true, LOG_LVL_ERR);
 	return cmocka_run_group_tests_name("datapath", tests, NULL, NULL);
