@@ -223,6 +223,7 @@ private-key = "$priv";
 control-socket = "$TMP/$1.sock";
 user = "";
 log-level = "info";
+threads = ${BENCH_THREADS:-1};
 peers = {
 	bench = {
 		public-key = "$pub";
@@ -383,7 +384,12 @@ while [ "$ROUND" -le "$RUNS" ]; do
 	bench_vtund vt-lz4-rand "vtund-ng UDP lz4, random data" udp aes-256-gcm lz4
 	BENCH_OFFLOAD=off
 	bench_vtund vt-udp-nooff "vtund-ng UDP, offload off" udp aes-256-gcm none
+	BENCH_THREADS=2
+	bench_vtund vt-udp-nooff-t2 "vtund-ng UDP, off, threads 2" udp aes-256-gcm none
 	BENCH_OFFLOAD=auto
+	bench_vtund vt-udp-t2 "vtund-ng UDP, threads 2" udp aes-256-gcm none
+	bench_vtund vt-chacha-t2 "vtund-ng UDP, threads 2" udp chacha20-poly1305 none
+	BENCH_THREADS=1
 	bench_openvpn
 	bench_wireguard
 	ROUND=$((ROUND + 1))

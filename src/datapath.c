@@ -317,6 +317,23 @@ seal_one(void *arg, int i, int lane)
 	session_job_run(&dp->tx_job[i], lane);
 }
 
+/* Run the n jobs of a batch: shared by the pool's lanes if they hold enough bytes to be worth
+ * it, else here. */
+static void
+run_jobs(struct dp *dp, struct session_job *jobs, pool_fn *fn, int n)
+{
+	size_t bytes = 0;
+
+	for (int i = 0; i < n && bytes < dp->share_min; i++)
+		bytes += jobs[i].len;
+	if (bytes >= dp->share_min) {
+		pool_run(dp->pool, fn, dp, n);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		session_job_run(&jobs[i], 0);
+}
+
 /* Seal the frames dp->tx[0..n) (their jobs shared by the pool's lanes) and send them in one
  * sendmmsg (UDP GSO runs where the kernel takes them). A frame that did not seal (OpenSSL
  * failed) is a no_key drop and leaves the batch. */
@@ -325,7 +342,7 @@ udp_send_sealed(struct dp *dp, struct peer *p, int n)
 {
 	int sent, k = 0;
 
-	pool_run(dp->pool, seal_one, dp, n);
+	run_jobs(dp, dp->tx_job, seal_one, n);
 	for (int i = 0; i < n; i++) {
 		if (dp->tx_job[i].rc != 0) {
 			p->traffic.drops[DROP_NO_KEY]++;
@@ -664,7 +681,7 @@ rx_batch(struct dp *dp, int from, int to, uint64_t now)
 		if (session_decap_ready(kp, b, now, &dp->rx_job[jobs]))
 			dp->rx_job_of[i] = jobs++;
 	}
-	pool_run(dp->pool, open_one, dp, jobs);
+	run_jobs(dp, dp->rx_job, open_one, jobs);
 	for (int i = from; i < to; i++) {
 		const struct udp_rx *m = dp->rx_src[i];
 
@@ -1014,6 +1031,7 @@ dp_new(bool server, const uint8_t priv[32], int threads)
 	}
 	hsq_init(dp->hsq);
 	dp->local.lanes = threads;
+	dp->share_min = DP_SHARE_MIN;
 	return dp;
 }
 

@@ -42,6 +42,9 @@
 #define DP_HS_BUDGET 32         /* initiations answered per wake-up */
 #define DP_GRO_MSGS 16          /* coalesced UDP runs per recvmmsg */
 #define DP_GRO_CAP 65536        /* bytes of one run */
+#define DP_SHARE_MIN 32768      /* bytes of a batch's seals or opens worth waking threads for:
+                                   one 1400-byte seal takes under a microsecond, a wake-up
+                                   several (vt-bench) */
 
 struct dp {
 	bool server;
@@ -65,6 +68,7 @@ struct dp {
 	/* threads = N: the seals of a UDP batch and the opens of its data messages are jobs
 	 * that the pool's lanes share; everything else stays in the engine's thread, in order. */
 	struct pool *pool;
+	size_t share_min;            /* DP_SHARE_MIN (tests lower it) */
 	struct session_job tx_job[DP_BATCH];
 	struct session_job rx_job[DP_BATCH];
 	int rx_job_of[DP_BATCH];     /* each rx slot's job, or -1: not opened in advance */

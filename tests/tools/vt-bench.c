@@ -1,6 +1,8 @@
 /*
  * vt-bench.c - cost of the crypto vtund-ng does on one core: AEAD seal/open per packet,
- * X25519 operations and Noise IKpsk2 handshakes (whole, and the responder's share).
+ * X25519 operations and Noise IKpsk2 handshakes (whole, and the responder's share); and the
+ * seals of whole batches shared by the data path's pool of threads (threads = N), on as many
+ * threads as the machine has CPUs (up to 4): the scaling of the crypto alone, on idle cores.
  * Usage: vt-bench [--quick]
  */
 #include <stdio.h>
@@ -8,8 +10,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <unistd.h>
+
 #include "src/crypto.h" /* tools get -I$(srcdir), not -I src */
 #include "src/noise.h"
+#include "src/pool.h"
 
 #define MAX_PKT 1420
 
@@ -232,6 +237,66 @@ bench_handshake(void)
 	    t_resp * 1e6, 1 / t_resp);
 }
 
+#define POOL_BATCH 64 /* a recvmmsg / sendmmsg batch of the data path */
+
+struct pool_job {
+	struct pool *pl;
+	struct crypto_aead seal;
+	uint64_t nonce;
+	uint8_t pkt[POOL_BATCH][MAX_PKT + CRYPTO_TAG_LEN];
+	uint8_t ad[16];
+};
+
+static void
+pool_item(void *arg, int i, int lane)
+{
+	struct pool_job *j = arg;
+
+	if (crypto_aead_seal_lane(&j->seal, lane, j->nonce + (uint64_t)i, j->ad, sizeof(j->ad),
+	    j->pkt[i], MAX_PKT, j->pkt[i]) == -1)
+		abort();
+}
+
+static void
+op_pool_batch(void *arg)
+{
+	struct pool_job *j = arg;
+
+	pool_run(j->pl, pool_item, j, POOL_BATCH);
+	j->nonce += POOL_BATCH;
+	sink ^= j->pkt[POOL_BATCH - 1][0];
+}
+
+/* Batches of 64 packets of MAX_PKT bytes sealed by a pool of 1, 2, ... threads. */
+static void
+bench_pool(void)
+{
+	static struct pool_job j;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	double one = 0;
+	uint8_t key[32];
+
+	crypto_random(key, sizeof(key));
+	crypto_random(j.pkt, sizeof(j.pkt));
+	for (int lanes = 1; lanes <= 4 && lanes <= cpus; lanes++) {
+		double t, gbit;
+
+		if ((j.pl = pool_new(lanes)) == NULL ||
+		    crypto_aead_init_lanes(&j.seal, CRYPTO_AESGCM, key, true, lanes) == -1)
+			fail("pool");
+		t = measure(op_pool_batch, &j);
+		gbit = POOL_BATCH * MAX_PKT * 8 / t / 1e9;
+		if (lanes == 1)
+			one = gbit;
+		printf("AES-256-GCM pool   %d thread%s    %5.2f Gbit/s sealed in batches of %d x "
+		    "%d B (%.2fx one)\n", lanes, lanes == 1 ? " " : "s", gbit, POOL_BATCH, MAX_PKT,
+		    gbit / one);
+		crypto_aead_free(&j.seal);
+		pool_free(j.pl);
+	}
+	crypto_wipe(key, sizeof(key));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -262,5 +327,6 @@ main(int argc, char **argv)
 	t = measure(op_keygen, &dh);
 	printf("X25519             keygen         %7.1f us  %7.0f /s\n", t * 1e6, 1 / t);
 	bench_handshake();
+	bench_pool();
 	return 0;
 }

@@ -84,6 +84,8 @@ setup_n(void **state, int threads)
 		free(f);
 		return -1;
 	}
+	/* Test frames are small: share every batch of more than one among the threads. */
+	f->s->share_min = 0;
 	f->lfd = -1;
 	f->ls.tun = f->lc.tun = f->lb.tun = -1;
 	f->ra.fd = f->rb.fd = -1;
@@ -400,6 +402,7 @@ udp_link(struct fx *f)
 	udp_server(f, &f->saddr);
 	f->c = dp_new(false, f->cpriv, f->threads > 0 ? f->threads : 1);
 	assert_non_null(f->c);
+	f->c->share_min = 0;
 	assert_int_equal(dp_udp_client(f->c, -1, UT_SA(f->saddr), sizeof(f->saddr), err,
 	    sizeof(err)), 0);
 	add_peer(f, f->s, &f->ls, 1, "link", f->cpub, VT_UDP, NULL);
@@ -416,6 +419,7 @@ tcp_link(struct fx *f, bool with_client)
 		return;
 	f->c = dp_new(false, f->cpriv, f->threads > 0 ? f->threads : 1);
 	assert_non_null(f->c);
+	f->c->share_min = 0;
 	add_peer(f, f->c, &f->lc, 1, "link", f->spub, VT_TCP, &f->saddr);
 }
 
@@ -958,6 +962,7 @@ test_tcp_client_redials(void **state)
 	f->saddr = port;
 	f->c = dp_new(false, f->cpriv, f->threads > 0 ? f->threads : 1);
 	assert_non_null(f->c);
+	f->c->share_min = 0;
 	add_peer(f, f->s, &f->ls, 1, "link", f->cpub, VT_TCP, NULL);
 	add_peer(f, f->c, &f->lc, 1, "link", f->spub, VT_TCP, &port);
 	assert_int_equal(f->lc.p->dial_at, f->now);
