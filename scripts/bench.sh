@@ -14,7 +14,8 @@
 #        - memory: the peak RSS (VmHWM) of one end's processes;
 #      paths: bare veth (the ceiling), vtund-ng UDP with AES-256-GCM and ChaCha20-Poly1305,
 #      vtund-ng TCP, vtund-ng UDP with lz4 on iperf3's --repeating-payload (compressible) and
-#      on its default random payload, vtund-ng UDP with offload = "off", OpenVPN 2.6 UDP
+#      on its default random payload, vtund-ng UDP with offload = "off", the same with
+#      threads = 2 (and ChaCha20-Poly1305 and offload off with threads = 2), OpenVPN 2.6 UDP
 #      (AES-256-GCM, TLS + tls-crypt, no DCO) and wireguard-go (userspace; kernel WireGuard is
 #      not used); every path in each of $BENCH_RUNS (3) rounds, the table giving the medians
 #      and the targets of the speed work checked against them;
@@ -459,6 +460,15 @@ ratio() {
 	target "idle RTT <= OpenVPN's" "$(ratio "$(col $u 7)" "$(ov 7)") of it"
 	target "4 streams >= 1 stream" "$(ratio "$(col $u 6)" "$(col $u 4)")x"
 	target "RSS <= OpenVPN's" "$(ratio "$(col $u 10)" "$(ov 10)") of it"
+	echo
+	echo "Thread scaling (threads = 2 against threads = 1, medians; see doc/BENCHMARK.md):"
+	target "AES-256-GCM, 1 stream A->B" "$(ratio "$(col vt-udp-t2 4)" "$(col $u 4)")x"
+	target "AES-256-GCM, 1 stream B->A" "$(ratio "$(col vt-udp-t2 5)" "$(col $u 5)")x"
+	target "AES-256-GCM, 4 streams" "$(ratio "$(col vt-udp-t2 6)" "$(col $u 6)")x"
+	target "AES-256-GCM, CPU-s per GB" "$(ratio "$(col vt-udp-t2 9)" "$(col $u 9)")x"
+	target "AES-256-GCM offload off, 1 stream" \
+	    "$(ratio "$(col vt-udp-nooff-t2 4)" "$(col vt-udp-nooff 4)")x"
+	target "ChaCha20-Poly1305, 1 stream" "$(ratio "$(col vt-chacha-t2 4)" "$(col vt-chacha 4)")x"
 	echo
 	echo "Measured in $(($(date +%s) - start)) s. A->B: one TCP stream from the client's"
 	echo "namespace to the server's, B->A the reverse (iperf3 -R), 4 str.: four streams A->B;"
