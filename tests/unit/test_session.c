@@ -479,6 +479,85 @@ test_data_both_ways(void **state)
 	assert_int_equal(drops_total(f->r.s.stats.drops), 0);
 }
 
+/* Sealing and opening in steps (threads = N): the first steps of a batch, the AEAD jobs in any
+ * order and on the lanes the key has, the last steps in order; a job that failed, a job whose
+ * key pair is gone and a message the first step refuses are each decided as session_decap
+ * would, and counted once. */
+static void
+test_steps(void **state)
+{
+	struct fx *f = *state;
+	static struct buf m[4];
+	struct session_job tx[4], rx[4];
+	struct session_keypair *kp;
+	struct session *who;
+
+	start(f);
+	f->i.local.lanes = 2;
+	f->r.local.lanes = 2;
+	handshake(f, T0);
+	assert_int_equal(f->i.s.kp_cur.send.lanes, 2);
+	assert_int_equal(f->r.s.kp_cur.recv.lanes, 2);
+	for (int k = 0; k < 4; k++) {
+		uint8_t frame[300];
+
+		fill(frame, sizeof(frame), (uint8_t)k);
+		put_frame(&m[k], frame, sizeof(frame));
+		assert_int_equal(session_encap_begin(&f->i.s, &m[k], T0 + 1, &tx[k]), SV_SEND);
+		/* counters in order (0 went to the keepalive that confirmed the keys) */
+		assert_int_equal(tx[k].counter, tx[0].counter + (uint64_t)k);
+	}
+	/* Sealed backwards, on both lanes; a lane the key lacks fails. */
+	for (int k = 3; k >= 0; k--) {
+		session_job_run(&tx[k], k % 2);
+		assert_int_equal(tx[k].rc, 0);
+	}
+	{
+		struct session_job bad = tx[0];
+
+		session_job_run(&bad, 2);
+		assert_int_equal(bad.rc, -1);
+	}
+	/* Opened: first steps for all, jobs backwards, last steps in order. */
+	m[2].mem[m[2].off + m[2].len - 1] ^= 1; /* forged tag */
+	for (int k = 0; k < 4; k++) {
+		who = find_index(f->rs, NR, wire_get32(buf_data(&m[k]) + 4), &kp);
+		assert_ptr_equal(who, &f->r.s);
+		assert_true(session_decap_ready(kp, &m[k], T0 + 2, &rx[k]));
+	}
+	for (int k = 3; k >= 0; k--)
+		session_job_run(&rx[k], (k + 1) % 2);
+	assert_int_equal(rx[2].rc, -1);
+	/* The key pair of message 3 is no longer the one it was opened with. */
+	rx[3].serial++;
+	for (int k = 0; k < 4; k++) {
+		enum session_verdict v;
+
+		find_index(f->rs, NR, wire_get32(buf_data(&m[k]) + 4), &kp);
+		v = session_decap_opened(&f->r.s, kp, &m[k], &rx[k], T0 + 2);
+		assert_int_equal(v, k < 2 ? SV_DELIVER : SV_DROP);
+		if (k < 2)
+			check_delivered(&m[k], 300, (uint8_t)k);
+	}
+	assert_int_equal(f->r.s.stats.drops[DROP_AUTH], 1);
+	assert_int_equal(f->r.s.stats.drops[DROP_NO_SESSION], 1);
+	assert_int_equal(drops_total(f->r.s.stats.drops), 2);
+	/* Message 0 again: the first step refuses it (its counter is taken) and counts nothing;
+	 * session_decap counts it as a replay. */
+	seal_frame(&f->i.s, &m[0], 100, 9, T0 + 3);
+	copy_buf(&m[1], &m[0]);
+	assert_int_equal(to_r(f, &m[0], T0 + 3), SV_DELIVER);
+	find_index(f->rs, NR, wire_get32(buf_data(&m[1]) + 4), &kp);
+	assert_false(session_decap_ready(kp, &m[1], T0 + 3, &rx[0]));
+	assert_int_equal(drops_total(f->r.s.stats.drops), 2);
+	assert_int_equal(to_r(f, &m[1], T0 + 3), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_REPLAY], 1);
+	/* No key pair, or a wiped one: the first step says no; the last counts no_session. */
+	assert_false(session_decap_ready(NULL, &m[1], T0 + 3, &rx[0]));
+	assert_int_equal(session_decap_opened(&f->r.s, NULL, &m[1], &rx[1], T0 + 3), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_NO_SESSION], 2);
+}
+
 static void
 test_no_send_before_confirmation(void **state)
 {
@@ -1850,6 +1929,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_handshake),
 		T(test_data_both_ways),
+		T(test_steps),
 		T(test_no_send_before_confirmation),
 		T(test_tamper),
 		T(test_replay),
