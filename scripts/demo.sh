@@ -10,9 +10,13 @@
 #      on both sides and, if iperf3 is installed, a 3-second throughput run;
 #   6. stop both daemons and delete the namespaces (also on failure or Ctrl-C).
 # Exit 0 only if the pings crossed the tunnel. VTUND=/path/to/vtund-ng skips steps 1 and 2.
+# --build-only: steps 1 and 2, then print the binary's path (scripts/sites-demo.sh uses it).
 set -u
+BUILD_ONLY=""
+[ "${1:-}" = --build-only ] && BUILD_ONLY=yes
 
 top=$(cd "$(dirname "$0")/.." && pwd) || exit 1
+. "$top/scripts/demo-lib.sh"
 NS_S=vtdemo-srv
 NS_C=vtdemo-cli
 
@@ -52,6 +56,10 @@ if [ -z "${VTUND:-}" ]; then
 	fi
 fi
 [ -x "$VTUND" ] || die "no vtund-ng binary at $VTUND"
+if [ -n "$BUILD_ONLY" ]; then
+	echo "$VTUND"
+	exit 0
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vtdemo.XXXXXX") || exit 1
 # The daemon may drop root (to the "vtund-ng" user when it exists): let it reach its socket.
@@ -61,34 +69,14 @@ cpid=""
 ipid=""
 
 cleanup() {
-	for p in $ipid $cpid $spid; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $ipid $cpid $spid; do
-		_n=0
-		while kill -0 "$p" 2>/dev/null && [ "$_n" -lt 50 ]; do
-			sleep 0.1
-			_n=$((_n + 1))
-		done
-		kill -KILL "$p" 2>/dev/null
-	done
+	# shellcheck disable=SC2086 # empty ones drop out
+	demo_stop $ipid $cpid $spid
 	ip netns del "$NS_S" 2>/dev/null
 	ip netns del "$NS_C" 2>/dev/null
 	rm -rf "$tmp"
 }
 
-# Leftovers of an earlier demo that was killed: processes still inside our two namespaces
-# (only those), then the namespaces themselves.
-for ns in "$NS_S" "$NS_C"; do
-	if ip netns list | grep -q "^$ns\( \|$\)"; then
-		echo "removing namespace $ns left over from an earlier demo"
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -TERM "$p" 2>/dev/null
-		done
-		sleep 1
-		ip netns del "$ns" || die "cannot delete the old namespace $ns"
-	fi
-done
+demo_leftovers "$NS_S" "$NS_C"
 
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP

@@ -24,6 +24,7 @@
 #include "config_value.h"
 #include "crypto.h"
 #include "log.h"
+#include "prefix.h"
 #include "xmalloc.h"
 
 #define FILE_MAX (1024 * 1024) /* a configuration file larger than this is a mistake */
@@ -38,11 +39,14 @@
 	X(TYPE, "type", p_type, 0)                               \
 	X(DEVICE, "device", p_device, ONE_PEER)                  \
 	X(PERSIST, "persist", p_persist, 0)                      \
+	X(BRIDGE, "bridge", p_bridge, 0)                         \
 	X(PROTO, "proto", p_proto, 0)                            \
 	X(REMOTE, "remote", p_remote, 0)                         \
 	X(MTU, "mtu", p_mtu, 0)                                  \
 	X(ADDRESS, "address", p_address, ONE_PEER)               \
 	X(PEER_ADDRESS, "peer-address", p_peer_address, ONE_PEER) \
+	X(ROUTES, "routes", p_routes, ONE_PEER)                  \
+	X(ALLOWED_IPS, "allowed-ips", p_allowed_ips, ONE_PEER)   \
 	X(UP, "up", p_up, 0)                                     \
 	X(DOWN, "down", p_down, 0)                               \
 	X(KEEPALIVE, "keepalive", p_keepalive, 0)                \
@@ -148,6 +152,22 @@ p_device(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 }
 
 static int
+p_bridge(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
+{
+	const char *v;
+
+	if (config_get_string(ld, s, &v) < 0)
+		return -1;
+	if (v[0] != '\0' && !config_valid_ifname(v)) {
+		config_err(ld, config_line(s), "bridge '%s' is not a valid interface name (1..%d "
+		    "characters, no '/', ':', '%%' or white space)", v, CONFIG_IFNAME_MAX);
+		return -1;
+	}
+	strcpy(p->bridge, v);
+	return 0;
+}
+
+static int
 p_persist(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 {
 	return config_get_bool(ld, s, &p->persist);
@@ -196,6 +216,18 @@ static int
 p_peer_address(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 {
 	return config_get_addrs(ld, s, false, p->peer_addrs, &p->npeer_addrs);
+}
+
+static int
+p_routes(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
+{
+	return config_get_prefixes(ld, s, p->routes, &p->nroutes);
+}
+
+static int
+p_allowed_ips(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
+{
+	return config_get_prefixes(ld, s, p->allowed_ips, &p->nallowed_ips);
 }
 
 static int
@@ -458,6 +490,51 @@ has_family(const struct vt_addr *a, int n, int family)
 	return false;
 }
 
+/* routes and allowed-ips: tun only; routes also not on a persistent device, IPv6 ones only
+ * where the device has IPv6, and none that the kernel routes to the device already (the
+ * network of one of its addresses). */
+static void
+check_routes(struct loader *ld, struct peer_work *w)
+{
+	struct vt_peer *p = &w->p;
+	char a[PREFIX_STRLEN], b[PREFIX_STRLEN];
+
+	if (p->type == VT_TAP && !w->bad[PK_TYPE]) {
+		if (p->nroutes > 0)
+			config_err(ld, w->line[PK_ROUTES], "routes are for tun devices only (type "
+			    "is tap: a tap link is bridged; its LAN needs no routes)");
+		if (p->nallowed_ips > 0)
+			config_err(ld, w->line[PK_ALLOWED_IPS], "allowed-ips is for tun devices "
+			    "only (type is tap)");
+		return;
+	}
+	if (p->persist && !w->bad[PK_PERSIST] && p->nroutes > 0) {
+		config_err(ld, w->line[PK_ROUTES], "persist devices are configured by the "
+		    "administrator: remove routes");
+		return;
+	}
+	for (int i = 0; i < p->nroutes; i++) {
+		const struct vt_addr *r = &p->routes[i];
+
+		if (r->family == AF_INET6 && p->mtu < 1280 && !w->bad[PK_MTU]) {
+			config_err(ld, w->line[PK_ROUTES], "route %s needs mtu >= 1280 (IPv6), not "
+			    "%d", prefix_str(r, a, sizeof(a)), p->mtu);
+			return;
+		}
+		for (int j = 0; j < p->naddrs; j++) {
+			struct vt_addr net = prefix_network(&p->addrs[j]);
+
+			if (prefix_equal(&net, r)) {
+				config_err(ld, w->line[PK_ROUTES], "route %s is the network of "
+				    "address %s: the device has it already",
+				    prefix_str(r, a, sizeof(a)), prefix_str(&p->addrs[j], b,
+				    sizeof(b)));
+				return;
+			}
+		}
+	}
+}
+
 /* Checks that involve several keys of one peer, after defaults and the peer are merged. */
 static void
 check_peer(struct loader *ld, struct peer_work *w, int peer_line)
@@ -485,6 +562,16 @@ check_peer(struct loader *ld, struct peer_work *w, int peer_line)
 			}
 		}
 	}
+	check_routes(ld, w);
+	if (p->bridge[0] != '\0' && p->type != VT_TAP && !w->bad[PK_TYPE])
+		config_err(ld, w->line[PK_BRIDGE], "bridge is for tap devices only (type is tun: "
+		    "a tun link is routed; use routes)");
+	else if (p->bridge[0] != '\0' && p->persist && !w->bad[PK_PERSIST])
+		config_err(ld, w->line[PK_BRIDGE], "persist devices are configured by the "
+		    "administrator: remove bridge");
+	else if (p->bridge[0] != '\0' && strcmp(p->bridge, p->device) == 0)
+		config_err(ld, w->line[PK_BRIDGE], "bridge '%s' is the peer's own device",
+		    p->bridge);
 	if (p->keepalive > 0 && p->timeout > 0 && p->timeout <= p->keepalive &&
 	    !w->bad[PK_KEEPALIVE] && !w->bad[PK_TIMEOUT]) {
 		l = w->line[PK_TIMEOUT] > w->line[PK_KEEPALIVE] ? w->line[PK_TIMEOUT] :
@@ -500,7 +587,8 @@ check_unique(struct loader *ld, struct vt_config *cfg, const struct peer_work *w
 {
 	const struct vt_peer *p = &w->p;
 
-	bool dev_dup = false, key_dup = false;
+	bool dev_dup = false, key_dup = false, route_dup = false;
+	char r[PREFIX_STRLEN];
 
 	snprintf(ld->ctx, sizeof(ld->ctx), "peer '%s': ", p->name);
 	/* one message per kind: a file with the same key pasted ten times gets ten, not 45 */
@@ -517,6 +605,16 @@ check_unique(struct loader *ld, struct vt_config *cfg, const struct peer_work *w
 			config_err(ld, w->line[PK_PUBLIC_KEY], "public-key is already used by peer "
 			    "'%s'", q->name);
 			key_dup = true;
+		}
+		for (int a = 0; a < p->nroutes && !route_dup; a++) {
+			for (int b = 0; b < q->nroutes && !route_dup; b++) {
+				if (!prefix_equal(&p->routes[a], &q->routes[b]))
+					continue;
+				config_err(ld, w->line[PK_ROUTES], "route %s is also a route of peer "
+				    "'%s': one prefix, one device", prefix_str(&p->routes[a], r,
+				    sizeof(r)), q->name);
+				route_dup = true;
+			}
 		}
 	}
 	if (own_ok && w->line[PK_PUBLIC_KEY] != 0 && !w->bad[PK_PUBLIC_KEY] &&

@@ -17,6 +17,7 @@
 #define CONFIG_NAME_MAX NAMES_PEER_MAX /* peer names: names_valid_peer() */
 #define CONFIG_IFNAME_MAX NAMES_DEVICE_MAX
 #define CONFIG_MAX_ADDRS 8      /* addresses per interface */
+#define CONFIG_MAX_ROUTES 64    /* prefixes in routes, and in allowed-ips */
 #define CONFIG_MAX_HOOKS 8      /* commands per hook */
 #define CONFIG_MAX_ARGS 32      /* arguments per command */
 #define CONFIG_MAX_ERRORS 64
@@ -46,8 +47,8 @@ struct vt_cmd {
 };
 
 struct vt_hook {
-	struct vt_cmd cmds[CONFIG_MAX_HOOKS];
-	int ncmds;
+	struct vt_cmd *cmds;                /* ncmds of them, allocated; NULL when none */
+	int ncmds;                          /* at most CONFIG_MAX_HOOKS */
 };
 
 /* A peer: one end of one link. The same name appears in the configs of both sides. */
@@ -58,6 +59,8 @@ struct vt_peer {
 	char device[CONFIG_IFNAME_MAX + 1]; /* "device" (default: "vt-" + name, truncated) */
 	bool persist;                       /* "persist": use a pre-created device, don't
 	                                       configure or delete it (default false) */
+	char bridge[CONFIG_IFNAME_MAX + 1]; /* "bridge": tap only, an existing Linux bridge
+	                                       the device becomes a port of ("" = none) */
 	enum vt_proto proto;                /* "proto": "udp" | "tcp" (default udp) */
 	char remote_host[CONFIG_HOST_MAX + 1]; /* "remote": "host:port" / "[v6]:port" (client);
 	                                       a host name or a numeric address, stored without
@@ -69,6 +72,14 @@ struct vt_peer {
 	int naddrs;
 	struct vt_addr peer_addrs[CONFIG_MAX_ADDRS]; /* "peer-address": tun only, no prefix */
 	int npeer_addrs;
+	struct vt_addr routes[CONFIG_MAX_ROUTES]; /* "routes": prefixes behind the peer (its
+	                                       site's LANs), routed to the device while it
+	                                       exists; tun only, not with persist */
+	int nroutes;
+	struct vt_addr allowed_ips[CONFIG_MAX_ROUTES]; /* "allowed-ips": inner source prefixes
+	                                       accepted from the peer besides peer-address and
+	                                       routes; tun only */
+	int nallowed_ips;
 	struct vt_hook up;                  /* "up": ["/path", "arg", ...] or a list of such */
 	struct vt_hook down;                /* "down": same */
 	int keepalive;                      /* "keepalive": seconds, 0 = off, 0..3600 (10) */

@@ -14,6 +14,7 @@
 #include "config_parse.h"
 #include "crypto.h"
 #include "keys.h"
+#include "prefix.h"
 #include "xmalloc.h"
 
 /* Record one error, "name:line: ctx message" (no line when line is 0). */
@@ -188,14 +189,18 @@ config_get_path(struct loader *ld, const config_setting_t *s, size_t max, const 
 	return 0;
 }
 
-/* "address" or "peer-address": a string or an array/list of strings. */
-int
-config_get_addrs(struct loader *ld, const config_setting_t *s, bool with_prefix,
+/* What a list of addresses holds: interface addresses with their prefix ("address"), single
+ * addresses, one per family ("peer-address"), or network prefixes ("routes", "allowed-ips"). */
+enum addr_list { AL_IFACE, AL_PEER, AL_PREFIX };
+
+static int
+get_addr_list(struct loader *ld, const config_setting_t *s, enum addr_list kind, int max,
     struct vt_addr *out, int *nout)
 {
 	int n, type = config_setting_type(s), ret = 0;
 	const config_setting_t *e;
 	const char *why, *v;
+	char net[PREFIX_STRLEN];
 
 	*nout = 0;
 	if (type == CONFIG_TYPE_STRING) {
@@ -207,31 +212,41 @@ config_get_addrs(struct loader *ld, const config_setting_t *s, bool with_prefix,
 		    config_key_name(s), config_type_name(s));
 		return -1;
 	}
-	if (n > CONFIG_MAX_ADDRS) {
-		config_err(ld, config_line(s), "%s: too many addresses (at most %d)",
-		    config_key_name(s), CONFIG_MAX_ADDRS);
+	if (n > max) {
+		config_err(ld, config_line(s), "%s: too many %s (at most %d)", config_key_name(s),
+		    kind == AL_PREFIX ? "prefixes" : "addresses", max);
 		return -1;
 	}
 	for (int i = 0; i < n; i++) {
+		struct vt_addr *a = &out[*nout];
+
 		e = type == CONFIG_TYPE_STRING ? s : config_setting_get_elem(s, (unsigned)i);
 		if (config_get_string(ld, e, &v) < 0) {
 			ret = -1;
 			continue;
 		}
-		if ((why = config_parse_addr(v, with_prefix, &out[*nout])) != NULL) {
+		if ((why = config_parse_addr(v, kind != AL_PEER, a)) != NULL) {
 			config_err(ld, config_line(e), "%s '%s' %s", config_key_name(s), v, why);
 			ret = -1;
 			continue;
 		}
+		if (kind == AL_PREFIX && prefix_host_bits(a)) {
+			struct vt_addr nw = prefix_network(a);
+
+			config_err(ld, config_line(e), "%s '%s' has host bits set (the network is "
+			    "%s)", config_key_name(s), v, prefix_str(&nw, net, sizeof(net)));
+			ret = -1;
+			continue;
+		}
 		for (int j = 0; j < *nout; j++) {
-			if (out[j].family == out[*nout].family &&
-			    memcmp(out[j].addr, out[*nout].addr, 16) == 0) {
+			if (kind == AL_PREFIX ? prefix_equal(&out[j], a) :
+			    out[j].family == a->family && memcmp(out[j].addr, a->addr, 16) == 0) {
 				config_err(ld, config_line(e), "%s '%s' is listed twice",
 				    config_key_name(s), v);
 				ret = -1;
 				goto next;
 			}
-			if (!with_prefix && out[j].family == out[*nout].family) {
+			if (kind == AL_PEER && out[j].family == a->family) {
 				config_err(ld, config_line(e), "%s: at most one %s address",
 				    config_key_name(s), out[j].family == AF_INET ? "IPv4" : "IPv6");
 				ret = -1;
@@ -246,6 +261,22 @@ next:;
 	return ret;
 }
 
+/* "address" or "peer-address": a string or an array/list of strings. */
+int
+config_get_addrs(struct loader *ld, const config_setting_t *s, bool with_prefix,
+    struct vt_addr *out, int *nout)
+{
+	return get_addr_list(ld, s, with_prefix ? AL_IFACE : AL_PEER, CONFIG_MAX_ADDRS, out,
+	    nout);
+}
+
+int
+config_get_prefixes(struct loader *ld, const config_setting_t *s, struct vt_addr *out,
+    int *nout)
+{
+	return get_addr_list(ld, s, AL_PREFIX, CONFIG_MAX_ROUTES, out, nout);
+}
+
 /* ---- hooks ------------------------------------------------------------------------------ */
 
 /* Free the argv strings of a hook and empty it. */
@@ -255,6 +286,7 @@ config_hook_free(struct vt_hook *h)
 	for (int i = 0; i < h->ncmds; i++)
 		for (int j = 0; j < h->cmds[i].argc; j++)
 			free(h->cmds[i].argv[j]);
+	free(h->cmds);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -263,6 +295,8 @@ void
 config_hook_copy(struct vt_hook *dst, const struct vt_hook *src)
 {
 	memset(dst, 0, sizeof(*dst));
+	if (src->ncmds > 0)
+		dst->cmds = xcalloc((size_t)src->ncmds, sizeof(*dst->cmds));
 	for (int i = 0; i < src->ncmds; i++) {
 		for (int j = 0; j < src->cmds[i].argc; j++)
 			dst->cmds[i].argv[j] = xstrdup(src->cmds[i].argv[j]);
@@ -336,6 +370,7 @@ config_get_hook(struct loader *ld, const config_setting_t *s, struct vt_hook *h)
 
 	memset(h, 0, sizeof(*h));
 	if (config_setting_type(s) == CONFIG_TYPE_ARRAY) {
+		h->cmds = xcalloc(1, sizeof(*h->cmds));
 		ret = get_cmd(ld, s, key, &h->cmds[0]);
 		h->ncmds = 1;
 	} else if (config_setting_type(s) == CONFIG_TYPE_LIST) {
@@ -345,6 +380,8 @@ config_get_hook(struct loader *ld, const config_setting_t *s, struct vt_hook *h)
 			    CONFIG_MAX_HOOKS);
 			return -1;
 		}
+		if (n > 0)
+			h->cmds = xcalloc((size_t)n, sizeof(*h->cmds));
 		for (int i = 0; i < n; i++) {
 			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 

@@ -54,6 +54,10 @@ int config_get_path(struct loader *ld, const config_setting_t *s, size_t max, co
 /* "address" (with_prefix) or "peer-address": a string or a list; *nout is 0 on error. */
 int config_get_addrs(struct loader *ld, const config_setting_t *s, bool with_prefix,
     struct vt_addr *out, int *nout);
+/* "routes" or "allowed-ips": a string or a list of network prefixes ("10.1.0.0/16"), each
+ * without host bits and listed once, at most CONFIG_MAX_ROUTES; *nout is 0 on error. */
+int config_get_prefixes(struct loader *ld, const config_setting_t *s, struct vt_addr *out,
+    int *nout);
 /* "up"/"down": one command array or a list of them; h is filled (and freed on error). */
 int config_get_hook(struct loader *ld, const config_setting_t *s, struct vt_hook *h);
 /* A base64 key of 32 bytes; key is wiped on error. */

@@ -17,6 +17,7 @@
 #include "control.h"
 #include "crypto.h"
 #include "ecn.h"
+#include "prefix.h"
 #include "tun.h"
 #include "wire.h"
 
@@ -562,12 +563,14 @@ rx_data(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr
 		} else if (c == NULL) {
 			udp_link_set_endpoint(&dp->udp, &p->udp, p->cfg.name, src, srclen);
 		}
-		if (v == SV_DELIVER) {
-			if (ecn_decap(buf_data(b), b->len, p->cfg.type == VT_TAP, tos))
-				deliver(dp, p, b);
-			else
-				p->traffic.drops[DROP_ECN]++;
-		}
+		/* Only from the addresses the peer speaks for (the cryptokey filter). */
+		if (v == SV_DELIVER && !prefix_set_allows(&p->filter, buf_data(b), b->len))
+			p->traffic.drops[DROP_FILTER]++;
+		else if (v == SV_DELIVER && ecn_decap(buf_data(b), b->len,
+		    p->cfg.type == VT_TAP, tos))
+			deliver(dp, p, b);
+		else if (v == SV_DELIVER)
+			p->traffic.drops[DROP_ECN]++;
 	}
 	peer_events(dp, p, now, ev);
 }
@@ -1175,6 +1178,13 @@ dp_peer_update(struct dp *dp, struct peer *p, const struct vt_peer *cfg)
 	p->cfg.timeout = cfg->timeout;
 	p->cfg.rekey_interval = cfg->rekey_interval;
 	p->cfg.compress_accel = cfg->compress_accel;
+	p->cfg.nroutes = cfg->nroutes;
+	memcpy(p->cfg.routes, cfg->routes, sizeof(p->cfg.routes));
+	p->cfg.nallowed_ips = cfg->nallowed_ips;
+	memcpy(p->cfg.allowed_ips, cfg->allowed_ips, sizeof(p->cfg.allowed_ips));
+	if (prefix_set_build(&p->filter, &p->cfg) == -1)
+		log_warnx("peer %s: no memory for the new routes and allowed-ips: the old "
+		    "filter stays", p->cfg.name);
 	peer_changed(&dp->peers, p);
 }
 

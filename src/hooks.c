@@ -135,7 +135,8 @@ now_ms(void)
 static int
 wait_deadline(pid_t pid, int timeout_ms, int *status)
 {
-	long long deadline = now_ms() + timeout_ms, left;
+	/* One more: now_ms() truncates, and a hook must get at least its whole timeout. */
+	long long deadline = now_ms() + timeout_ms + 1, left;
 	struct pollfd pfd = { .fd = -1, .events = POLLIN };
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
 	pid_t r;

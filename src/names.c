@@ -16,6 +16,7 @@ const char *const names_drop[DROP_MAX + 1] = {
 	[DROP_MISMATCH] = "mismatch",
 	[DROP_DEVICE] = "device",
 	[DROP_ECN] = "ecn",
+	[DROP_FILTER] = "filter",
 	[DROP_MAX] = NULL,
 };
 

@@ -32,6 +32,8 @@ enum vt_drop {
 	DROP_DEVICE,       /* the device or socket could not take the packet */
 	DROP_ECN,          /* marked CE outside, but its inner packet is not ECN-capable
 	                      (RFC 6040: the mark cannot be passed on) */
+	DROP_FILTER,       /* authentic, but from an inner source outside the peer's
+	                      peer-address, routes and allowed-ips (the cryptokey filter) */
 	DROP_MAX
 };
 

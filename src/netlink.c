@@ -100,7 +100,7 @@ transact(struct nlreq *r, const char *what, char *err, size_t errlen)
 	const struct nlmsgerr *e;
 	const struct nlmsghdr *nh;
 	const char *note;
-	int fd, one = 1, ret = -1;
+	int fd, one = 1, ret = -1, kerr = 0;
 	ssize_t n;
 	size_t off;
 
@@ -153,6 +153,7 @@ transact(struct nlreq *r, const char *what, char *err, size_t errlen)
 				ret = 0;
 				goto out;
 			}
+			kerr = -e->error;
 			if ((note = ext_ack_msg(nh)) != NULL)
 				snprintf(err, errlen, "%s: %s (%s)", what, strerror(-e->error),
 				    note);
@@ -163,6 +164,8 @@ transact(struct nlreq *r, const char *what, char *err, size_t errlen)
 	}
 out:
 	close(fd);
+	if (kerr != 0)
+		errno = kerr; /* the kernel's reason, for callers that tell some apart */
 	return ret;
 }
 
@@ -229,6 +232,30 @@ netlink_set_txqlen(const char *ifname, int qlen, char *err, size_t errlen)
 }
 
 int
+netlink_set_master(const char *ifname, const char *bridge, char *err, size_t errlen)
+{
+	char what[96];
+	int idx = 0;
+
+	if (bridge != NULL)
+		snprintf(what, sizeof(what), "attach %s to bridge %s", ifname, bridge);
+	else
+		snprintf(what, sizeof(what), "detach %s from its bridge", ifname);
+	if (bridge != NULL && (idx = (int)if_nametoindex(bridge)) == 0) {
+		snprintf(err, errlen, "%s: no bridge %s (create it first: ip link add %s type "
+		    "bridge)", what, bridge, bridge);
+		return -1;
+	}
+	if (link_request(ifname, RTM_SETLINK, 0, 0, IFLA_MASTER, (uint32_t)idx, what, err,
+	    errlen) == 0)
+		return 0;
+	if (errno == EOPNOTSUPP || errno == EINVAL)
+		snprintf(err, errlen, "%s: %s is not a bridge", what, bridge != NULL ? bridge :
+		    "?");
+	return -1;
+}
+
+int
 netlink_set_up(const char *ifname, bool up, char *err, size_t errlen)
 {
 	char what[96];
@@ -260,6 +287,60 @@ static size_t
 addr_len(int family)
 {
 	return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+}
+
+int
+netlink_route(const char *ifname, const struct vt_addr *dst, int mtu, bool add, char *err,
+    size_t errlen)
+{
+	char what[160], ps[INET6_ADDRSTRLEN] = "?";
+	size_t alen = addr_len(dst->family);
+	struct {
+		struct rtattr rta;
+		uint32_t mtu;
+	} metrics;
+	struct rtmsg *rtm;
+	struct nlreq r;
+	uint32_t oif;
+	int idx;
+
+	if (alen != 0)
+		inet_ntop(dst->family, dst->addr, ps, sizeof(ps));
+	snprintf(what, sizeof(what), "%s route %s/%u dev %s", add ? "add" : "delete", ps,
+	    dst->prefix, ifname);
+	if (alen == 0 || dst->prefix > alen * 8) {
+		snprintf(err, errlen, "%s: invalid address family or prefix", what);
+		return -1;
+	}
+	if ((idx = ifindex(ifname, what, err, errlen)) == 0)
+		return -1;
+	oif = (uint32_t)idx;
+	rtm = req_init(&r, add ? RTM_NEWROUTE : RTM_DELROUTE,
+	    add ? NLM_F_CREATE | NLM_F_EXCL : 0, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)dst->family;
+	rtm->rtm_dst_len = dst->prefix;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = dst->family == AF_INET ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = RTN_UNICAST;
+	metrics.rta.rta_type = RTAX_MTU;
+	metrics.rta.rta_len = (unsigned short)RTA_LENGTH(sizeof(uint32_t));
+	metrics.mtu = (uint32_t)mtu;
+	if ((dst->prefix > 0 && req_attr(&r, RTA_DST, dst->addr, alen) == -1) ||
+	    req_attr(&r, RTA_OIF, &oif, sizeof(oif)) == -1 ||
+	    (add && mtu > 0 && req_attr(&r, RTA_METRICS, &metrics, sizeof(metrics)) == -1)) {
+		snprintf(err, errlen, "%s: request too large", what);
+		return -1;
+	}
+	if (transact(&r, what, err, errlen) == 0)
+		return 0;
+	if (add && errno == EEXIST)
+		snprintf(err, errlen, "route %s/%u: the system has a route to that prefix already "
+		    "(ip route show %s/%u): remove it or this route", ps, dst->prefix, ps,
+		    dst->prefix);
+	if (!add && errno == ESRCH)
+		return 0; /* gone already */
+	return -1;
 }
 
 int

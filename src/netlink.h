@@ -1,6 +1,7 @@
 /*
- * netlink.h - configure an interface over rtnetlink (NETLINK_ROUTE, written by hand: no libnl,
- * no ip(8)). Start-up path only: each call opens its own socket, sends one request and waits
+ * netlink.h - configure an interface, its bridge and its routes over rtnetlink (NETLINK_ROUTE,
+ * written by hand: no libnl, no ip(8)). Start-up and reload only: each call opens its own
+ * socket, sends one request and waits
  * for the kernel's ACK; a refusal is reported as "<what> on <ifname>: <kernel errno text>".
  */
 #ifndef VT_NETLINK_H
@@ -22,6 +23,14 @@ int netlink_set_txqlen(const char *ifname, int qlen, char *err, size_t errlen);
  */
 int netlink_add_addr(const char *ifname, const struct vt_addr *local,
     const struct vt_addr *peer, char *err, size_t errlen);
+/* Add (add) or delete a route to prefix dst through ifname in the main table, with the route
+ * MTU mtu (0: none) when adding. Adding refuses a prefix the table has already (err names
+ * it); deleting one that is gone is not an error. 0, or -1 with err. */
+int netlink_route(const char *ifname, const struct vt_addr *dst, int mtu, bool add, char *err,
+    size_t errlen);
+/* Make ifname a port of the Linux bridge bridge (NULL: detach it from its bridge). A bridge
+ * that does not exist, or a device that is no bridge, is named in err. 0, or -1 with err. */
+int netlink_set_master(const char *ifname, const char *bridge, char *err, size_t errlen);
 /* Set the link of ifname up or down. 0, or -1 with err. */
 int netlink_set_up(const char *ifname, bool up, char *err, size_t errlen);
 /* Delete the link with index idx if it still exists under the name ifname (0 if it does not),

@@ -400,6 +400,7 @@ static bool
 device_differs(const struct vt_peer *a, const struct vt_peer *b)
 {
 	return a->type != b->type || strcmp(a->device, b->device) != 0 ||
+	    strcmp(a->bridge, b->bridge) != 0 ||
 	    a->persist != b->persist || a->mtu != b->mtu || a->offload != b->offload ||
 	    a->naddrs != b->naddrs ||
 	    a->npeer_addrs != b->npeer_addrs ||
@@ -418,10 +419,24 @@ session_differs(const struct vt_peer *a, const struct vt_peer *b)
 }
 
 static bool
+prefixes_differ(const struct vt_addr *a, int na, const struct vt_addr *b, int nb)
+{
+	return na != nb || memcmp(a, b, sizeof(*a) * (size_t)na) != 0;
+}
+
+static bool
+routes_differ(const struct vt_peer *a, const struct vt_peer *b)
+{
+	return prefixes_differ(a->routes, a->nroutes, b->routes, b->nroutes);
+}
+
+static bool
 inplace_differs(const struct vt_peer *a, const struct vt_peer *b)
 {
 	return a->keepalive != b->keepalive || a->timeout != b->timeout ||
-	    a->rekey_interval != b->rekey_interval || a->compress_accel != b->compress_accel;
+	    a->rekey_interval != b->rekey_interval || a->compress_accel != b->compress_accel ||
+	    routes_differ(a, b) ||
+	    prefixes_differ(a->allowed_ips, a->nallowed_ips, b->allowed_ips, b->nallowed_ips);
 }
 
 /* Replace *to with a copy of from (either may be NULL). */
@@ -538,6 +553,7 @@ reload(struct parent *pr, char *text, size_t textlen)
 	struct sockaddr_storage remote;
 	socklen_t remote_len = 0;
 	struct pdev *devs;
+	const struct vt_peer **olds;
 	enum change *how;
 	bool *taken, udp = false, tcp = false;
 	int ndevs = 0, added = 0, removed = 0, restarted = 0, updated = 0, failed = 0;
@@ -569,6 +585,7 @@ reload(struct parent *pr, char *text, size_t textlen)
 	}
 
 	devs = xcalloc((size_t)new.npeers + 1, sizeof(*devs));
+	olds = xcalloc((size_t)new.npeers + 1, sizeof(*olds));
 	how = xcalloc((size_t)new.npeers + 1, sizeof(*how));
 	taken = xcalloc((size_t)new.npeers + 1, sizeof(*taken));
 	/* Each running peer: gone, on a new device (removed, added again below), restarted on
@@ -595,6 +612,7 @@ reload(struct parent *pr, char *text, size_t textlen)
 		taken[j] = true;
 		devs[ndevs] = *d;
 		devs[ndevs].cfg = j;
+		olds[ndevs] = old;
 		if (!pr->o.server) {
 			if (remote_len != d->remote_len || memcmp(&remote, &d->remote,
 			    remote_len) != 0)
@@ -608,6 +626,21 @@ reload(struct parent *pr, char *text, size_t textlen)
 			how[ndevs] = UPDATE;
 		ndevs++;
 	}
+	/* Routes that moved: every peer's old ones go before any new one comes (one may move
+	 * from one peer to another); a peer removed above took its routes with its device. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < ndevs; i++) {
+			const struct vt_peer *p = &new.peers[devs[i].cfg];
+
+			if (!routes_differ(olds[i], p) ||
+			    priv_routes_change(olds[i], p, pass == 1, err, sizeof(err)) == 0)
+				continue;
+			log_warnx("peer %s: %s", p->name, err);
+			if (pass == 1)
+				failed++;
+		}
+	}
+	free(olds);
 	/* From here on the new configuration is the one. */
 	config_free(&pr->cfg);
 	pr->cfg = new;

@@ -154,6 +154,8 @@ peer_add(struct peer_table *t, uint32_t id, const struct vt_peer *cfg,
 	memset(&p->cfg.down, 0, sizeof(p->cfg.down));
 	p->tun_fd = -1;
 	p->dial_at = UINT64_MAX;
+	if (prefix_set_build(&p->filter, cfg) == -1)
+		goto fail;
 	if (session_init(&p->s, &p->cfg, local, initiator) == -1)
 		goto fail;
 	if (hmap_insert(&t->by_id, hmap_hash_u64(id), p) == -1)
@@ -177,6 +179,7 @@ fail_id:
 fail_session:
 	session_free(&p->s);
 fail:
+	prefix_set_free(&p->filter);
 	crypto_wipe(p, sizeof(*p));
 	free(p);
 	return NULL;
@@ -213,6 +216,7 @@ peer_remove(struct peer_table *t, struct peer *p)
 	}
 	t->count--;
 	session_free(&p->s);
+	prefix_set_free(&p->filter);
 	free(p->stage);
 	crypto_wipe(p, sizeof(*p));
 	free(p);

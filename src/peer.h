@@ -16,6 +16,7 @@
 #include "link_tcp.h"
 #include "link_udp.h"
 #include "names.h"
+#include "prefix.h"
 #include "session.h"
 
 /* What the data path counts for a peer: traffic as the device and the socket took it, and the
@@ -42,6 +43,7 @@ struct peer {
 	unsigned offload;            /* TUN_F_* the device took: what its reads may hold */
 	unsigned gro;                /* OFF_GRO_*: what is coalesced before writing to it */
 	struct peer_traffic traffic;
+	struct prefix_set filter;    /* inner sources it may send from */
 	struct udp_peer udp;
 	struct tcp_peer tcp;
 	struct buf *stage;           /* client: frames waiting for the first keys */
@@ -67,8 +69,8 @@ void peer_table_init(struct peer_table *t);
 /* Free every peer (sessions wiped). The caller closed the device fds it wanted closed. */
 void peer_table_free(struct peer_table *t);
 
-/* Add a peer: copies cfg (without hooks), starts its session with local. NULL if the id,
- * name or key is taken, or without memory. */
+/* Add a peer: copies cfg (without hooks), builds its filter, starts its session with local.
+ * NULL if the id, name or key is taken, or without memory. */
 struct peer *peer_add(struct peer_table *t, uint32_t id, const struct vt_peer *cfg,
     struct session_local *local, bool initiator);
 /* Remove and free p (its session wiped; its fd is the caller's). */

@@ -23,6 +23,7 @@
 #include "hooks.h"
 #include "log.h"
 #include "netlink.h"
+#include "prefix.h"
 #include "tun.h"
 
 #define IPV6_MIN_MTU 1280
@@ -99,7 +100,47 @@ configure(const struct vt_peer *p, char *err, size_t errlen)
 		if (netlink_add_addr(p->device, a, peer, err, errlen) == -1)
 			return -1;
 	}
-	return netlink_set_up(p->device, true, err, errlen);
+	/* A layer-2 site: the device joins the site's bridge (and leaves it when deleted). */
+	if (p->bridge[0] != '\0' && netlink_set_master(p->device, p->bridge, err, errlen) == -1)
+		return -1;
+	if (netlink_set_up(p->device, true, err, errlen) == -1)
+		return -1;
+	/* The routes of the peer's site, on the device (they go with it when it is deleted). */
+	for (int i = 0; i < p->nroutes; i++)
+		if (netlink_route(p->device, &p->routes[i], p->mtu, true, err, errlen) == -1)
+			return -1;
+	return 0;
+}
+
+/* Whether prefix r is among the n prefixes of list. */
+static bool
+listed(const struct vt_addr *r, const struct vt_addr *list, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (prefix_equal(r, &list[i]))
+			return true;
+	return false;
+}
+
+int
+priv_routes_change(const struct vt_peer *old, const struct vt_peer *p, bool add, char *err,
+    size_t errlen)
+{
+	const struct vt_peer *from = add ? p : old, *other = add ? old : p;
+	char e[256];
+	int ret = 0;
+
+	if (p->persist)
+		return 0;
+	for (int i = 0; i < from->nroutes; i++) {
+		if (listed(&from->routes[i], other->routes, other->nroutes))
+			continue;
+		if (netlink_route(p->device, &from->routes[i], p->mtu, add, e, sizeof(e)) == -1) {
+			snprintf(err, errlen, "%s", e);
+			ret = -1;
+		}
+	}
+	return ret;
 }
 
 int

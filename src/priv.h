@@ -6,6 +6,7 @@
 #ifndef VT_PRIV_H
 #define VT_PRIV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -14,9 +15,10 @@
 /*
  * Open the device of p (attach if p->persist, else create it), then unless p->persist set its
  * MTU, add every p->addrs entry (on TUN paired with the first p->peer_addrs entry of the same
- * family), set the link up; then run p->up hooks, stopping at the first failure. role is
- * "server" or "client". Returns the device fd; on any failure undoes what it did (closing the
- * fd removes a created device) and returns -1 with err.
+ * family), make it a port of p->bridge, set the link up and add p->routes through it; then
+ * run p->up hooks, stopping at the first failure. role is "server" or "client". Returns the
+ * device fd; on any failure undoes what it did (closing the fd removes a created device) and
+ * returns -1 with err.
  */
 int priv_device_up(const struct vt_peer *p, const char *role, int *ifindex, char *err,
     size_t errlen);
@@ -27,6 +29,11 @@ int priv_device_up(const struct vt_peer *p, const char *role, int *ifindex, char
  * even if another process still holds an fd of it. A persistent device stays.
  */
 void priv_device_down(const struct vt_peer *p, const char *role, int fd, int ifindex);
+/* A reload changed the routes of running peer p (old: its settings before): delete the ones
+ * it no longer has (add false: do that for every peer first), or add the new ones (add
+ * true), all it can. 0, or -1 with the last failure in err. */
+int priv_routes_change(const struct vt_peer *old, const struct vt_peer *p, bool add, char *err,
+    size_t errlen);
 
 /* Resolve user (and group, NULL = the user's primary group) to ids; -1 with err if unknown. */
 int priv_lookup_user(const char *user, const char *group, uid_t *uid, gid_t *gid, char *err,

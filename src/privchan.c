@@ -59,6 +59,12 @@ chan_peer_from(struct chan_peer *cp, uint32_t id, const struct vt_peer *p,
 		memcpy(&cp->remote, remote, remote_len);
 		cp->remote_len = remote_len;
 	}
+	cp->npeer_addrs = (uint8_t)p->npeer_addrs;
+	cp->nroutes = (uint8_t)p->nroutes;
+	cp->nallowed_ips = (uint8_t)p->nallowed_ips;
+	memcpy(cp->peer_addrs, p->peer_addrs, sizeof(cp->peer_addrs));
+	memcpy(cp->routes, p->routes, sizeof(cp->routes));
+	memcpy(cp->allowed_ips, p->allowed_ips, sizeof(cp->allowed_ips));
 }
 
 void
@@ -81,12 +87,34 @@ chan_peer_to(const struct chan_peer *cp, struct vt_peer *p)
 	p->compress_accel = cp->compress_accel;
 	memcpy(p->public_key, cp->public_key, 32);
 	memcpy(p->psk, cp->psk, 32);
+	p->npeer_addrs = cp->npeer_addrs;
+	p->nroutes = cp->nroutes;
+	p->nallowed_ips = cp->nallowed_ips;
+	memcpy(p->peer_addrs, cp->peer_addrs, sizeof(p->peer_addrs));
+	memcpy(p->routes, cp->routes, sizeof(p->routes));
+	memcpy(p->allowed_ips, cp->allowed_ips, sizeof(p->allowed_ips));
 }
 
 static bool
 terminated(const char *s, size_t cap)
 {
 	return memchr(s, '\0', cap) != NULL;
+}
+
+/* n prefixes of a list: IPv4 or IPv6, prefix lengths in range (exactly the address's length
+ * for single addresses). */
+static bool
+prefixes_valid(const struct vt_addr *a, int n, int max, bool single)
+{
+	if (n > max)
+		return false;
+	for (int i = 0; i < n; i++) {
+		int bits = a[i].family == AF_INET ? 32 : a[i].family == AF_INET6 ? 128 : 0;
+
+		if (bits == 0 || a[i].prefix > bits || (single && a[i].prefix != bits))
+			return false;
+	}
+	return true;
 }
 
 /* The ranges the configuration parser enforces (config.c), checked again on receipt. */
@@ -106,6 +134,10 @@ peer_valid(const struct chan_peer *cp)
 	    cp->rekey_interval > 120 || cp->compress_accel < 1 || cp->compress_accel > 65537)
 		return false;
 	if (cp->remote_len > sizeof(cp->remote))
+		return false;
+	if (!prefixes_valid(cp->peer_addrs, cp->npeer_addrs, CONFIG_MAX_ADDRS, true) ||
+	    !prefixes_valid(cp->routes, cp->nroutes, CONFIG_MAX_ROUTES, false) ||
+	    !prefixes_valid(cp->allowed_ips, cp->nallowed_ips, CONFIG_MAX_ROUTES, false))
 		return false;
 	if (cp->remote_len > 0 && !((cp->remote.ss_family == AF_INET &&
 	    cp->remote_len == sizeof(struct sockaddr_in)) || (cp->remote.ss_family == AF_INET6 &&

@@ -47,6 +47,11 @@ struct chan_peer {
 	uint8_t psk[32];
 	struct sockaddr_storage remote;        /* client: the server, resolved */
 	uint32_t remote_len;
+	/* the inner sources the peer may send from (its filter, prefix.h) */
+	uint8_t npeer_addrs, nroutes, nallowed_ips;
+	struct vt_addr peer_addrs[CONFIG_MAX_ADDRS];
+	struct vt_addr routes[CONFIG_MAX_ROUTES];
+	struct vt_addr allowed_ips[CONFIG_MAX_ROUTES];
 };
 
 #define CHAN_TEXT_MAX 480

@@ -2,7 +2,7 @@
  * fuzz_engine.c - libFuzzer target for the real engine: its event loop, dispatch and policies
  * (engine.c, datapath.c, the link modules, the control socket, the channel from the parent),
  * driven over descriptors the fuzzer holds the other end of. Each input builds a server engine
- * with three peers (UDP, UDP with LZ4, TCP): a UDP socket and a TCP listener on 127.0.0.1, a
+ * with three peers (UDP with a filter, UDP with LZ4, TCP): a UDP socket and a TCP listener on 127.0.0.1, a
  * control listener, a channel socketpair, and for each peer a SOCK_SEQPACKET socketpair as its
  * "device". The input is a list of operations, each [op][arg][len][len bytes]:
  *   0 a datagram from source arg%4 (127.0.0.2..5)     4 a control request (connect, send, close)
@@ -99,6 +99,12 @@ link_cfg(struct vt_peer *p, int k, const uint8_t pub[32])
 	p->compress = k == 1 ? VT_COMPRESS_LZ4 : VT_COMPRESS_NONE;
 	p->compress_accel = 1;
 	memcpy(p->public_key, pub, 32);
+	if (k == 0) {
+		/* The first peer's decrypted frames go through the cryptokey filter. */
+		p->peer_addrs[p->npeer_addrs++] = (struct vt_addr){ AF_INET, { 10, 9, 0, 2 }, 32 };
+		p->routes[p->nroutes++] = (struct vt_addr){ AF_INET, { 10, 2, 0, 0 }, 24 };
+		p->allowed_ips[p->nallowed_ips++] = (struct vt_addr){ AF_INET6, { 0xfd }, 8 };
+	}
 }
 
 static int

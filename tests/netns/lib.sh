@@ -78,6 +78,13 @@ NS_C=vtc$$
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/vtnetns.XXXXXX")
 PIDS=""
 
+# need_tools TOOL...: each must be installed (deps.sh installs them), else the test fails.
+need_tools() {
+	for _t in "$@"; do
+		command -v "$_t" >/dev/null 2>&1 || { echo "not ok - $_t is missing"; exit 1; }
+	done
+}
+
 # Remember a PID we started, so cleanup kills exactly those.
 track() { PIDS="$PIDS $1"; }
 
@@ -97,6 +104,9 @@ cleanup() {
 	done
 	ip netns del "$NS_S" 2>/dev/null
 	ip netns del "$NS_C" 2>/dev/null
+	for _n in $EXTRA_NS; do
+		ip netns del "$_n" 2>/dev/null
+	done
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 	[ -n "$finished" ] || [ "$failed" -eq 0 ] || exit 1
 }
@@ -108,6 +118,14 @@ finish() {
 	finished=yes
 	echo "# $passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ]
+}
+
+# add_netns NAME: one more namespace (loopback up), deleted by cleanup like the two below.
+EXTRA_NS=""
+add_netns() {
+	ip netns add "$1" || exit 1
+	EXTRA_NS="$EXTRA_NS $1"
+	ip -n "$1" link set lo up
 }
 
 # Two namespaces joined by veth, IPv4 and IPv6 on the underlay.

@@ -16,9 +16,7 @@
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/netns/lib.sh"
 need_root
-for _t in nc sha256sum python3 tcpdump nft timeout ss; do
-	command -v "$_t" >/dev/null 2>&1 || { echo "not ok - $_t is missing"; exit 1; }
-done
+need_tools nc sha256sum python3 tcpdump nft timeout ss
 plan 28
 setup_netns
 echo "# namespaces $NS_S $NS_C, files in $TMP"

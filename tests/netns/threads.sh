@@ -15,9 +15,7 @@
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/netns/lib.sh"
 need_root
-for _t in nc sha256sum python3 timeout ss; do
-	command -v "$_t" >/dev/null 2>&1 || { echo "not ok - $_t is missing"; exit 1; }
-done
+need_tools nc sha256sum python3 timeout ss
 plan 26
 setup_netns
 echo "# namespaces $NS_S $NS_C, files in $TMP"
@@ -164,7 +162,13 @@ shared() {
 	_l=$(grep "threads: $2;" "$1" | tail -1)
 	echo "# $(basename "$1"): ${_l#*engine: }"
 	echo "$_l" | awk '{
-		for (i = 1; i <= NF; i++) if ($i == "thread:") { s = 0; for (j = i + 2; j <= NF; j++) s += $j; exit (s > 0 ? 0 : 1) }
+		for (i = 1; i <= NF; i++)
+			if ($i == "thread:") {
+				s = 0
+				for (j = i + 2; j <= NF; j++)
+					s += $j
+				exit (s > 0 ? 0 : 1)
+			}
 		exit 1 }'
 }
 check "tun: the server's second thread sealed or opened packets (log)" shared "$TMP/s1.log" 2

@@ -17,9 +17,7 @@
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/netns/lib.sh"
 need_root
-for _t in nc sha256sum timeout ss; do
-	command -v "$_t" >/dev/null 2>&1 || { echo "not ok - $_t is missing"; exit 1; }
-done
+need_tools nc sha256sum timeout ss
 COMBOS="tun/udp/auto tun/tcp/auto tap/udp/auto tap/tcp/auto tun/udp/off tun/tcp/off tap/udp/off
     tap/tcp/off"
 # shellcheck disable=SC2086 # one word per combination

@@ -728,10 +728,10 @@ test_config_keys(void **state)
 {
 	static const char *const expected[] = { "listen", "pid-file", "control-socket",
 		"log-level", "threads", "user", "group", "private-key", "private-key-file",
-		"defaults", "peers", "type", "device", "persist", "proto", "remote", "mtu", "address",
-		"peer-address", "up", "down", "keepalive", "timeout", "rekey-interval", "cipher",
-		"compress", "compress-acceleration", "offload", "public-key", "preshared-key",
-		"preshared-key-file", NULL };
+		"defaults", "peers", "type", "device", "persist", "bridge", "proto", "remote", "mtu",
+		"address", "peer-address", "routes", "allowed-ips", "up", "down", "keepalive",
+		"timeout", "rekey-interval", "cipher", "compress", "compress-acceleration", "offload",
+		"public-key", "preshared-key", "preshared-key-file", NULL };
 	struct config_errors e;
 	char text[1024];
 	int n = 0;
@@ -756,6 +756,79 @@ test_config_keys(void **state)
 			print_message("key %s: top %d, peer %d\n", config_keys[i], at_top, in_peer);
 		assert_true(at_top != in_peer);
 	}
+}
+
+/* routes and allowed-ips: prefixes, one or a list; the network address, each once, at most
+ * CONFIG_MAX_ROUTES; tun only; routes not on a persistent device, not the network of one of
+ * the peer's own addresses, IPv6 ones only with an MTU for IPv6, and not the same as another
+ * peer's; only in a peer, never in defaults. */
+static void
+test_routes(void **state)
+{
+	struct vt_config cfg;
+	char text[8192], list[4096];
+	size_t n = 0;
+
+	(void)state;
+	load_string_ok(WITH("", "address = \"10.99.1.1/24\"; routes = [\"10.2.0.0/24\", "
+	    "\"fd02::/48\", \"0.0.0.0/0\"]; allowed-ips = \"192.0.2.0/28\";"), &cfg);
+	assert_int_equal(cfg.peers[0].nroutes, 3);
+	assert_int_equal(cfg.peers[0].routes[1].family, AF_INET6);
+	assert_int_equal(cfg.peers[0].routes[1].prefix, 48);
+	assert_int_equal(cfg.peers[0].routes[2].prefix, 0);
+	assert_int_equal(cfg.peers[0].nallowed_ips, 1);
+	assert_int_equal(cfg.peers[0].allowed_ips[0].prefix, 28);
+	config_free(&cfg);
+	load_string_ok(WITH("", "routes = \"10.2.0.0/24\";"), &cfg);
+	assert_int_equal(cfg.peers[0].nroutes, 1);
+	config_free(&cfg);
+	expect_error(WITH("", "routes = [\"10.2.0.1/24\"];"), 6,
+	    "routes '10.2.0.1/24' has host bits set (the network is 10.2.0.0/24)");
+	expect_error(WITH("", "allowed-ips = [\"fd00::1/64\"];"), 6,
+	    "allowed-ips 'fd00::1/64' has host bits set (the network is fd00::/64)");
+	expect_error(WITH("", "routes = [\"10.2.0.0\"];"), 6,
+	    "routes '10.2.0.0' needs a prefix length");
+	expect_error(WITH("", "routes = [\"10.2.0.0/24\", \"10.2.0.0/24\"];"), 6,
+	    "routes '10.2.0.0/24' is listed twice");
+	expect_error(WITH("", "routes = [\"lan\"];"), 6, "routes 'lan' is not an IPv4 or IPv6");
+	expect_error(WITH("", "routes = 5;"), 6, "routes must be a string or a list of strings");
+	expect_error(WITH("", "type = \"tap\"; routes = [\"10.2.0.0/24\"];"), 6,
+	    "routes are for tun devices only");
+	expect_error(WITH("", "type = \"tap\"; allowed-ips = [\"10.2.0.0/24\"];"), 6,
+	    "allowed-ips is for tun devices only");
+	expect_error(WITH("", "persist = true; routes = [\"10.2.0.0/24\"];"), 6,
+	    "persist devices are configured by the administrator: remove routes");
+	expect_error(WITH("", "mtu = 1000; routes = [\"fd02::/48\"];"), 6,
+	    "route fd02::/48 needs mtu >= 1280 (IPv6), not 1000");
+	expect_error(WITH("", "address = \"10.99.1.1/24\"; routes = [\"10.99.1.0/24\"];"), 6,
+	    "route 10.99.1.0/24 is the network of address 10.99.1.1/24");
+	expect_error(WITH("defaults = { routes = [\"10.2.0.0/24\"]; };", ""), 2, "routes");
+	/* bridge: tap only, not persist, not the device itself, a valid name */
+	load_string_ok(WITH("", "type = \"tap\"; bridge = \"br0\";"), &cfg);
+	assert_string_equal(cfg.peers[0].bridge, "br0");
+	config_free(&cfg);
+	load_string_ok(WITH("defaults = { type = \"tap\"; bridge = \"br-lan\"; };", ""), &cfg);
+	assert_string_equal(cfg.peers[0].bridge, "br-lan");
+	config_free(&cfg);
+	expect_error(WITH("", "bridge = \"br0\";"), 6, "bridge is for tap devices only");
+	expect_error(WITH("", "type = \"tap\"; persist = true; bridge = \"br0\";"), 6,
+	    "persist devices are configured by the administrator: remove bridge");
+	expect_error(WITH("", "type = \"tap\"; device = \"t0\"; bridge = \"t0\";"), 6,
+	    "bridge 't0' is the peer's own device");
+	expect_error(WITH("", "type = \"tap\"; bridge = \"br/0\";"), 6,
+	    "bridge 'br/0' is not a valid interface name");
+	/* two peers with one route */
+	snprintf(text, sizeof(text), "private-key = \"%s\";\npeers = {\n"
+	    "\ta = { public-key = \"%s\"; routes = [\"10.2.0.0/24\", \"10.3.0.0/24\"]; };\n"
+	    "\tb = { public-key = \"%s\"; routes = [\"10.3.0.0/24\"]; };\n};\n", OWN_PRIV,
+	    K1, K2);
+	expect_error(text, 4, "peer 'b': route 10.3.0.0/24 is also a route of peer 'a'");
+	/* at most CONFIG_MAX_ROUTES */
+	for (int i = 0; i <= CONFIG_MAX_ROUTES; i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s\"10.%d.0.0/16\"",
+		    i > 0 ? ", " : "", i);
+	snprintf(text, sizeof(text), WITH("", "routes = [%s];"), list);
+	expect_error(text, 6, "routes: too many prefixes (at most 64)");
 }
 
 static void
@@ -1087,6 +1160,7 @@ main(void)
 		cmocka_unit_test(test_inline_secrets_exposed),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_hostport),
+		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_hook_substitutions),
 		cmocka_unit_test(test_prescan),
 		cmocka_unit_test(test_free_wipes),

@@ -122,14 +122,20 @@ teardown_dir(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* Put argv (NULL-terminated) into command i of h. */
+/* Put argv (NULL-terminated) into command i of h (a hook without commands gets the test's
+ * own array of CONFIG_MAX_HOOKS: one hook at a time). */
 static void
 set_cmd(struct vt_hook *h, int i, ...)
 {
+	static struct vt_cmd store[CONFIG_MAX_HOOKS];
 	va_list ap;
 	char *a;
 	int n = 0;
 
+	if (h->cmds == NULL) {
+		memset(store, 0, sizeof(store));
+		h->cmds = store;
+	}
 	va_start(ap, i);
 	while ((a = va_arg(ap, char *)) != NULL)
 		h->cmds[i].argv[n++] = a;

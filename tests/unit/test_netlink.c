@@ -2,9 +2,10 @@
  * test_netlink.c - every netlink.c request against the kernel, each case in a child with its
  * own network namespace (needs root; skipped without), on a TUN device it creates: MTU,
  * transmit queue, IPv4 and IPv6 addresses with and without a peer, link up and down, link
- * deletion; the refusals with the kernel's errno text and extended ack, requests refused before
- * they are sent, and a device that does not exist. The results are read back from the kernel
- * (ioctl, getifaddrs, /proc/net/if_inet6).
+ * deletion, routes (IPv4, IPv6, with their MTU; refused when the table has them), bridge
+ * ports (a TAP device); the refusals with the kernel's errno text and extended ack, requests
+ * refused before they are sent, and a device that does not exist. The results are read back
+ * from the kernel (ioctl, getifaddrs, /proc/net/if_inet6, ip(8)).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -305,6 +306,113 @@ del_child(struct utns_report *r, const void *arg)
 	return 0;
 }
 
+/* What `ip ROUTE-ARGS` prints, in out. */
+static void
+ip_output(const char *args, char *out, size_t len)
+{
+	char cmd[256];
+	FILE *f;
+	size_t n = 0;
+
+	snprintf(cmd, sizeof(cmd), "ip %s 2>&1", args);
+	out[0] = '\0';
+	if ((f = popen(cmd, "r")) == NULL)
+		return;
+	n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	pclose(f);
+}
+
+/*
+ * Routes through the device: IPv4 and IPv6, with the route MTU; a prefix the table has already
+ * is refused with a message naming it; deleting removes exactly that route, and deleting one
+ * that is gone is no error; a device that does not exist and a bad prefix are refused.
+ */
+static int
+route_child(struct utns_report *r, const void *arg)
+{
+	struct vt_addr a4 = utns_addr("10.7.255.1", 24), a6 = utns_addr("fd07:ff::1", 64),
+	    r4 = utns_addr("10.7.0.0", 16), r6 = utns_addr("fd07:1::", 48),
+	    def = utns_addr("0.0.0.0", 0), bad = utns_addr("10.7.0.0", 33);
+	char err[256], out[2048];
+	int fd;
+
+	(void)arg;
+	if ((fd = make_dev(r)) == -1)
+		return 2;
+	DONE(r, netlink_set_mtu(DEV, 1400, err, sizeof(err)), err);
+	DONE(r, netlink_add_addr(DEV, &a4, NULL, err, sizeof(err)), err);
+	DONE(r, netlink_add_addr(DEV, &a6, NULL, err, sizeof(err)), err);
+	DONE(r, netlink_set_up(DEV, true, err, sizeof(err)), err);
+	DONE(r, netlink_route(DEV, &r4, 1400, true, err, sizeof(err)), err);
+	DONE(r, netlink_route(DEV, &r6, 1400, true, err, sizeof(err)), err);
+	ip_output("-4 route show 10.7.0.0/16", out, sizeof(out));
+	UTNS_HAS(r, out, "10.7.0.0/16 dev " DEV);
+	UTNS_HAS(r, out, "mtu 1400");
+	ip_output("-6 route show fd07:1::/48", out, sizeof(out));
+	UTNS_HAS(r, out, "fd07:1::/48 dev " DEV);
+	UTNS_HAS(r, out, "mtu 1400");
+	/* Twice: the table has it. */
+	REFUSED(r, netlink_route(DEV, &r4, 1400, true, err, sizeof(err)), err,
+	    "route 10.7.0.0/16: the system has a route to that prefix already (ip route show "
+	    "10.7.0.0/16): remove it or this route");
+	REFUSED(r, netlink_route(DEV, &r6, 1400, true, err, sizeof(err)), err,
+	    "route fd07:1::/48: the system has a route to that prefix already (ip route show "
+	    "fd07:1::/48): remove it or this route");
+	/* A default route through the device is a route like any other. */
+	DONE(r, netlink_route(DEV, &def, 0, true, err, sizeof(err)), err);
+	ip_output("-4 route show default", out, sizeof(out));
+	UTNS_HAS(r, out, "default dev " DEV);
+	/* Deleted: gone, and the device's own network stays. */
+	DONE(r, netlink_route(DEV, &r4, 0, false, err, sizeof(err)), err);
+	DONE(r, netlink_route(DEV, &r6, 0, false, err, sizeof(err)), err);
+	DONE(r, netlink_route(DEV, &def, 0, false, err, sizeof(err)), err);
+	ip_output("route show", out, sizeof(out));
+	UTNS_CHECK(r, strstr(out, "10.7.0.0/16") == NULL && strstr(out, "default") == NULL);
+	UTNS_HAS(r, out, "10.7.255.0/24 dev " DEV);
+	ip_output("-6 route show", out, sizeof(out));
+	UTNS_CHECK(r, strstr(out, "fd07:1::/48") == NULL);
+	DONE(r, netlink_route(DEV, &r4, 0, false, err, sizeof(err)), err);
+	/* Refusals. */
+	REFUSED(r, netlink_route("vt-none", &r4, 1400, true, err, sizeof(err)), err,
+	    "add route 10.7.0.0/16 dev vt-none: No such device");
+	REFUSED(r, netlink_route(DEV, &bad, 1400, true, err, sizeof(err)), err,
+	    "add route 10.7.0.0/33 dev " DEV ": invalid address family or prefix");
+	close(fd);
+	return 0;
+}
+
+/* A bridge port: attached, detached; a bridge that does not exist and an interface that is
+ * no bridge are refused, each named. */
+static int
+master_child(struct utns_report *r, const void *arg)
+{
+	char err[256], out[2048];
+	int fd;
+
+	(void)arg;
+	if ((fd = tun_open(DEV, VT_TAP, false, false, err, sizeof(err))) == -1) {
+		utns_note(r, "set-up: %s", err);
+		return 2;
+	}
+	ip_output("link add vt-br type bridge", out, sizeof(out));
+	DONE(r, netlink_set_master(DEV, "vt-br", err, sizeof(err)), err);
+	ip_output("link show master vt-br", out, sizeof(out));
+	UTNS_HAS(r, out, DEV);
+	DONE(r, netlink_set_master(DEV, NULL, err, sizeof(err)), err);
+	ip_output("link show master vt-br", out, sizeof(out));
+	UTNS_CHECK(r, strstr(out, DEV) == NULL);
+	REFUSED(r, netlink_set_master(DEV, "vt-none", err, sizeof(err)), err,
+	    "attach " DEV " to bridge vt-none: no bridge vt-none (create it first: ip link add "
+	    "vt-none type bridge)");
+	REFUSED(r, netlink_set_master(DEV, "lo", err, sizeof(err)), err,
+	    "attach " DEV " to bridge lo: lo is not a bridge");
+	REFUSED(r, netlink_set_master("vt-none", "vt-br", err, sizeof(err)), err,
+	    "attach vt-none to bridge vt-br: No such device");
+	close(fd);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -316,6 +424,8 @@ main(void)
 		UTNS_TEST("link up and down", updown_child, NULL),
 		UTNS_TEST("a device that does not exist", missing_child, NULL),
 		UTNS_TEST("delete a link", del_child, NULL),
+		UTNS_TEST("routes through the device", route_child, NULL),
+		UTNS_TEST("a bridge port", master_child, NULL),
 	};
 
 	log_init(true, LOG_LVL_WARN);

@@ -242,19 +242,22 @@ test_add_copies_without_hooks(void **state)
 	struct fx *f = *state;
 	struct vt_peer cfg;
 	struct peer *p;
+	struct vt_cmd one[1];
 	char arg[] = "/bin/true";
 	uint8_t key[32];
 
 	crypto_random(key, sizeof(key));
 	ut_peer_cfg(&cfg, "hooked", key, VT_TCP, NULL);
+	memset(one, 0, sizeof(one));
 	cfg.up.ncmds = 1;
+	cfg.up.cmds = one;
 	cfg.up.cmds[0].argv[0] = arg;
 	cfg.up.cmds[0].argc = 1;
 	cfg.down = cfg.up;
 	p = peer_add(&f->s.t, 1, &cfg, &f->s.local, false);
 	assert_non_null(p);
 	assert_int_equal(p->cfg.up.ncmds, 0);
-	assert_null(p->cfg.up.cmds[0].argv[0]);
+	assert_null(p->cfg.up.cmds);
 	assert_int_equal(p->cfg.down.ncmds, 0);
 	assert_int_equal(p->cfg.proto, VT_TCP);
 	/* The session points at the table's copy, not at the caller's. */

@@ -43,14 +43,22 @@ static const char probe[] = "{ echo \"$*\"; env | grep ^VTUND_ | sort; "
     "echo up=$(( $(cat /sys/class/net/$1/flags) & 1 )) mtu=$(cat /sys/class/net/$1/mtu) "
     "txqueuelen=$(cat /sys/class/net/$1/tx_queue_len); } > \"$0\"";
 
-/* Append a command (argv, NULL-terminated) to h. */
+/* Append a command (argv, NULL-terminated) to h. A hook without commands gets one of the
+ * test's arrays (up to four hooks at a time). */
 static void
 add_cmd(struct vt_hook *h, ...)
 {
-	struct vt_cmd *c = &h->cmds[h->ncmds++];
+	static struct vt_cmd store[4][CONFIG_MAX_HOOKS];
+	static int next;
+	struct vt_cmd *c;
 	va_list ap;
 	char *a;
 
+	if (h->cmds == NULL) {
+		h->cmds = store[next++ % 4];
+		memset(h->cmds, 0, sizeof(store[0]));
+	}
+	c = &h->cmds[h->ncmds++];
 	va_start(ap, h);
 	while ((a = va_arg(ap, char *)) != NULL)
 		c->argv[c->argc++] = a;

@@ -565,11 +565,14 @@ test_peer_round_trip(void **state)
 	struct sockaddr_in6 r6;
 	struct chan_peer cp;
 	struct vt_peer in, out;
+	struct vt_cmd one[1];
 	char arg[] = "/bin/true";
 
 	(void)state;
 	sample_peer(&in);
+	memset(one, 0, sizeof(one));
 	in.up.ncmds = 1;
+	in.up.cmds = one;
 	in.up.cmds[0].argv[0] = arg;
 	memset(&r6, 0, sizeof(r6));
 	r6.sin6_family = AF_INET6;
@@ -596,7 +599,7 @@ test_peer_round_trip(void **state)
 	assert_memory_equal(out.public_key, in.public_key, 32);
 	assert_memory_equal(out.psk, in.psk, 32);
 	assert_int_equal(out.up.ncmds, 0);
-	assert_null(out.up.cmds[0].argv[0]);
+	assert_null(out.up.cmds);
 	assert_int_equal(out.naddrs, 0);
 	assert_false(out.has_remote);
 	assert_string_equal(out.remote_host, "");
