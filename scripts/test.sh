@@ -81,6 +81,7 @@ fuzz_targets() {
 	stream         70000    a TCP frame of any 16-bit length (65535 + 2) and what follows it
 	engine         70000    operations of up to 65535 bytes each on the engine's descriptors
 	offload        70000    a mode byte, a vnet header and a frame of OFF_FRAME_MAX (65593)
+	vtun_import    262144   a VTun vtund.conf (the largest of tests/data/vtun: 176 KiB)
 	EOF
 }
 

@@ -6,15 +6,22 @@
 #include "config-auto.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "control.h"
+#include "crypto.h"
 #include "keys.h"
 #include "parent.h"
+#include "vtun_import.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -46,6 +53,7 @@ static int cmd_reload(int argc, char **argv);
 static int cmd_genkey(int argc, char **argv);
 static int cmd_pubkey(int argc, char **argv);
 static int cmd_genpsk(int argc, char **argv);
+static int cmd_import_vtun(int argc, char **argv);
 
 /* Every subcommand: its name, its arguments for the usage text, and what runs it. */
 static const struct command {
@@ -59,6 +67,7 @@ static const struct command {
 	{ "genkey", "genkey", cmd_genkey },
 	{ "pubkey", "pubkey", cmd_pubkey },
 	{ "genpsk", "genpsk", cmd_genpsk },
+	{ "import-vtun", "import-vtun FILE [-o OUT] [-r HOST[:PORT]] [-k DIR]", cmd_import_vtun },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -229,6 +238,217 @@ cmd_genpsk(int argc, char **argv)
 	if (argc > 1)
 		usage_error("genpsk: unexpected argument %s", argv[1]);
 	return keys_cmd_genpsk(stdout) == 0 ? 0 : 1;
+}
+
+#define IMPORT_MAX (64 * 1024 * 1024) /* bytes of a VTun configuration */
+
+/* The whole file path into a malloc'd buffer; NULL with a message on stderr. */
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	if (f == NULL) {
+		fprintf(stderr, "vtund-ng: import-vtun: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (n == cap) {
+			char *b;
+
+			cap = cap ? cap * 2 : 65536;
+			if (cap > IMPORT_MAX + 1 || (b = realloc(buf, cap)) == NULL) {
+				fprintf(stderr, "vtund-ng: import-vtun: %s: larger than %d MiB\n",
+				    path, IMPORT_MAX >> 20);
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = b;
+		}
+		size_t r = fread(buf + n, 1, cap - n, f);
+
+		n += r;
+		if (r == 0)
+			break;
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "vtund-ng: import-vtun: %s: %s\n", path, strerror(errno));
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	*len = n;
+	return buf;
+}
+
+/* A new file dir/name of mode 0600 (never one that exists) holding text. */
+static int
+write_new(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1) {
+		fprintf(stderr, "vtund-ng: import-vtun: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd) == -1) {
+		fprintf(stderr, "vtund-ng: import-vtun: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A key pair: the private key in base64 (with a newline) and the public key. */
+static int
+keypair(char priv[CRYPTO_B64_KEY_LEN + 2], char pub[CRYPTO_B64_KEY_LEN + 1])
+{
+	uint8_t k[32], p[32];
+
+	if (crypto_x25519_keygen(k, p) == -1)
+		return -1;
+	crypto_key_to_base64(priv, k);
+	strcat(priv, "\n");
+	crypto_key_to_base64(pub, p);
+	crypto_wipe(k, sizeof(k));
+	return 0;
+}
+
+/*
+ * vtund-ng import-vtun FILE [-o OUT] [-r HOST[:PORT]] [-k DIR]: a VTun vtund.conf as a vtund-ng
+ * configuration on OUT (or stdout), the warnings on stderr. -r: for a client whose server is
+ * HOST. -k DIR (a new or empty directory): make the keys: DIR/private.key for this side, and
+ * for a server one key pair per peer, its private key in DIR/PEER.key for that client and its
+ * public key in the configuration.
+ */
+static int
+cmd_import_vtun(int argc, char **argv)
+{
+	const char *in = NULL, *outpath = NULL, *remote = NULL, *keydir = NULL;
+	struct vtun_import_opts o;
+	struct vtun_import r;
+	char **pubs = NULL, **privs = NULL, priv[CRYPTO_B64_KEY_LEN + 2], dir[PATH_MAX];
+	char keyfile[PATH_MAX + 16];
+	int c, n = 0, rc = 1;
+	char *text;
+	size_t len;
+
+	optind = 0; /* a fresh scan (GNU getopt), which may put FILE after the options */
+	opterr = 0;
+	while ((c = getopt(argc, argv, "o:r:k:")) != -1) {
+		switch (c) {
+		case 'o':
+			outpath = optarg;
+			break;
+		case 'r':
+			remote = optarg;
+			break;
+		case 'k':
+			keydir = optarg;
+			break;
+		default:
+			usage_error("import-vtun: unknown option -%c", optopt);
+		}
+	}
+	if (optind < argc)
+		in = argv[optind++];
+	if (in == NULL || optind < argc)
+		usage_error("%s", "import-vtun needs one FILE (a VTun vtund.conf)");
+	if ((text = slurp(in, &len)) == NULL)
+		return 1;
+	memset(&o, 0, sizeof(o));
+	o.name = in;
+	o.remote = remote;
+	if (keydir != NULL) {
+		if (mkdir(keydir, 0700) == -1 && errno != EEXIST) {
+			fprintf(stderr, "vtund-ng: import-vtun: %s: %s\n", keydir, strerror(errno));
+			goto out;
+		}
+		if (realpath(keydir, dir) == NULL) {
+			fprintf(stderr, "vtund-ng: import-vtun: %s: %s\n", keydir, strerror(errno));
+			goto out;
+		}
+		snprintf(keyfile, sizeof(keyfile), "%s/private.key", dir);
+		o.private_key_file = keyfile;
+		if (crypto_init() == -1 || (n = vtun_import_count(text, len)) < 0)
+			n = 0;
+		if (remote != NULL)
+			n = 0; /* a client names its server's public key: not ours to make */
+		pubs = calloc((size_t)n + 1, sizeof(*pubs));
+		privs = calloc((size_t)n + 1, sizeof(*privs));
+		if (pubs == NULL || privs == NULL)
+			goto out;
+		for (int i = 0; i < n; i++) {
+			pubs[i] = malloc(CRYPTO_B64_KEY_LEN + 1);
+			privs[i] = malloc(CRYPTO_B64_KEY_LEN + 2);
+			if (pubs[i] == NULL || privs[i] == NULL || keypair(privs[i], pubs[i]) == -1)
+				goto out;
+		}
+		o.keys = (const char *const *)pubs;
+		o.nkeys = n;
+	}
+	if (vtun_import(text, len, &o, &r) == -1) {
+		fprintf(stderr, "vtund-ng: import-vtun: %s\n", r.error);
+		goto out;
+	}
+	for (int i = 0; i < r.nwarnings; i++)
+		fprintf(stderr, "%s\n", r.warnings[i]);
+	if (r.dropped > 0)
+		fprintf(stderr, "%s: %d more warnings not shown\n", in, r.dropped);
+	if (keydir != NULL) {
+		char pub[CRYPTO_B64_KEY_LEN + 1], name[96];
+
+		if (keypair(priv, pub) == -1 || write_new(dir, "private.key", priv) == -1)
+			goto free_r;
+		crypto_wipe(priv, sizeof(priv));
+		snprintf(name, sizeof(name), "private.pub");
+		strcat(pub, "\n");
+		if (write_new(dir, name, pub) == -1)
+			goto free_r;
+		for (int i = 0; i < r.sessions && i < n; i++) {
+			snprintf(name, sizeof(name), "%s.key", r.peers[i]);
+			if (write_new(dir, name, privs[i]) == -1)
+				goto free_r;
+		}
+	}
+	if (outpath != NULL) {
+		int fd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		if (fd == -1 || write(fd, r.out, strlen(r.out)) != (ssize_t)strlen(r.out) ||
+		    close(fd) == -1) {
+			fprintf(stderr, "vtund-ng: import-vtun: %s: %s\n", outpath, strerror(errno));
+			goto free_r;
+		}
+	} else {
+		fputs(r.out, stdout);
+	}
+	fprintf(stderr, "vtund-ng: import-vtun: %d session%s converted, %d skipped, %d "
+	    "warning%s%s%s\n", r.sessions, r.sessions == 1 ? "" : "s", r.skipped,
+	    r.nwarnings + r.dropped, r.nwarnings + r.dropped == 1 ? "" : "s",
+	    keydir != NULL ? "; keys in " : "", keydir != NULL ? dir : "");
+	rc = r.sessions > 0 ? 0 : 1;
+	if (r.sessions == 0)
+		fprintf(stderr, "vtund-ng: import-vtun: no session could be converted\n");
+free_r:
+	vtun_import_free(&r);
+out:
+	for (int i = 0; i < n; i++) {
+		if (privs != NULL && privs[i] != NULL)
+			crypto_wipe(privs[i], CRYPTO_B64_KEY_LEN + 2);
+		if (privs != NULL)
+			free(privs[i]);
+		if (pubs != NULL)
+			free(pubs[i]);
+	}
+	free(pubs);
+	free(privs);
+	free(text);
+	return rc;
 }
 
 /* vtund-ng [-nv] [-f file] [-t] client PEER [HOST[:PORT]] */
