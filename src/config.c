@@ -508,11 +508,6 @@ check_routes(struct loader *ld, struct peer_work *w)
 			    "only (type is tap)");
 		return;
 	}
-	if (p->persist && !w->bad[PK_PERSIST] && p->nroutes > 0) {
-		config_err(ld, w->line[PK_ROUTES], "persist devices are configured by the "
-		    "administrator: remove routes");
-		return;
-	}
 	for (int i = 0; i < p->nroutes; i++) {
 		const struct vt_addr *r = &p->routes[i];
 
@@ -544,15 +539,10 @@ check_peer(struct loader *ld, struct peer_work *w, int peer_line)
 
 	if (w->line[PK_PUBLIC_KEY] == 0)
 		config_err(ld, peer_line, "missing public-key (the other side's public key)");
-	if (p->persist && !w->bad[PK_PERSIST] && (p->naddrs > 0 || p->npeer_addrs > 0)) {
-		l = p->naddrs > 0 ? w->line[PK_ADDRESS] : w->line[PK_PEER_ADDRESS];
-		config_err(ld, l, "persist devices are configured by the administrator: remove %s",
-		    p->naddrs > 0 ? "address" : "peer-address");
-	}
 	if (p->type == VT_TAP && p->npeer_addrs > 0 && !w->bad[PK_TYPE])
 		config_err(ld, w->line[PK_PEER_ADDRESS], "peer-address is for tun devices only "
 		    "(type is tap)");
-	else if (!p->persist && !w->bad[PK_ADDRESS]) {
+	else if (!w->bad[PK_ADDRESS]) {
 		for (int i = 0; i < p->npeer_addrs; i++) {
 			if (!has_family(p->addrs, p->naddrs, p->peer_addrs[i].family)) {
 				config_err(ld, w->line[PK_PEER_ADDRESS], "peer-address needs a "
@@ -566,9 +556,6 @@ check_peer(struct loader *ld, struct peer_work *w, int peer_line)
 	if (p->bridge[0] != '\0' && p->type != VT_TAP && !w->bad[PK_TYPE])
 		config_err(ld, w->line[PK_BRIDGE], "bridge is for tap devices only (type is tun: "
 		    "a tun link is routed; use routes)");
-	else if (p->bridge[0] != '\0' && p->persist && !w->bad[PK_PERSIST])
-		config_err(ld, w->line[PK_BRIDGE], "persist devices are configured by the "
-		    "administrator: remove bridge");
 	else if (p->bridge[0] != '\0' && strcmp(p->bridge, p->device) == 0)
 		config_err(ld, w->line[PK_BRIDGE], "bridge '%s' is the peer's own device",
 		    p->bridge);

@@ -58,7 +58,9 @@ struct vt_peer {
 	enum vt_devtype type;               /* "type": "tun" | "tap" (default tun) */
 	char device[CONFIG_IFNAME_MAX + 1]; /* "device" (default: "vt-" + name, truncated) */
 	bool persist;                       /* "persist": use a pre-created device, don't
-	                                       configure or delete it (default false) */
+	                                       configure or delete it (default false); its
+	                                       address, mtu, routes, bridge are for
+	                                       `vtund-ng device add -a` */
 	char bridge[CONFIG_IFNAME_MAX + 1]; /* "bridge": tap only, an existing Linux bridge
 	                                       the device becomes a port of ("" = none) */
 	enum vt_proto proto;                /* "proto": "udp" | "tcp" (default udp) */

@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <net/if.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,11 @@
 #include "control.h"
 #include "crypto.h"
 #include "keys.h"
+#include "config.h"
+#include "names.h"
 #include "parent.h"
+#include "priv.h"
+#include "tun.h"
 #include "vtun_import.h"
 
 #ifndef SYSCONFDIR
@@ -54,6 +60,7 @@ static int cmd_genkey(int argc, char **argv);
 static int cmd_pubkey(int argc, char **argv);
 static int cmd_genpsk(int argc, char **argv);
 static int cmd_import_vtun(int argc, char **argv);
+static int cmd_device(int argc, char **argv);
 
 /* Every subcommand: its name, its arguments for the usage text, and what runs it. */
 static const struct command {
@@ -68,6 +75,9 @@ static const struct command {
 	{ "pubkey", "pubkey", cmd_pubkey },
 	{ "genpsk", "genpsk", cmd_genpsk },
 	{ "import-vtun", "import-vtun FILE [-o OUT] [-r HOST[:PORT]] [-k DIR]", cmd_import_vtun },
+	{ "device", "device add NAME [-t tun|tap] [-u USER] [-g GROUP] | device del NAME",
+	    cmd_device },
+	{ "device", "[-f file] device add -a [-u USER] [-g GROUP] | device del -a", cmd_device },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -401,7 +411,7 @@ cmd_import_vtun(int argc, char **argv)
 	if (r.dropped > 0)
 		fprintf(stderr, "%s: %d more warnings not shown\n", in, r.dropped);
 	if (keydir != NULL) {
-		char pub[CRYPTO_B64_KEY_LEN + 1], name[96];
+		char pub[CRYPTO_B64_KEY_LEN + 2], name[96]; /* room for the newline */
 
 		if (keypair(priv, pub) == -1 || write_new(dir, "private.key", priv) == -1)
 			goto free_r;
@@ -448,6 +458,132 @@ out:
 	free(pubs);
 	free(privs);
 	free(text);
+	return rc;
+}
+
+/* The owner of -a's devices: -u, else the configuration's user (none for ""), else the
+ * default user if it exists; -1 for none. */
+static int
+device_owner(const char *user, const char *group, const struct vt_config *cfg, uid_t *uid,
+    gid_t *gid)
+{
+	char err[256];
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (user == NULL && cfg != NULL) {
+		user = cfg->user;
+		if (group == NULL)
+			group = cfg->group;
+	}
+	if (user == NULL && cfg != NULL && getpwnam(VT_DEFAULT_USER) != NULL)
+		user = VT_DEFAULT_USER;
+	if (user == NULL || user[0] == '\0')
+		return 0;
+	if (priv_lookup_user(user, group, uid, gid, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vtund-ng: device: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * vtund-ng device add NAME [-t tun|tap] [-u USER] [-g GROUP] | device del NAME: a persistent
+ * device owned by USER (as tunctl -t tap0 -u USER did), or its removal. With -a instead of a
+ * NAME: every peer of the configuration with persist = true, its device made and configured
+ * (mtu, address, peer-address, bridge, link up, routes) so that the daemon runs without root;
+ * devices that exist already are left as they are. Root only (CAP_NET_ADMIN).
+ */
+static int
+cmd_device(int argc, char **argv)
+{
+	const char *name = NULL, *user = NULL, *group = NULL, *type = "tun";
+	struct vt_config cfg;
+	struct config_errors errs;
+	bool add, all = false;
+	char err[512];
+	int c, rc = 0, n = 0;
+	uid_t uid;
+	gid_t gid;
+
+	if (argc < 2 || (strcmp(argv[1], "add") != 0 && strcmp(argv[1], "del") != 0))
+		usage_error("%s", "device needs add or del");
+	add = strcmp(argv[1], "add") == 0;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt(argc - 1, argv + 1, "at:u:g:")) != -1) {
+		switch (c) {
+		case 'a':
+			all = true;
+			break;
+		case 't':
+			type = optarg;
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		case 'g':
+			group = optarg;
+			break;
+		default:
+			usage_error("device: unknown option -%c or a missing argument", optopt);
+		}
+	}
+	if (optind < argc - 1)
+		name = argv[1 + optind++];
+	if (optind < argc - 1 || (all == (name != NULL)))
+		usage_error("%s", "device add|del needs one device NAME, or -a");
+	if (!add && (user != NULL || group != NULL || strcmp(type, "tun") != 0))
+		usage_error("%s", "device del takes no -t, -u or -g");
+	if (name != NULL) {
+		enum vt_devtype t = strcmp(type, "tap") == 0 ? VT_TAP : VT_TUN;
+
+		if (strcmp(type, "tun") != 0 && strcmp(type, "tap") != 0)
+			usage_error("device: -t %s: tun or tap", type);
+		if (!add)
+			rc = tun_remove_persistent(name, err, sizeof(err));
+		else if (device_owner(user, group, NULL, &uid, &gid) == -1)
+			return 1;
+		else
+			rc = tun_make_persistent(name, t, uid, gid, err, sizeof(err));
+		if (rc == -1) {
+			fprintf(stderr, "vtund-ng: %s\n", err);
+			return 1;
+		}
+		printf("device %s: %s\n", name, add ? "made (persistent)" : "removed");
+		return 0;
+	}
+	if (config_load(opt.config, &cfg, &errs) == -1) {
+		for (int i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		return 1;
+	}
+	if (add && device_owner(user, group, &cfg, &uid, &gid) == -1) {
+		config_free(&cfg);
+		return 1;
+	}
+	for (int i = 0; i < cfg.npeers; i++) {
+		const struct vt_peer *p = &cfg.peers[i];
+
+		if (!p->persist)
+			continue;
+		n++;
+		if (add && if_nametoindex(p->device) != 0) {
+			printf("device %s (peer %s): exists, left as it is\n", p->device, p->name);
+			continue;
+		}
+		if ((add ? priv_device_make(p, uid, gid, err, sizeof(err)) :
+		    tun_remove_persistent(p->device, err, sizeof(err))) == -1) {
+			fprintf(stderr, "vtund-ng: peer %s: %s\n", p->name, err);
+			rc = 1;
+			continue;
+		}
+		printf("device %s (peer %s): %s\n", p->device, p->name, add ?
+		    "made and configured" : "removed");
+	}
+	if (n == 0)
+		printf("%s: no peer has persist = true: nothing to do\n", opt.config);
+	config_free(&cfg);
 	return rc;
 }
 

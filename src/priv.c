@@ -112,6 +112,20 @@ configure(const struct vt_peer *p, char *err, size_t errlen)
 	return 0;
 }
 
+int
+priv_device_make(const struct vt_peer *p, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	char e[256];
+
+	if (tun_make_persistent(p->device, p->type, uid, gid, err, errlen) == -1)
+		return -1;
+	if (configure(p, err, errlen) == 0)
+		return 0;
+	if (tun_remove_persistent(p->device, e, sizeof(e)) == -1)
+		log_warnx("%s", e);
+	return -1;
+}
+
 /* Whether prefix r is among the n prefixes of list. */
 static bool
 listed(const struct vt_addr *r, const struct vt_addr *list, int n)

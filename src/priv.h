@@ -29,6 +29,11 @@ int priv_device_up(const struct vt_peer *p, const char *role, int *ifindex, char
  * even if another process still holds an fd of it. A persistent device stays.
  */
 void priv_device_down(const struct vt_peer *p, const char *role, int fd, int ifindex);
+/* `vtund-ng device add -a`: make p's device persistent, owned by uid and gid (-1: none in
+ * particular), and configure it as the daemon would a device of its own (MTU, addresses,
+ * bridge, link up, routes), for a daemon that then runs without privileges and attaches to
+ * it (persist = true). 0, or -1 with err (nothing is left behind). */
+int priv_device_make(const struct vt_peer *p, uid_t uid, gid_t gid, char *err, size_t errlen);
 /* A reload changed the routes of running peer p (old: its settings before): delete the ones
  * it no longer has (add false: do that for every peer first), or add the new ones (add
  * true), all it can. 0, or -1 with the last failure in err. */

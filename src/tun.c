@@ -86,8 +86,8 @@ tun_open(const char *name, enum vt_devtype type, bool must_exist, bool vnet, cha
 	}
 	if (must_exist && if_nametoindex(name) == 0) {
 		snprintf(err, errlen, "device %s: does not exist (persist is set: create it "
-		    "first with `ip tuntap add dev %s mode %s user USER`)", name, name,
-		    names_devtype[type]);
+		    "first with `vtund-ng device add -a`, or `ip tuntap add dev %s mode %s user "
+		    "USER`)", name, name, names_devtype[type]);
 		return -1;
 	}
 	if ((fd = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC)) == -1) {
@@ -169,6 +169,60 @@ int
 tun_clear_persist(int fd)
 {
 	return ioctl(fd, TUNSETPERSIST, 0) == -1 ? -1 : 0;
+}
+
+int
+tun_make_persistent(const char *name, enum vt_devtype type, uid_t uid, gid_t gid, char *err,
+    size_t errlen)
+{
+	int fd;
+
+	if (if_nametoindex(name) != 0) {
+		snprintf(err, errlen, "device %s: exists already (vtund-ng device del %s removes "
+		    "a persistent one)", name, name);
+		return -1;
+	}
+	if ((fd = tun_open(name, type, false, false, err, errlen)) == -1)
+		return -1;
+	if ((uid != (uid_t)-1 && ioctl(fd, TUNSETOWNER, (unsigned long)uid) == -1) ||
+	    (gid != (gid_t)-1 && ioctl(fd, TUNSETGROUP, (unsigned long)gid) == -1) ||
+	    ioctl(fd, TUNSETPERSIST, 1) == -1) {
+		snprintf(err, errlen, "device %s: make persistent: %s", name, strerror(errno));
+		close(fd); /* not persistent: the device goes with the fd */
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+tun_remove_persistent(const char *name, char *err, size_t errlen)
+{
+	long flags = existing_tun_flags(name);
+	int fd;
+
+	if (if_nametoindex(name) == 0) {
+		snprintf(err, errlen, "device %s: does not exist", name);
+		return -1;
+	}
+	if (flags < 0) {
+		snprintf(err, errlen, "device %s: not a tun/tap device", name);
+		return -1;
+	}
+	if (!(flags & IFF_PERSIST)) {
+		snprintf(err, errlen, "device %s: not persistent (its process owns it)", name);
+		return -1;
+	}
+	if ((fd = tun_open(name, (flags & IFF_TAP) ? VT_TAP : VT_TUN, true, false, err,
+	    errlen)) == -1)
+		return -1;
+	if (ioctl(fd, TUNSETPERSIST, 0) == -1) {
+		snprintf(err, errlen, "device %s: clear persist: %s", name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd); /* the last fd of a device that is not persistent: it is gone */
+	return 0;
 }
 
 ssize_t

@@ -52,6 +52,14 @@ int tun_writev(int fd, const struct iovec *iov, int n);
 /* Clear the persist flag of the device behind fd (an engine holding the same device could have
  * set it: TUNSETPERSIST needs no capability on an attached fd). 0 or -1. */
 int tun_clear_persist(int fd);
+/* `vtund-ng device add`: a new persistent device name of type, owned by uid and gid (-1:
+ * nobody in particular), left down and unconfigured, and closed. 0, or -1 with err (a name
+ * that exists is refused). */
+int tun_make_persistent(const char *name, enum vt_devtype type, uid_t uid, gid_t gid, char *err,
+    size_t errlen);
+/* `vtund-ng device del`: remove persistent device name (its type read from the kernel). 0, or
+ * -1 with err (no such device, not tun/tap, not persistent, attached by a process). */
+int tun_remove_persistent(const char *name, char *err, size_t errlen);
 
 /*
  * Read one frame into b (reset, payload at the standard headroom). Returns its length, 0 if

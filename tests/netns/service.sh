@@ -1,13 +1,14 @@
 #!/bin/sh
 # tests/netns/service.sh - the service integration:
-#   1. the generated systemd units pass `systemd-analyze verify` (ExecStart pointed at $VTUND);
+#   1. the generated systemd units (server, client, devices) pass `systemd-analyze verify`
+#      (ExecStart and ExecStop pointed at $VTUND);
 #   2. the SysV init script starts, reports, reloads and stops a server and a client inside a
 #      fresh network namespace, with pid files and control sockets in a private run directory;
 #   3. the daemon in the foreground (as systemd runs it) sends READY=1 to $NOTIFY_SOCKET, logs
 #      SIGHUP and removes its device on SIGTERM.
 # Needs root (exit 77 otherwise). Environment (set by `make check`): VTUND, top_srcdir,
-# top_builddir. Prints "ok - ..." or "not ok - ..." per check (lib.sh's helpers and plan): 4 for
-# the units, 45 for the init script, 9 for the foreground daemon, whatever happens. A tool that
+# top_builddir. Prints "ok - ..." or "not ok - ..." per check (lib.sh's helpers and plan): 6 for
+# the units (server, client, devices), 45 for the init script, 9 for the foreground daemon, whatever happens. A tool that
 # is missing (systemd-analyze, setpriv, python3) makes its checks "# SKIP" with the reason,
 # except under CI (CI=true), where deps.sh installs it: there they fail.
 set -u
@@ -16,7 +17,7 @@ top_builddir=${top_builddir:-$top_srcdir}
 VTUND=${VTUND:-$top_builddir/vtund-ng}
 . "$top_srcdir/tests/netns/lib.sh"
 need_root
-plan $((4 + 45 + 9))
+plan $((6 + 45 + 9))
 
 ns=vtsvc$$
 ns_made=false
@@ -74,7 +75,7 @@ fi
 # them from the .in files the same way.
 units=$tmp/units
 mkdir -p "$units" "$tmp/man/man5" "$tmp/man/man8"
-for u in vtund-ng-server.service 'vtund-ng-client@.service'; do
+for u in vtund-ng-server.service 'vtund-ng-client@.service' vtund-ng-devices.service; do
 	if [ -r "$top_builddir/init/$u" ]; then
 		cp "$top_builddir/init/$u" "$units/$u.built"
 	else
@@ -88,14 +89,16 @@ for u in vtund-ng-server.service 'vtund-ng-client@.service'; do
 		ok "$u: every @variable@ is substituted"
 	fi
 	# systemd-analyze verify insists that ExecStart's binary exists: point it at ours.
-	sed "s|^ExecStart=[^ ]*|ExecStart=$VTUND|" "$units/$u.built" > "$units/$u"
+	sed -e "s|^ExecStart=[^ ]*|ExecStart=$VTUND|" -e "s|^ExecStop=[^ ]*|ExecStop=$VTUND|" \
+	    "$units/$u.built" > "$units/$u"
 done
 # ... and that the Documentation= manual pages exist.
 ln -s "$top_srcdir/man/vtund-ng.8" "$tmp/man/man8/vtund-ng.8"
 ln -s "$top_srcdir/man/vtund-ng.conf.5" "$tmp/man/man5/vtund-ng.conf.5"
 
 if command -v systemd-analyze >/dev/null 2>&1; then
-	for u in vtund-ng-server.service 'vtund-ng-client@test.service'; do
+	for u in vtund-ng-server.service 'vtund-ng-client@test.service' \
+	    vtund-ng-devices.service; do
 		# Any output (an unknown or misspelt setting is only a warning) is a failure.
 		if out=$(cd "$units" && MANPATH=$tmp/man SYSTEMD_LOG_LEVEL=notice \
 		    systemd-analyze verify "./$u" 2>&1) && [ -z "$out" ]; then
@@ -108,7 +111,8 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 else
 	cannot_run "systemd-analyze is not installed (apt-get install systemd)" \
 	    "systemd-analyze verify vtund-ng-server.service" \
-	    "systemd-analyze verify vtund-ng-client@test.service"
+	    "systemd-analyze verify vtund-ng-client@test.service" \
+	    "systemd-analyze verify vtund-ng-devices.service"
 fi
 
 # ---- 2. SysV init script -------------------------------------------------------------------

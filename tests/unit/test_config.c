@@ -759,9 +759,9 @@ test_config_keys(void **state)
 }
 
 /* routes and allowed-ips: prefixes, one or a list; the network address, each once, at most
- * CONFIG_MAX_ROUTES; tun only; routes not on a persistent device, not the network of one of
- * the peer's own addresses, IPv6 ones only with an MTU for IPv6, and not the same as another
- * peer's; only in a peer, never in defaults. */
+ * CONFIG_MAX_ROUTES; tun only (also on a persistent device: device add applies them); not the
+ * network of one of the peer's own addresses, IPv6 ones only with an MTU for IPv6, and not the
+ * same as another peer's; only in a peer, never in defaults. */
 static void
 test_routes(void **state)
 {
@@ -796,8 +796,12 @@ test_routes(void **state)
 	    "routes are for tun devices only");
 	expect_error(WITH("", "type = \"tap\"; allowed-ips = [\"10.2.0.0/24\"];"), 6,
 	    "allowed-ips is for tun devices only");
-	expect_error(WITH("", "persist = true; routes = [\"10.2.0.0/24\"];"), 6,
-	    "persist devices are configured by the administrator: remove routes");
+	/* with persist, vtund-ng device add -a applies them (the daemon only attaches) */
+	load_string_ok(WITH("", "persist = true; address = \"10.99.1.1/24\"; "
+	    "routes = [\"10.2.0.0/24\"];"), &cfg);
+	assert_int_equal(cfg.peers[0].nroutes, 1);
+	assert_int_equal(cfg.peers[0].naddrs, 1);
+	config_free(&cfg);
 	expect_error(WITH("", "mtu = 1000; routes = [\"fd02::/48\"];"), 6,
 	    "route fd02::/48 needs mtu >= 1280 (IPv6), not 1000");
 	expect_error(WITH("", "address = \"10.99.1.1/24\"; routes = [\"10.99.1.0/24\"];"), 6,
@@ -811,8 +815,8 @@ test_routes(void **state)
 	assert_string_equal(cfg.peers[0].bridge, "br-lan");
 	config_free(&cfg);
 	expect_error(WITH("", "bridge = \"br0\";"), 6, "bridge is for tap devices only");
-	expect_error(WITH("", "type = \"tap\"; persist = true; bridge = \"br0\";"), 6,
-	    "persist devices are configured by the administrator: remove bridge");
+	load_string_ok(WITH("", "type = \"tap\"; persist = true; bridge = \"br0\";"), &cfg);
+	config_free(&cfg);
 	expect_error(WITH("", "type = \"tap\"; device = \"t0\"; bridge = \"t0\";"), 6,
 	    "bridge 't0' is the peer's own device");
 	expect_error(WITH("", "type = \"tap\"; bridge = \"br/0\";"), 6,

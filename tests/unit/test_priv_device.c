@@ -336,7 +336,7 @@ refused_child(struct utns_report *r, const void *arg)
 	peer_cfg(&p, "vt-none", VT_TAP, up, NULL);
 	p.persist = true;
 	up_fails(r, &p, "device vt-none: does not exist (persist is set: create it first with "
-	    "`ip tuntap add dev vt-none mode tap user USER`)");
+	    "`vtund-ng device add -a`, or `ip tuntap add dev vt-none mode tap user USER`)");
 	UTNS_CHECK(r, !exists(up));
 	/* The name taken by a device that is not ours. */
 	peer_cfg(&p, "lo", VT_TUN, up, NULL);

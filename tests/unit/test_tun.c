@@ -149,7 +149,8 @@ attach_refused_child(struct utns_report *r, const void *arg)
 {
 	(void)arg;
 	refused(r, "vt-none", VT_TAP, true, "device vt-none: does not exist (persist is set: "
-	    "create it first with `ip tuntap add dev vt-none mode tap user USER`)");
+	    "create it first with `vtund-ng device add -a`, or `ip tuntap add dev vt-none mode "
+	    "tap user USER`)");
 	if (utns_persistent("vt-tap", IFF_TAP, (uid_t)-1) == -1 ||
 	    utns_persistent("vt-tun", IFF_TUN, (uid_t)-1) == -1 ||
 	    utns_persistent("vt-mq", IFF_TUN | IFF_MULTI_QUEUE, (uid_t)-1) == -1) {
