@@ -307,7 +307,12 @@ write_new(const char *dir, const char *name, const char *text)
 		fprintf(stderr, "vtund-ng: import-vtun: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd) == -1) {
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		fprintf(stderr, "vtund-ng: import-vtun: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (close(fd) == -1) {
 		fprintf(stderr, "vtund-ng: import-vtun: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
@@ -428,9 +433,11 @@ cmd_import_vtun(int argc, char **argv)
 	}
 	if (outpath != NULL) {
 		int fd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		bool ok = fd != -1 && write(fd, r.out, strlen(r.out)) == (ssize_t)strlen(r.out);
 
-		if (fd == -1 || write(fd, r.out, strlen(r.out)) != (ssize_t)strlen(r.out) ||
-		    close(fd) == -1) {
+		if (fd != -1 && close(fd) == -1)
+			ok = false;
+		if (!ok) {
 			fprintf(stderr, "vtund-ng: import-vtun: %s: %s\n", outpath, strerror(errno));
 			goto free_r;
 		}

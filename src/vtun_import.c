@@ -580,21 +580,28 @@ read_host(struct ctx *c, const struct stmt *b, struct session *se)
 
 /* ---- commands -------------------------------------------------------------------------------- */
 
-/* Split args like VTun's split_args: white space separates, '...' and "..." group. */
+/* Split args like VTun's split_args: white space separates, '...' and "..." group. Every
+ * argument is terminated inside store; *cut is set when args did not fit (cap bytes, max
+ * arguments). */
 static int
-split(const char *args, char **argv, int max, char *store, size_t cap)
+split(const char *args, char **argv, int max, char *store, size_t cap, bool *cut)
 {
 	int n = 0;
 	size_t o = 0;
 	const char *p = args;
 
-	while (*p != '\0' && n < max) {
+	*cut = false;
+	while (*p != '\0') {
 		char q = 0;
 
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (*p == '\0')
 			break;
+		if (n == max || o + 1 >= cap) {
+			*cut = true;
+			break;
+		}
 		argv[n++] = store + o;
 		while (*p != '\0' && (q != 0 || (*p != ' ' && *p != '\t'))) {
 			if (q == 0 && (*p == '\'' || *p == '"')) {
@@ -608,10 +615,11 @@ split(const char *args, char **argv, int max, char *store, size_t cap)
 			}
 			if (o + 1 < cap)
 				store[o++] = *p;
+			else
+				*cut = true;
 			p++;
 		}
-		if (o + 1 < cap)
-			store[o++] = '\0';
+		store[o++] = '\0'; /* o < cap: a character is copied only below cap - 1 */
 	}
 	return n;
 }
@@ -728,8 +736,9 @@ add_peer(struct dev_facts *f, const char *s)
 	return true;
 }
 
+/* A route to net (with len if it has no prefix length; "default": the family's default). */
 static bool
-add_route(struct dev_facts *f, const char *net, int len, const char *gw)
+add_route(struct dev_facts *f, const char *net, int len, const char *gw, bool v6)
 {
 	struct vt_addr a;
 	char buf[80];
@@ -739,7 +748,7 @@ add_route(struct dev_facts *f, const char *net, int len, const char *gw)
 	else
 		snprintf(buf, sizeof(buf), "%s/%d", net, len);
 	if (strcmp(net, "default") == 0)
-		snprintf(buf, sizeof(buf), "0.0.0.0/0");
+		snprintf(buf, sizeof(buf), "%s", v6 ? "::/0" : "0.0.0.0/0");
 	if (f->nroute == CONFIG_MAX_ROUTES)
 		return false;
 	if (parse_ip(buf, &a, true) == -1) {
@@ -838,15 +847,19 @@ ip_operands(char **v, int i, int n, const char *const *keys, const char **vals, 
 static bool
 facts_ip(struct dev_facts *f, char **v, int n, bool up, int line)
 {
+	bool v6 = false;
 	int i = 0;
 
 	while (i < n && v[i][0] == '-') {
-		if ((strcmp(v[i], "-family") == 0 || strcmp(v[i], "-f") == 0) && i + 1 < n)
+		if ((strcmp(v[i], "-family") == 0 || strcmp(v[i], "-f") == 0) && i + 1 < n) {
+			v6 = strcmp(v[i + 1], "inet6") == 0;
 			i += 2;
-		else if (strcmp(v[i], "-4") == 0 || strcmp(v[i], "-6") == 0)
+		} else if (strcmp(v[i], "-4") == 0 || strcmp(v[i], "-6") == 0) {
+			v6 = strcmp(v[i], "-6") == 0;
 			i++;
-		else
+		} else {
 			return false;
+		}
 	}
 	if (i + 1 >= n)
 		return false;
@@ -905,7 +918,8 @@ facts_ip(struct dev_facts *f, char **v, int n, bool up, int line)
 			return false;
 		if (net == NULL || (!dev && gw == NULL))
 			return false;
-		return add_route(f, net, strchr(net, ':') ? 128 : 32, dev ? NULL : gw);
+		return add_route(f, net, strchr(net, ':') ? 128 : 32, dev ? NULL : gw,
+		    v6 || strchr(net, ':') != NULL);
 	}
 	if (ip_word(v[i], "route") && ip_word(v[i + 1], "delete") && !up)
 		return true;
@@ -952,7 +966,7 @@ facts_route(struct dev_facts *f, char **v, int n, bool up)
 		    classful(net);
 	if (len < 0)
 		return false;
-	return add_route(f, net, len, dev ? NULL : gw);
+	return add_route(f, net, len, dev ? NULL : gw, false);
 }
 
 /* ---- writing a peer ------------------------------------------------------------------------ */
@@ -986,7 +1000,7 @@ peer_name(const char *h, char *out, size_t len, char (*names)[64], int n)
 static void
 put_hook_arg(struct ctx *c, struct out *o, const char *a, int line)
 {
-	char t[1024];
+	char t[2 * 2048 + 4]; /* every character of a split argument may double */
 	size_t k = 0;
 
 	for (const char *p = a; *p != '\0' && k + 3 < sizeof(t); p++) {
@@ -1029,7 +1043,7 @@ command(struct ctx *c, const struct stmt *s, bool up, bool tap, struct dev_facts
 {
 	const char *full, *prog = NULL, *args = "";
 	char store[2048], *v[ARGS_MAX];
-	bool abbrev, known = false, shell = false;
+	bool abbrev, known = false, shell = false, cut;
 	enum kw k = keyword(s->key, &full, &abbrev);
 	int n, routes = f->nroute;
 
@@ -1061,8 +1075,13 @@ command(struct ctx *c, const struct stmt *s, bool up, bool tap, struct dev_facts
 	if (strchr(args, '"') != NULL)
 		warn(c, s->line, "a string with '\"' inside: VTun reads from the first to the "
 		    "last '\"' of a line as one string (one command per line)");
-	n = split(args, v, ARGS_MAX, store, sizeof(store));
-	if (shell && n > 0 && strchr(v[0], '/') == NULL)
+	n = split(args, v, ARGS_MAX, store, sizeof(store), &cut);
+	if (cut) {
+		warn(c, s->line, "'%s': a command longer than %zu bytes or with more than %d "
+		    "arguments: left out (add it by hand)", full, sizeof(store) - 1, ARGS_MAX);
+		return;
+	}
+	if (shell && n > 0)
 		prog = v[0];
 	if (prog == NULL) {
 		warn(c, s->line, "a program without a path or arguments: ignored");

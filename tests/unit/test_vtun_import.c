@@ -222,6 +222,36 @@ test_greedy_string(void **state)
 	vtun_import_free(&r);
 }
 
+/* A command too long for the split buffer is left out with a warning (never read past it);
+ * a quoted program whose first word is a path is still understood; an IPv6 default route. */
+static void
+test_long_and_quoted(void **state)
+{
+	static char text[8192];
+	char big[3001];
+	struct vtun_import r;
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(text, sizeof(text),
+	    "l { passwd x; type ether;\n"
+	    "  up { program \"/sbin/brctl addif br9 %%%%\";\n"
+	    "       program \"/usr/bin/logger up\";\n"
+	    "       program /bin/echo \"%s\"; };\n"
+	    "}\n"
+	    "v6 { passwd x; type tun; up { ip \"-6 addr add fd00:6::1/64 dev %%%%\";\n"
+	    "     ip \"-6 route add default dev %%%%\"; }; }\n", big);
+	assert_int_equal(convert(text, &r, NULL), 0);
+	assert_int_equal(r.sessions, 2);
+	assert_true(has(r.out, "bridge = \"br9\";"));
+	assert_true(has(r.out, "[ \"/bin/sh\", \"-c\", \"/usr/bin/logger up\" ]"));
+	assert_null(strstr(r.out, "xxxx"));
+	assert_true(warned(&r, "t.conf:4: warning: 'program': a command longer than 2047 bytes"));
+	assert_true(has(r.out, "routes = [ \"::/0\" ];"));
+	vtun_import_free(&r);
+}
+
 /* Names: a leading digit, a dot, too long, and a clash between the results. */
 static void
 test_names(void **state)
@@ -364,6 +394,7 @@ main(void)
 		cmocka_unit_test(test_old_dialect),
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_greedy_string),
+		cmocka_unit_test(test_long_and_quoted),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_client),
 		cmocka_unit_test(test_errors),
