@@ -25,6 +25,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "prefix.h"
+#include "shaper.h"
 #include "xmalloc.h"
 
 #define FILE_MAX (1024 * 1024) /* a configuration file larger than this is a mistake */
@@ -56,6 +57,9 @@
 	X(COMPRESS, "compress", p_compress, 0)                   \
 	X(COMPRESS_ACCEL, "compress-acceleration", p_accel, 0)   \
 	X(OFFLOAD, "offload", p_offload, 0)                      \
+	X(RATE_IN, "rate-in", p_rate_in, 0)                      \
+	X(RATE_OUT, "rate-out", p_rate_out, 0)                   \
+	X(RATE_BURST, "rate-burst", p_rate_burst, 0)             \
 	X(PUBLIC_KEY, "public-key", p_public_key, ONE_PEER)      \
 	X(PSK, "preshared-key", p_psk, ONE_PEER)                 \
 	X(PSK_FILE, "preshared-key-file", p_psk_file, ONE_PEER)
@@ -204,6 +208,62 @@ static int
 p_mtu(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 {
 	return config_get_int(ld, s, 576, 9000, &p->mtu);
+}
+
+/* rate-in, rate-out: "0" or SHAPER_RATE_MIN..MAX bit/s. */
+static int
+get_rate(struct loader *ld, const config_setting_t *s, uint64_t *out)
+{
+	const char *v, *why;
+	uint64_t r;
+
+	if (config_get_string(ld, s, &v) < 0)
+		return -1;
+	if ((why = config_parse_rate(v, &r)) != NULL) {
+		config_err(ld, config_line(s), "%s '%s' %s (a rate is like \"512kbit\", "
+		    "\"10mbit\", \"1gbit\"; \"0\" for none)", config_key_name(s), v, why);
+		return -1;
+	}
+	if (r != 0 && (r < SHAPER_RATE_MIN || r > SHAPER_RATE_MAX)) {
+		config_err(ld, config_line(s), "%s '%s' out of range 8kbit..100gbit",
+		    config_key_name(s), v);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+static int
+p_rate_in(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
+{
+	return get_rate(ld, s, &p->rate_in);
+}
+
+static int
+p_rate_out(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
+{
+	return get_rate(ld, s, &p->rate_out);
+}
+
+static int
+p_rate_burst(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
+{
+	const char *v, *why;
+	uint64_t b;
+
+	if (config_get_string(ld, s, &v) < 0)
+		return -1;
+	if ((why = config_parse_size(v, &b)) != NULL) {
+		config_err(ld, config_line(s), "rate-burst '%s' %s (a size is like \"64kb\", "
+		    "\"1mb\")", v, why);
+		return -1;
+	}
+	if (b < SHAPER_BURST_MIN || b > SHAPER_BURST_MAX) {
+		config_err(ld, config_line(s), "rate-burst '%s' out of range 2kb..64mb", v);
+		return -1;
+	}
+	p->rate_burst = b;
+	return 0;
 }
 
 static int

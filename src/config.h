@@ -94,6 +94,12 @@ struct vt_peer {
 	enum vt_offload offload;            /* "offload": "auto" | "off" (auto): segmentation
 	                                       and coalescing offloads of the device, where the
 	                                       kernel has them */
+	uint64_t rate_in, rate_out;         /* "rate-in", "rate-out": bit/s, 0 = no limit
+	                                       (default): what the peer's frames may take
+	                                       coming in (written to the device) and going
+	                                       out (read from it); "10mbit" */
+	uint64_t rate_burst;                /* "rate-burst": bytes, 0 = 10 ms of the rate, at
+	                                       least 16 KiB (shaper.h) */
 	uint8_t public_key[32];             /* "public-key": base64, the other side's key
 	                                       (required) */
 	uint8_t psk[32];                    /* "preshared-key" or "preshared-key-file" */

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 
 #include "crypto.h"
@@ -359,6 +360,77 @@ config_valid_account(const char *s)
 			return false;
 	}
 	return true;
+}
+
+/* ---- quantities -------------------------------------------------------------------------- */
+
+struct unit {
+	const char *name;
+	uint64_t mult;
+};
+
+/* "<number>[.<digits>]<unit>" with a unit of units[] (case ignored) into *out, rounded down. */
+static const char *
+quantity(const char *s, const struct unit *units, uint64_t *out)
+{
+	uint64_t whole = 0, frac = 0, div = 1;
+	const char *p = s;
+	int digits = 0;
+
+	while (*p >= '0' && *p <= '9') {
+		if (whole > UINT64_MAX / 100000)
+			return "is too large";
+		whole = whole * 10 + (uint64_t)(*p++ - '0');
+		digits++;
+	}
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			if (div < 1000000000) {
+				frac = frac * 10 + (uint64_t)(*p - '0');
+				div *= 10;
+			}
+			p++;
+			digits++;
+		}
+	}
+	if (digits == 0)
+		return "must start with a number";
+	if (*p == '\0' && whole == 0 && frac == 0) {
+		*out = 0;
+		return NULL;
+	}
+	for (int i = 0; units[i].name != NULL; i++) {
+		if (strcasecmp(p, units[i].name) != 0)
+			continue;
+		if (whole > UINT64_MAX / units[i].mult / 2)
+			return "is too large";
+		*out = whole * units[i].mult + frac * units[i].mult / div;
+		return NULL;
+	}
+	return *p == '\0' ? "needs a unit" : "has an unknown unit";
+}
+
+const char *
+config_parse_rate(const char *s, uint64_t *bits)
+{
+	static const struct unit u[] = {
+		{ "bit", 1 }, { "kbit", 1000 }, { "mbit", 1000000 }, { "gbit", 1000000000 },
+		{ NULL, 0 },
+	};
+
+	return quantity(s, u, bits);
+}
+
+const char *
+config_parse_size(const char *s, uint64_t *bytes)
+{
+	static const struct unit u[] = {
+		{ "b", 1 }, { "kb", 1024 }, { "kib", 1024 }, { "mb", 1 << 20 }, { "mib", 1 << 20 },
+		{ NULL, 0 },
+	};
+
+	return quantity(s, u, bytes);
 }
 
 /* ---- hooks and keys --------------------------------------------------------------------- */

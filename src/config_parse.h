@@ -29,6 +29,14 @@ bool config_valid_ifname(const char *s);
 bool config_valid_account(const char *s);
 /* The first '%' of a hook argument that starts no known substitution (see config.h), or NULL. */
 const char *config_bad_subst(const char *arg);
+/*
+ * A rate in bit/s for rate-in and rate-out: a number (decimals allowed) and a unit, "bit",
+ * "kbit", "mbit" or "gbit" (powers of 1000, any case), e.g. "512kbit", "2.5mbit"; "0" is no
+ * limit. A size in bytes for rate-burst: a number and "b", "kb", "mb" (powers of 1024, any
+ * case; "kib", "mib" too), e.g. "64kb". Both: NULL, or what is wrong.
+ */
+const char *config_parse_rate(const char *s, uint64_t *bits);
+const char *config_parse_size(const char *s, uint64_t *bytes);
 /* A base64 key of 32 bytes (44 characters) into key; 0, or -1 with key wiped. */
 int config_parse_key(uint8_t key[32], const char *s);
 /* True if pub belongs to one of the example private keys shipped in etc/. */

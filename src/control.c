@@ -220,6 +220,20 @@ uptime(const struct control_status *s)
 	return s->now - s->stats.up_since;
 }
 
+/* A rate in bit/s in the largest unit that shows it whole: "10 Mbit/s", "2500 kbit/s". */
+static void
+put_rate(struct out *o, uint64_t bits)
+{
+	static const char *const unit[] = { "bit/s", "kbit/s", "Mbit/s", "Gbit/s" };
+	int u = 0;
+
+	while (u < 3 && bits >= 1000 && bits % 1000 == 0) {
+		bits /= 1000;
+		u++;
+	}
+	put(o, "%" PRIu64 " %s", bits, unit[u]);
+}
+
 /* One block of text for one session. */
 static void
 format_text(struct out *o, const struct control_status *s)
@@ -289,6 +303,18 @@ format_text(struct out *o, const struct control_status *s)
 		}
 		put(o, ", %" PRIu64 " packets sent raw\n", st->comp_raw);
 	}
+	if (s->rate_in != 0 || s->rate_out != 0) {
+		put(o, "  rate: ");
+		if (s->rate_in != 0) {
+			put(o, "in ");
+			put_rate(o, s->rate_in);
+		}
+		if (s->rate_out != 0) {
+			put(o, "%sout ", s->rate_in != 0 ? ", " : "");
+			put_rate(o, s->rate_out);
+		}
+		put(o, "\n");
+	}
 	put(o, "  drops: ");
 	put_drops_text(o, st->drops);
 }
@@ -321,6 +347,7 @@ format_json(struct out *o, const struct control_status *s)
 	put_json_str(o, s->offload[0] != '\0' ? s->offload : "off");
 	put(o, ",\"split\":%" PRIu64 ",\"coalesced\":%" PRIu64, st->split, st->coalesced);
 	put(o, ",\"threads\":%d", s->threads > 0 ? s->threads : 1);
+	put(o, ",\"rate_in\":%" PRIu64 ",\"rate_out\":%" PRIu64, s->rate_in, s->rate_out);
 	put(o, ",\"uptime\":%" PRId64 ",\"last_handshake\":", uptime(s));
 	if (st->last_handshake != 0)
 		put(o, "%" PRId64, st->last_handshake);

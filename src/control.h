@@ -56,6 +56,7 @@ struct control_status {
 	const char *compress;  /* "none" | "lz4" */
 	char offload[96];      /* the offloads in use: "off", or names ("tso uso gro ...") */
 	int threads;           /* that seal and open its packets (threads = N; 1 over TCP) */
+	uint64_t rate_in, rate_out; /* bit/s of rate-in and rate-out; 0 = no limit */
 	int64_t now;           /* wall clock seconds at the snapshot */
 	struct control_counters stats;
 };

@@ -245,22 +245,40 @@ vnet_read(struct dp *dp, struct peer *p)
 	return 1;
 }
 
-/* The next frame from the device into b: 1, 0 if none waits, -1 to stop. On a vnet device a
- * super-packet is read once and handed out segment by segment; *reads counts device reads. A
- * segment larger than a frame we carry (the MTU raised behind our back) is a device drop. */
+/* rate-out: whether the device may be read again. If not, reading stops until the bucket
+ * holds tokens again: the peer's timer resumes it (dp_peer_deadline), and meanwhile frames wait
+ * in the device's transmit queue, as in any shaper, the kernel dropping what does not fit. */
+static bool
+shape_out_ready(struct dp *dp, struct peer *p, uint64_t now)
+{
+	if (tb_ready(&p->shape_out, now))
+		return true;
+	p->rate_paused = true;
+	peer_changed(&dp->peers, p);
+	return false;
+}
+
+/* The next frame from the device into b: 1, 0 if none waits (or rate-out says wait), -1 to
+ * stop. On a vnet device a super-packet is read once and handed out segment by segment; *reads
+ * counts device reads. A segment larger than a frame we carry (the MTU raised behind our back)
+ * is a device drop. Every frame handed out takes its length from rate-out's bucket. */
 static int
-next_frame(struct dp *dp, struct peer *p, struct buf *b, int *reads)
+next_frame(struct dp *dp, struct peer *p, struct buf *b, int *reads, uint64_t now)
 {
 	size_t n;
 	int rc;
 
 	if (!p->vnet) {
+		if (!shape_out_ready(dp, p, now))
+			return 0;
 		++*reads;
-		return device_read(dp, p, b);
+		if ((rc = device_read(dp, p, b)) == 1)
+			tb_take(&p->shape_out, b->len);
+		return rc;
 	}
 	for (;;) {
 		if (dp->seg_left == 0) {
-			if (*reads >= DP_BATCH)
+			if (*reads >= DP_BATCH || !shape_out_ready(dp, p, now))
 				return 0; /* dropped frames count against the budget too */
 			++*reads;
 			if ((rc = vnet_read(dp, p)) == 2)
@@ -274,6 +292,7 @@ next_frame(struct dp *dp, struct peer *p, struct buf *b, int *reads)
 		dp->seg_left--;
 		if (n > 0) {
 			b->len = n;
+			tb_take(&p->shape_out, n);
 			return 1;
 		}
 		p->traffic.drops[DROP_DEVICE]++;
@@ -298,7 +317,7 @@ tun_to_tcp(struct dp *dp, struct peer *p, uint64_t now)
 			if (p->tcp.conn == NULL || tcp_link_backlogged(p->tcp.conn))
 				break;
 		}
-		if (next_frame(dp, p, b, &reads) <= 0)
+		if (next_frame(dp, p, b, &reads, now) <= 0)
 			break;
 		dp->tx_len[0] = b->len;
 		if (session_encap(&p->s, b, now) == SV_SEND)
@@ -381,7 +400,7 @@ tun_to_udp(struct dp *dp, struct peer *p, uint64_t now)
 			udp_send_sealed(dp, p, n);
 			n = 0;
 		}
-		if (next_frame(dp, p, &dp->tx[n], &reads) <= 0)
+		if (next_frame(dp, p, &dp->tx[n], &reads, now) <= 0)
 			break;
 		dp->tx_len[n] = dp->tx[n].len;
 		dp->tx_tos[n] = ecn_encap(buf_data(&dp->tx[n]), dp->tx[n].len,
@@ -432,6 +451,50 @@ deliver(struct dp *dp, struct peer *p, struct buf *b)
 	p->traffic.drops[DROP_DEVICE]++;
 	if (rc == -1 && log_ratelimit_ok(&dp->rl_device))
 		log_warn("device %s: write", p->cfg.device);
+}
+
+/* rate-in: a frame leaves for the device while the bucket holds tokens and none waits before
+ * it; else it waits in the peer's queue for the peer's timer (inq_drain), or, the queue full,
+ * is a rate drop. */
+static void
+deliver_shaped(struct dp *dp, struct peer *p, struct buf *b, uint64_t now)
+{
+	if (p->inq.mem == NULL) {
+		deliver(dp, p, b);
+	} else if (fq_empty(&p->inq) && tb_ready(&p->shape_in, now)) {
+		tb_take(&p->shape_in, b->len);
+		deliver(dp, p, b);
+	} else if (fq_push(&p->inq, buf_data(b), b->len)) {
+		if (p->inq.n == 1)
+			peer_changed(&dp->peers, p); /* its timer now includes the queue's */
+	} else {
+		p->traffic.drops[DROP_RATE]++;
+	}
+}
+
+/* Write the queued frames the bucket has tokens for (all of them: rate-in was removed), in
+ * order. Outside any batch: the receive slots are free. */
+static void
+inq_drain(struct dp *dp, struct peer *p, uint64_t now, bool all)
+{
+	int k = 0;
+
+	while (!fq_empty(&p->inq) && (all || tb_ready(&p->shape_in, now))) {
+		struct buf *b = &dp->rx[k];
+		size_t n;
+
+		buf_reset(b);
+		if ((n = fq_pop(&p->inq, buf_data(b), buf_tailroom(b))) == 0)
+			continue; /* cannot be: it fitted a buffer when it came */
+		buf_put(b, n);
+		tb_take(&p->shape_in, n);
+		deliver(dp, p, b);
+		if (++k == DP_BATCH) {
+			gro_flush(dp);
+			k = 0;
+		}
+	}
+	gro_flush(dp);
 }
 
 /* The kernel refused a coalesced frame (EINVAL: it cannot take this GSO type): write its
@@ -568,7 +631,7 @@ rx_data(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr
 			p->traffic.drops[DROP_FILTER]++;
 		else if (v == SV_DELIVER && ecn_decap(buf_data(b), b->len,
 		    p->cfg.type == VT_TAP, tos))
-			deliver(dp, p, b);
+			deliver_shaped(dp, p, b, now);
 		else if (v == SV_DELIVER)
 			p->traffic.drops[DROP_ECN]++;
 	}
@@ -945,6 +1008,11 @@ dp_handshakes(struct dp *dp, uint64_t now)
 void
 dp_peer_timer(struct dp *dp, struct peer *p, uint64_t now)
 {
+	if (p->rate_paused && tb_ready(&p->shape_out, now)) {
+		p->rate_paused = false;
+		peer_changed(&dp->peers, p);
+	}
+	inq_drain(dp, p, now, false);
 	for (int i = 0; i < 8; i++) {
 		if (session_tick(&p->s, peer_new_index(&dp->peers), now, &dp->out) != SV_SEND)
 			break;
@@ -958,11 +1026,18 @@ dp_peer_timer(struct dp *dp, struct peer *p, uint64_t now)
 uint64_t
 dp_peer_deadline(const struct dp *dp, const struct peer *p, uint64_t now)
 {
+	uint64_t at = UINT64_MAX, t;
+
 	/* A TCP client without a connection has nothing to send: the dial timer runs. */
-	if (!dp->server && p->cfg.proto == VT_TCP &&
-	    (p->tcp.conn == NULL || p->tcp.conn->tc.connecting))
-		return UINT64_MAX;
-	return session_next_deadline(&p->s, now);
+	if (dp->server || p->cfg.proto != VT_TCP ||
+	    (p->tcp.conn != NULL && !p->tcp.conn->tc.connecting))
+		at = session_next_deadline(&p->s, now);
+	/* Shaping: reading the device resumes, queued frames leave, when their bucket fills. */
+	if (p->rate_paused && (t = tb_when(&p->shape_out, now)) < at)
+		at = t;
+	if (!fq_empty(&p->inq) && (t = tb_when(&p->shape_in, now)) < at)
+		at = t;
+	return at;
 }
 
 void
@@ -1110,6 +1185,24 @@ device_offload(struct peer *p)
 		    "TCP segmentation only", p->cfg.device);
 }
 
+/* rate-in and rate-out of p->cfg: buckets full, rate-in's queue sized for its rate. Frames
+ * queued under the old rate leave now. */
+static void
+shape_setup(struct dp *dp, struct peer *p, uint64_t now)
+{
+	const struct vt_peer *c = &p->cfg;
+
+	inq_drain(dp, p, now, true);
+	fq_free(&p->inq);
+	tb_init(&p->shape_out, c->rate_out, c->rate_burst, now);
+	tb_init(&p->shape_in, c->rate_in, c->rate_burst, now);
+	if (c->rate_in != 0 && fq_init(&p->inq, shaper_queue_size(c->rate_in)) == -1)
+		log_warnx("peer %s: no memory for the queue of rate-in: not shaped coming in",
+		    c->name);
+	p->rate_paused = false;
+	peer_changed(&dp->peers, p);
+}
+
 struct peer *
 dp_peer_add(struct dp *dp, uint32_t id, const struct vt_peer *cfg,
     const struct sockaddr *remote, socklen_t remote_len, int fd, uint64_t now)
@@ -1137,6 +1230,7 @@ dp_peer_add(struct dp *dp, uint32_t id, const struct vt_peer *cfg,
 			return NULL;
 		}
 	}
+	shape_setup(dp, p, now);
 	udp_link_peer_init(&dp->udp, &p->udp);
 	p->udp.no_gso = cfg->offload == VT_OFFLOAD_OFF;
 	if (cfg->proto == VT_UDP && cfg->offload == VT_OFFLOAD_AUTO)
@@ -1172,8 +1266,15 @@ dp_peer_remove(struct dp *dp, struct peer *p, bool keep_fd, uint64_t now)
 }
 
 void
-dp_peer_update(struct dp *dp, struct peer *p, const struct vt_peer *cfg)
+dp_peer_update(struct dp *dp, struct peer *p, const struct vt_peer *cfg, uint64_t now)
 {
+	if (cfg->rate_in != p->cfg.rate_in || cfg->rate_out != p->cfg.rate_out ||
+	    cfg->rate_burst != p->cfg.rate_burst) {
+		p->cfg.rate_in = cfg->rate_in;
+		p->cfg.rate_out = cfg->rate_out;
+		p->cfg.rate_burst = cfg->rate_burst;
+		shape_setup(dp, p, now);
+	}
 	p->cfg.keepalive = cfg->keepalive;
 	p->cfg.timeout = cfg->timeout;
 	p->cfg.rekey_interval = cfg->rekey_interval;
@@ -1237,6 +1338,8 @@ snapshot(const struct dp *dp, const struct peer *p, const char *role, int64_t wa
 	c->compress = names_compress[p->cfg.compress];
 	offload_names(dp, p, c->offload, sizeof(c->offload));
 	c->threads = p->cfg.proto == VT_UDP ? pool_lanes(dp->pool) : 1;
+	c->rate_in = p->cfg.rate_in;
+	c->rate_out = p->cfg.rate_out;
 	c->now = wall;
 	c->stats.rx_packets = p->traffic.rx_packets;
 	c->stats.rx_bytes = p->traffic.rx_bytes;

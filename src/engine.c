@@ -140,7 +140,7 @@ sync_peer(struct engine *e, struct peer *p, uint64_t now)
 
 	if (io == NULL)
 		return;
-	on = !p->tun_paused && p->tun_fd != -1;
+	on = !p->tun_paused && !p->rate_paused && p->tun_fd != -1;
 	if (on != io->tun_on) {
 		if (on)
 			event_add(io->tun, NULL);
@@ -454,7 +454,7 @@ engine_update_peer(struct engine *e, uint32_t id, const struct vt_peer *cfg)
 
 	if (p == NULL)
 		return -1;
-	dp_peer_update(e->dp, p, cfg);
+	dp_peer_update(e->dp, p, cfg, now_ms());
 	sync_all(e);
 	return 0;
 }

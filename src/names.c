@@ -17,6 +17,7 @@ const char *const names_drop[DROP_MAX + 1] = {
 	[DROP_DEVICE] = "device",
 	[DROP_ECN] = "ecn",
 	[DROP_FILTER] = "filter",
+	[DROP_RATE] = "rate",
 	[DROP_MAX] = NULL,
 };
 

@@ -34,6 +34,7 @@ enum vt_drop {
 	                      (RFC 6040: the mark cannot be passed on) */
 	DROP_FILTER,       /* authentic, but from an inner source outside the peer's
 	                      peer-address, routes and allowed-ips (the cryptokey filter) */
+	DROP_RATE,         /* over the peer's rate-in while its queue is full */
 	DROP_MAX
 };
 

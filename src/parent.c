@@ -395,7 +395,7 @@ tell_remove(struct parent *pr, uint32_t id)
 /* ---- reload -------------------------------------------------------------------------------- */
 
 /* Settings that need a new device, and settings that need a new session; the rest apply in
- * place (keepalive, timeout, rekey-interval, compress-acceleration, hooks). */
+ * place (keepalive, timeout, rekey-interval, compress-acceleration, rates, hooks). */
 static bool
 device_differs(const struct vt_peer *a, const struct vt_peer *b)
 {
@@ -436,7 +436,9 @@ inplace_differs(const struct vt_peer *a, const struct vt_peer *b)
 	return a->keepalive != b->keepalive || a->timeout != b->timeout ||
 	    a->rekey_interval != b->rekey_interval || a->compress_accel != b->compress_accel ||
 	    routes_differ(a, b) ||
-	    prefixes_differ(a->allowed_ips, a->nallowed_ips, b->allowed_ips, b->nallowed_ips);
+	    prefixes_differ(a->allowed_ips, a->nallowed_ips, b->allowed_ips, b->nallowed_ips) ||
+	    a->rate_in != b->rate_in || a->rate_out != b->rate_out ||
+	    a->rate_burst != b->rate_burst;
 }
 
 /* Replace *to with a copy of from (either may be NULL). */

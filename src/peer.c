@@ -217,6 +217,7 @@ peer_remove(struct peer_table *t, struct peer *p)
 	t->count--;
 	session_free(&p->s);
 	prefix_set_free(&p->filter);
+	fq_free(&p->inq);
 	free(p->stage);
 	crypto_wipe(p, sizeof(*p));
 	free(p);

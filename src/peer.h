@@ -18,6 +18,7 @@
 #include "names.h"
 #include "prefix.h"
 #include "session.h"
+#include "shaper.h"
 
 /* What the data path counts for a peer: traffic as the device and the socket took it, and the
  * drops it decides on (no_key, device, and link refusals). The session counts the rest. */
@@ -39,6 +40,10 @@ struct peer {
 	struct session s;
 	int tun_fd;
 	bool tun_paused;             /* device reading stopped (TCP backpressure) */
+	bool rate_paused;            /* device reading stopped: rate-out's bucket is empty */
+	struct tbucket shape_out;    /* rate-out: frames read from the device */
+	struct tbucket shape_in;     /* rate-in: frames written to it */
+	struct fqueue inq;           /* rate-in: decrypted frames waiting for shape_in */
 	bool vnet;                   /* frames on tun_fd carry a virtio_net_hdr */
 	unsigned offload;            /* TUN_F_* the device took: what its reads may hold */
 	unsigned gro;                /* OFF_GRO_*: what is coalesced before writing to it */

@@ -11,6 +11,7 @@
 #include "config_parse.h"
 #include "log.h"
 #include "names.h"
+#include "shaper.h"
 
 #define HDR_LEN offsetof(struct chan_msg, u)
 
@@ -53,6 +54,9 @@ chan_peer_from(struct chan_peer *cp, uint32_t id, const struct vt_peer *p,
 	cp->timeout = p->timeout;
 	cp->rekey_interval = p->rekey_interval;
 	cp->compress_accel = p->compress_accel;
+	cp->rate_in = p->rate_in;
+	cp->rate_out = p->rate_out;
+	cp->rate_burst = p->rate_burst;
 	memcpy(cp->public_key, p->public_key, 32);
 	memcpy(cp->psk, p->psk, 32);
 	if (remote != NULL && remote_len <= sizeof(cp->remote)) {
@@ -85,6 +89,9 @@ chan_peer_to(const struct chan_peer *cp, struct vt_peer *p)
 	p->timeout = cp->timeout;
 	p->rekey_interval = cp->rekey_interval;
 	p->compress_accel = cp->compress_accel;
+	p->rate_in = cp->rate_in;
+	p->rate_out = cp->rate_out;
+	p->rate_burst = cp->rate_burst;
 	memcpy(p->public_key, cp->public_key, 32);
 	memcpy(p->psk, cp->psk, 32);
 	p->npeer_addrs = cp->npeer_addrs;
@@ -134,6 +141,11 @@ peer_valid(const struct chan_peer *cp)
 	    cp->rekey_interval > 120 || cp->compress_accel < 1 || cp->compress_accel > 65537)
 		return false;
 	if (cp->remote_len > sizeof(cp->remote))
+		return false;
+	if ((cp->rate_in != 0 && (cp->rate_in < SHAPER_RATE_MIN || cp->rate_in > SHAPER_RATE_MAX))
+	    || (cp->rate_out != 0 && (cp->rate_out < SHAPER_RATE_MIN ||
+	    cp->rate_out > SHAPER_RATE_MAX)) || (cp->rate_burst != 0 &&
+	    (cp->rate_burst < SHAPER_BURST_MIN || cp->rate_burst > SHAPER_BURST_MAX)))
 		return false;
 	if (!prefixes_valid(cp->peer_addrs, cp->npeer_addrs, CONFIG_MAX_ADDRS, true) ||
 	    !prefixes_valid(cp->routes, cp->nroutes, CONFIG_MAX_ROUTES, false) ||

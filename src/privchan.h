@@ -43,6 +43,7 @@ struct chan_peer {
 	uint8_t type, proto, cipher, compress; /* enum vt_devtype ... */
 	uint8_t persist, has_psk, offload;
 	int32_t mtu, keepalive, timeout, rekey_interval, compress_accel;
+	uint64_t rate_in, rate_out, rate_burst;
 	uint8_t public_key[32];
 	uint8_t psk[32];
 	struct sockaddr_storage remote;        /* client: the server, resolved */

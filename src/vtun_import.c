@@ -1208,6 +1208,53 @@ pick_device(struct ctx *c, const char *want, const char *name, char dev[CONFIG_I
 	}
 }
 
+/* One direction of VTun's speed (kbit/s, digits only) as a rate, or NULL if it is not one. */
+static bool
+speed_kbit(const char *s, size_t len, unsigned long *kbit)
+{
+	char num[16];
+
+	if (len == 0 || len >= sizeof(num) || strspn(s, "0123456789") < len)
+		return false;
+	memcpy(num, s, len);
+	num[len] = '\0';
+	*kbit = strtoul(num, NULL, 10);
+	return *kbit <= 100000000; /* our limit: 100 gbit */
+}
+
+/* speed N or IN:OUT (kbit/s; IN is to the client, OUT from it; 0 is no shaping; a VTun client
+ * ignores it): a server's rate-out and rate-in. */
+static void
+put_speed(struct ctx *c, struct out *o, const char *v, int line)
+{
+	const char *colon = strchr(v, ':');
+	unsigned long in, out;
+
+	if (!speed_kbit(v, colon != NULL ? (size_t)(colon - v) : strlen(v), &in) ||
+	    !speed_kbit(colon != NULL ? colon + 1 : v, colon != NULL ? strlen(colon + 1) :
+	    strlen(v), &out)) {
+		warn(c, line, "speed %s: not a speed in kbit/s (N or IN:OUT): left out", v);
+		return;
+	}
+	if (in == 0 && out == 0)
+		return;
+	if ((in != 0 && in < 8) || (out != 0 && out < 8)) {
+		warn(c, line, "speed %s: below 8 kbit/s, the least rate-in and rate-out take: "
+		    "left out", v);
+		return;
+	}
+	if (c->o->remote != NULL) {
+		put(o, "\t\t# speed %s (line %d): a VTun client ignores it; the server shapes "
+		    "(rate-out, rate-in)\n", v, line);
+		return;
+	}
+	put(o, "\t\t# speed %s (line %d): to the client, from the client\n", v, line);
+	if (in != 0)
+		put(o, "\t\trate-out = \"%lukbit\";\n", in);
+	if (out != 0)
+		put(o, "\t\trate-in = \"%lukbit\";\n", out);
+}
+
 /* One session as a peer; false if it cannot carry over (skipped, with a warning). */
 static bool
 write_peer(struct ctx *c, struct out *o, const struct session *se, const char *name, int idx)
@@ -1333,10 +1380,8 @@ write_peer(struct ctx *c, struct out *o, const struct session *se, const char *n
 	if (s[K_ENCRYPT].line != 0)
 		put(o, "\t\t# encrypt %s (line %d): vtund-ng always encrypts (AES-256-GCM)\n",
 		    s[K_ENCRYPT].val, s[K_ENCRYPT].line);
-	if (s[K_SPEED].line != 0 && strcmp(s[K_SPEED].val, "0") != 0 &&
-	    strcmp(s[K_SPEED].val, "0:0") != 0)
-		warn(c, s[K_SPEED].line, "speed %s: traffic shaping does not carry over yet",
-		    s[K_SPEED].val);
+	if (s[K_SPEED].line != 0)
+		put_speed(c, o, s[K_SPEED].val, s[K_SPEED].line);
 	if (s[K_COMPRESS].line != 0 && yesno(s[K_COMPRESS].val) != 0)
 		warn(c, s[K_COMPRESS].line, "compress %s: LZO and zlib do not carry over "
 		    "(compress = \"lz4\" on both ends is what vtund-ng has)", s[K_COMPRESS].val);

@@ -731,7 +731,8 @@ test_config_keys(void **state)
 		"defaults", "peers", "type", "device", "persist", "bridge", "proto", "remote", "mtu",
 		"address", "peer-address", "routes", "allowed-ips", "up", "down", "keepalive",
 		"timeout", "rekey-interval", "cipher", "compress", "compress-acceleration", "offload",
-		"public-key", "preshared-key", "preshared-key-file", NULL };
+		"rate-in", "rate-out", "rate-burst", "public-key", "preshared-key",
+		"preshared-key-file", NULL };
 	struct config_errors e;
 	char text[1024];
 	int n = 0;
@@ -762,6 +763,40 @@ test_config_keys(void **state)
  * CONFIG_MAX_ROUTES; tun only (also on a persistent device: device add applies them); not the
  * network of one of the peer's own addresses, IPv6 ones only with an MTU for IPv6, and not the
  * same as another peer's; only in a peer, never in defaults. */
+/* rate-in, rate-out, rate-burst: units, ranges, inheritance from defaults. */
+static void
+test_rates(void **state)
+{
+	struct vt_config cfg;
+
+	(void)state;
+	load_string_ok(WITH("", "rate-in = \"2.5mbit\"; rate-out = \"1gbit\"; "
+	    "rate-burst = \"64kb\";"), &cfg);
+	assert_int_equal(cfg.peers[0].rate_in, 2500000);
+	assert_int_equal(cfg.peers[0].rate_out, 1000000000);
+	assert_int_equal(cfg.peers[0].rate_burst, 65536);
+	config_free(&cfg);
+	load_string_ok(WITH("defaults = { rate-out = \"10mbit\"; };", ""), &cfg);
+	assert_int_equal(cfg.peers[0].rate_in, 0);
+	assert_int_equal(cfg.peers[0].rate_out, 10000000);
+	assert_int_equal(cfg.peers[0].rate_burst, 0);
+	config_free(&cfg);
+	load_string_ok(WITH("defaults = { rate-out = \"10mbit\"; };", "rate-out = \"0\";"),
+	    &cfg);
+	assert_int_equal(cfg.peers[0].rate_out, 0);
+	config_free(&cfg);
+	expect_error(WITH("", "rate-in = \"10\";"), 6, "rate-in '10' needs a unit");
+	expect_error(WITH("", "rate-in = \"10mb\";"), 6, "rate-in '10mb' has an unknown unit");
+	expect_error(WITH("", "rate-out = 10;"), 6, "rate-out must be a string, not an integer");
+	expect_error(WITH("", "rate-out = \"7kbit\";"), 6,
+	    "rate-out '7kbit' out of range 8kbit..100gbit");
+	expect_error(WITH("", "rate-out = \"101gbit\";"), 6, "out of range 8kbit..100gbit");
+	expect_error(WITH("", "rate-burst = \"1kb\";"), 6,
+	    "rate-burst '1kb' out of range 2kb..64mb");
+	expect_error(WITH("", "rate-burst = \"1mbit\";"), 6,
+	    "rate-burst '1mbit' has an unknown unit");
+}
+
 static void
 test_routes(void **state)
 {
@@ -1170,6 +1205,7 @@ main(void)
 		cmocka_unit_test(test_free_wipes),
 		cmocka_unit_test(test_parse_hostport),
 		cmocka_unit_test(test_parse_addr),
+		cmocka_unit_test(test_rates),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_subst_and_keys),
 		cmocka_unit_test(test_scan),

@@ -303,6 +303,7 @@ fill(struct control_status st[2])
 	st[0].stats.split = 5;
 	st[0].stats.coalesced = 7;
 	st[0].threads = 2;
+	st[0].rate_out = 10000000;
 	st[0].now = NOW;
 	st[0].stats.rx_packets = 812;
 	st[0].stats.rx_bytes = 1268777; /* 1.21 MiB */
@@ -368,8 +369,9 @@ test_format_text(void **state)
 	    "\n  transfer: 1.21 MiB received, 3.40 MiB sent (812 / 1533 packets)\n");
 	must_contain(out,
 	    "\n  compression: lz4, 2.10 MiB -> 1.03 MiB (ratio 0.49), 12 packets sent raw\n");
+	must_contain(out, "packets sent raw\n  rate: out 10 Mbit/s\n  drops: auth 0");
 	must_contain(out, "\n  drops: auth 0, replay 3, malformed 0, no_session 0, no_key 2, "
-	                  "ratelimit 0, mismatch 0, device 0, ecn 0, filter 0\n");
+	                  "ratelimit 0, mismatch 0, device 0, ecn 0, filter 0, rate 0\n");
 
 	must_contain(out, "peer: bob\n");
 	must_contain(out, "\n  role: client  device: vt-bob  type: tap  proto: tcp");
@@ -377,18 +379,29 @@ test_format_text(void **state)
 	must_contain(out, "\n  state: handshaking\n"); /* down: no uptime */
 	must_contain(out, "\n  last handshake: never");
 	must_contain(out, "\n  transfer: 0 B received, 100 B sent (0 / 0 packets)\n");
-	must_contain(out, "device 9, ecn 0, filter 0\n");
+	must_contain(out, "device 9, ecn 0, filter 0, rate 0\n");
 	/* alice first, then bob, then the daemon-wide line last. */
 	assert_true(strstr(out, "peer: alice") < strstr(out, "peer: bob"));
 	must_contain(out, "\ndrops without a session: auth 7, replay 0, malformed 4, "
 	                  "no_session 11, no_key 0, ratelimit 2, mismatch 0, device 0, ecn 0, "
-	                  "filter 0\n");
+	                  "filter 0, rate 0\n");
 	assert_string_equal(strstr(out, "drops without a session"),
 	    "drops without a session: auth 7, replay 0, malformed 4, no_session 11, no_key 0, "
-	    "ratelimit 2, mismatch 0, device 0, ecn 0, filter 0\n");
+	    "ratelimit 2, mismatch 0, device 0, ecn 0, filter 0, rate 0\n");
 	/* Only alice compresses. */
 	assert_true(strstr(out, "compression:") < strstr(out, "peer: bob"));
 	assert_null(strstr(strstr(out, "peer: bob"), "compression:"));
+	assert_null(strstr(strstr(out, "peer: bob"), "rate:")); /* no limit: no line */
+	/* rates in the largest unit that shows them whole */
+	st[1].rate_in = 2500000;
+	st[1].rate_out = 1000000000;
+	assert_true(control_format(&req, st, 2, no_session, out, sizeof(out)) > 0);
+	must_contain(out, "\n  rate: in 2500 kbit/s, out 1 Gbit/s\n");
+	st[1].rate_in = 8001;
+	st[1].rate_out = 0;
+	assert_true(control_format(&req, st, 2, no_session, out, sizeof(out)) > 0);
+	must_contain(out, "\n  rate: in 8001 bit/s\n");
+	st[1].rate_in = 0;
 
 	/* Durations and sizes in other ranges. */
 	st[0].stats.up_since = NOW - (2 * 86400 + 5);
@@ -424,7 +437,7 @@ test_format_text(void **state)
 	assert_true(n > 0);
 	assert_string_equal(out, "drops without a session: auth 7, replay 0, malformed 4, "
 	                         "no_session 11, no_key 0, ratelimit 2, mismatch 0, device 0, "
-	                         "ecn 0, filter 0\n");
+	                         "ecn 0, filter 0, rate 0\n");
 }
 
 static void
@@ -448,7 +461,8 @@ test_format_json(void **state)
 	                  "\"type\":\"tun\",\"proto\":\"udp\",\"endpoint\":\"10.98.0.2:40001\","
 	                  "\"state\":\"established\",\"cipher\":\"aes-256-gcm\","
 	                  "\"compress\":\"lz4\",\"offload\":\"csum tso gro udp-gso\","
-	                  "\"split\":5,\"coalesced\":7,\"threads\":2,\"uptime\":3723,"
+	                  "\"split\":5,\"coalesced\":7,\"threads\":2,\"rate_in\":0,"
+	                  "\"rate_out\":10000000,\"uptime\":3723,"
 	                  "\"last_handshake\":1767225588,"
 	                  "\"rx_packets\":812,\"rx_bytes\":1268777,\"tx_packets\":1533,"
 	                  "\"tx_bytes\":3565158,\"handshakes\":4,");
@@ -456,17 +470,18 @@ test_format_json(void **state)
 	                  "\"raw_packets\":12,\"ratio\":0.49}");
 	must_contain(out, "\"drops\":{\"auth\":0,\"replay\":3,\"malformed\":0,\"no_session\":0,"
 	                  "\"no_key\":2,\"ratelimit\":0,\"mismatch\":0,\"device\":0,\"ecn\":0,"
-	                  "\"filter\":0}}");
+	                  "\"filter\":0,\"rate\":0}}");
 	must_contain(out, "},{\"peer\":\"bob\",\"role\":\"client\",");
 	must_contain(out, "\"endpoint\":\"[2001:db8::1]:5000\",\"state\":\"handshaking\","
 	                  "\"cipher\":\"chacha20-poly1305\",\"compress\":\"none\",\"offload\":\"off\","
-	                  "\"split\":0,\"coalesced\":0,\"threads\":1,\"uptime\":0,"
+	                  "\"split\":0,\"coalesced\":0,\"threads\":1,\"rate_in\":0,"
+	                  "\"rate_out\":0,\"uptime\":0,"
 	                  "\"last_handshake\":null,");
 	must_contain(out, "\"raw_packets\":0,\"ratio\":null}");
 	assert_string_equal(strstr(out, "],\"drops_without_session\""),
 	    "],\"drops_without_session\":{\"auth\":7,\"replay\":0,\"malformed\":4,"
 	    "\"no_session\":11,\"no_key\":0,\"ratelimit\":2,\"mismatch\":0,\"device\":0,\"ecn\":0,"
-	    "\"filter\":0}}\n");
+	    "\"filter\":0,\"rate\":0}}\n");
 
 	/* No sessions: an empty array, still valid. */
 	n = control_format(&req, st, 0, no_session, out, sizeof(out));

@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "privchan.h"
+#include "shaper.h"
 #include "ut.h"
 
 #define HDR offsetof(struct chan_msg, u)
@@ -416,6 +417,13 @@ EDIT(remote_v6, { struct sockaddr_in6 *s6 = (void *)&cp->remote; memset(s6, 0, s
 EDIT(remote_v6_as_v4, { cp->remote.ss_family = AF_INET6;
     cp->remote_len = sizeof(struct sockaddr_in); })
 EDIT(remote_unix, { cp->remote.ss_family = AF_UNIX; })
+EDIT(rate_in_low, cp->rate_in = SHAPER_RATE_MIN - 1)
+EDIT(rate_in_min, cp->rate_in = SHAPER_RATE_MIN)
+EDIT(rate_out_max, cp->rate_out = SHAPER_RATE_MAX)
+EDIT(rate_out_high, cp->rate_out = SHAPER_RATE_MAX + 1)
+EDIT(burst_low, { cp->rate_out = SHAPER_RATE_MIN; cp->rate_burst = SHAPER_BURST_MIN - 1; })
+EDIT(burst_max, { cp->rate_out = SHAPER_RATE_MIN; cp->rate_burst = SHAPER_BURST_MAX; })
+EDIT(burst_high, cp->rate_burst = SHAPER_BURST_MAX + 1)
 #undef EDIT
 
 static const struct {
@@ -446,6 +454,10 @@ static const struct {
 	{ "v4 remote, v6 length", remote_v4_as_v6, false }, { "v6 remote", remote_v6, true },
 	{ "v6 remote, v4 length", remote_v6_as_v4, false },
 	{ "unix remote", remote_unix, false },
+	{ "rate-in under 8kbit", rate_in_low, false }, { "rate-in 8kbit", rate_in_min, true },
+	{ "rate-out 100gbit", rate_out_max, true }, { "rate-out over", rate_out_high, false },
+	{ "burst under 2kb", burst_low, false }, { "burst 64mb", burst_max, true },
+	{ "burst over 64mb", burst_high, false },
 };
 
 /* Each field at and beyond its limits, for each peer type; the refusals also through the

@@ -348,8 +348,38 @@ test_unknown(void **state)
 	assert_true(warned(&r, "t.conf:3: warning: block 'kcp' is not VTun 3.x's"));
 	assert_true(warned(&r, "t.conf:3: warning: 'wibble' has no equivalent"));
 	assert_true(warned(&r, "t.conf:3: warning: srcaddr"));
-	assert_true(warned(&r, "t.conf:4: warning: speed 512:128"));
+	assert_false(warned(&r, "t.conf:4: warning: speed")); /* it carries over */
+	assert_true(has(r.out, "rate-out = \"512kbit\";"));
+	assert_true(has(r.out, "rate-in = \"128kbit\";"));
 	assert_true(warned(&r, "t.conf:4: warning: ppp"));
+	vtun_import_free(&r);
+}
+
+/* speed: N is both ways, IN:OUT is to and from the client, 0 is none; a client ignores it. */
+static void
+test_speed(void **state)
+{
+	struct vtun_import r;
+
+	(void)state;
+	assert_int_equal(convert("a { passwd x; type tun; speed 64; }\n"
+	    "b { passwd x; type tun; speed 0:256; }\n"
+	    "c { passwd x; type tun; speed 0; }\n"
+	    "d { passwd x; type tun; speed fast; }\n"
+	    "e { passwd x; type tun; speed 4:4; }\n", &r, NULL), 0);
+	assert_int_equal(r.sessions, 5);
+	assert_true(has(r.out, "\ta = {"));
+	assert_true(has(strstr(r.out, "\ta = {"), "rate-out = \"64kbit\";\n\t\trate-in = "
+	    "\"64kbit\";"));
+	assert_true(has(strstr(r.out, "\tb = {"), "rate-in = \"256kbit\";"));
+	assert_false(has(strstr(r.out, "\tb = {"), "rate-out"));
+	assert_false(has(strstr(r.out, "\tc = {"), "rate-"));
+	assert_true(warned(&r, "t.conf:4: warning: speed fast: not a speed in kbit/s"));
+	assert_true(warned(&r, "t.conf:5: warning: speed 4:4: below 8 kbit/s"));
+	vtun_import_free(&r);
+	assert_int_equal(convert("a { passwd x; type tun; speed 64; }\n", &r, "gw.example"), 0);
+	assert_false(has(r.out, "rate-out = "));
+	assert_true(has(r.out, "a VTun client ignores it"));
 	vtun_import_free(&r);
 }
 
@@ -399,6 +429,7 @@ main(void)
 		cmocka_unit_test(test_client),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_unknown),
+		cmocka_unit_test(test_speed),
 	};
 
 	return cmocka_run_group_tests_name("vtun_import", tests, setup, teardown);
