@@ -82,6 +82,7 @@ fuzz_targets() {
 	engine         70000    operations of up to 65535 bytes each on the engine's descriptors
 	offload        70000    a mode byte, a vnet header and a frame of OFF_FRAME_MAX (65593)
 	vtun_import    262144   a VTun vtund.conf (the largest of tests/data/vtun: 176 KiB)
+	frame          12288    a mode, an MTU and a frame of BUF_MAX_FRAME (9018)
 	EOF
 }
 

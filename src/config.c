@@ -24,6 +24,7 @@
 #include "config_value.h"
 #include "crypto.h"
 #include "log.h"
+#include "mtu.h"
 #include "prefix.h"
 #include "shaper.h"
 #include "xmalloc.h"
@@ -44,6 +45,7 @@
 	X(PROTO, "proto", p_proto, 0)                            \
 	X(REMOTE, "remote", p_remote, 0)                         \
 	X(MTU, "mtu", p_mtu, 0)                                  \
+	X(MSS_CLAMP, "mss-clamp", p_mss_clamp, 0)                \
 	X(ADDRESS, "address", p_address, ONE_PEER)               \
 	X(PEER_ADDRESS, "peer-address", p_peer_address, ONE_PEER) \
 	X(ROUTES, "routes", p_routes, ONE_PEER)                  \
@@ -207,7 +209,33 @@ p_remote(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 static int
 p_mtu(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 {
-	return config_get_int(ld, s, 576, 9000, &p->mtu);
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *v = config_setting_get_string(s);
+
+		if (v[0] != '\0' && strspn(v, "0123456789") == strlen(v)) {
+			config_err(ld, config_line(s), "mtu must be an integer, not a string (mtu = "
+			    "%s, without quotes), or \"auto\"", v);
+			return -1;
+		}
+		if (strcmp(v, "auto") != 0) {
+			config_err(ld, config_line(s), "mtu '%s' is not \"auto\" or a number "
+			    "576..9000", v);
+			return -1;
+		}
+		p->mtu = 0;
+		p->mtu_auto = true;
+		return 0;
+	}
+	if (config_get_int(ld, s, MTU_MIN, MTU_MAX, &p->mtu) < 0)
+		return -1;
+	p->mtu_auto = false;
+	return 0;
+}
+
+static int
+p_mss_clamp(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
+{
+	return config_get_bool(ld, s, &p->mss_clamp);
 }
 
 /* rate-in, rate-out: "0" or SHAPER_RATE_MIN..MAX bit/s. */
@@ -532,7 +560,8 @@ builtin_defaults(struct peer_work *w)
 	w->p.type = VT_TUN;
 	w->p.proto = VT_UDP;
 	w->p.remote_port = CONFIG_DEFAULT_PORT;
-	w->p.mtu = 1400;
+	w->p.mtu = 0;
+	w->p.mtu_auto = true;
 	w->p.keepalive = 10;
 	w->p.timeout = 60;
 	w->p.rekey_interval = 120;
@@ -571,9 +600,10 @@ check_routes(struct loader *ld, struct peer_work *w)
 	for (int i = 0; i < p->nroutes; i++) {
 		const struct vt_addr *r = &p->routes[i];
 
-		if (r->family == AF_INET6 && p->mtu < 1280 && !w->bad[PK_MTU]) {
-			config_err(ld, w->line[PK_ROUTES], "route %s needs mtu >= 1280 (IPv6), not "
-			    "%d", prefix_str(r, a, sizeof(a)), p->mtu);
+		if (r->family == AF_INET6 && !p->mtu_auto && p->mtu < MTU_IPV6_MIN &&
+		    !w->bad[PK_MTU]) {
+			config_err(ld, w->line[PK_ROUTES], "route %s needs mtu >= %d (IPv6), not "
+			    "%d", prefix_str(r, a, sizeof(a)), MTU_IPV6_MIN, p->mtu);
 			return;
 		}
 		for (int j = 0; j < p->naddrs; j++) {
@@ -613,6 +643,19 @@ check_peer(struct loader *ld, struct peer_work *w, int peer_line)
 		}
 	}
 	check_routes(ld, w);
+	/* The kernel turns IPv6 off on a device below 1280: refuse here, not after other
+	 * devices are made. */
+	for (int i = 0; i < p->naddrs && !p->mtu_auto && !w->bad[PK_MTU] &&
+	    !w->bad[PK_ADDRESS]; i++) {
+		if (p->addrs[i].family == AF_INET6 && p->mtu < MTU_IPV6_MIN) {
+			char a[PREFIX_STRLEN];
+
+			config_err(ld, w->line[PK_MTU] > w->line[PK_ADDRESS] ? w->line[PK_MTU] :
+			    w->line[PK_ADDRESS], "IPv6 address %s needs mtu >= %d, not %d",
+			    prefix_str(&p->addrs[i], a, sizeof(a)), MTU_IPV6_MIN, p->mtu);
+			break;
+		}
+	}
 	if (p->bridge[0] != '\0' && p->type != VT_TAP && !w->bad[PK_TYPE])
 		config_err(ld, w->line[PK_BRIDGE], "bridge is for tap devices only (type is tun: "
 		    "a tun link is routed; use routes)");

@@ -69,7 +69,12 @@ struct vt_peer {
 	                                       brackets */
 	uint16_t remote_port;               /* default 5000 when "remote" has no port */
 	bool has_remote;
-	int mtu;                            /* "mtu": 576..9000 (default 1400) */
+	int mtu;                            /* "mtu": 576..9000, or "auto" (the default):
+	                                       0 until the parent sets it from the underlay
+	                                       (priv_auto_mtu) */
+	bool mtu_auto;                      /* mtu is "auto" */
+	bool mss_clamp;                     /* "mss-clamp": clamp the MSS of TCP SYNs through
+	                                       the tunnel to what the MTU takes (false) */
 	struct vt_addr addrs[CONFIG_MAX_ADDRS]; /* "address": "10.0.0.1/24" or a list */
 	int naddrs;
 	struct vt_addr peer_addrs[CONFIG_MAX_ADDRS]; /* "peer-address": tun only, no prefix */

@@ -406,6 +406,8 @@ quantity(const char *s, const struct unit *units, uint64_t *out)
 		if (whole > UINT64_MAX / units[i].mult / 2)
 			return "is too large";
 		*out = whole * units[i].mult + frac * units[i].mult / div;
+		if (*out == 0 && (whole != 0 || frac != 0))
+			return "is less than one of its smallest unit";
 		return NULL;
 	}
 	return *p == '\0' ? "needs a unit" : "has an unknown unit";

@@ -303,6 +303,13 @@ format_text(struct out *o, const struct control_status *s)
 		}
 		put(o, ", %" PRIu64 " packets sent raw\n", st->comp_raw);
 	}
+	if (s->mtu > 0) {
+		put(o, "  mtu: %d%s", s->mtu, s->mtu_auto ? " (auto)" : "");
+		if (s->mss_clamp)
+			put(o, ", mss-clamp: %" PRIu64 " SYN%s clamped", st->clamped,
+			    st->clamped == 1 ? "" : "s");
+		put(o, "\n");
+	}
 	if (s->rate_in != 0 || s->rate_out != 0) {
 		put(o, "  rate: ");
 		if (s->rate_in != 0) {
@@ -348,6 +355,8 @@ format_json(struct out *o, const struct control_status *s)
 	put(o, ",\"split\":%" PRIu64 ",\"coalesced\":%" PRIu64, st->split, st->coalesced);
 	put(o, ",\"threads\":%d", s->threads > 0 ? s->threads : 1);
 	put(o, ",\"rate_in\":%" PRIu64 ",\"rate_out\":%" PRIu64, s->rate_in, s->rate_out);
+	put(o, ",\"mtu\":%d,\"mtu_auto\":%s,\"mss_clamp\":%s,\"mss_clamped\":%" PRIu64, s->mtu,
+	    s->mtu_auto ? "true" : "false", s->mss_clamp ? "true" : "false", st->clamped);
 	put(o, ",\"uptime\":%" PRId64 ",\"last_handshake\":", uptime(s));
 	if (st->last_handshake != 0)
 		put(o, "%" PRId64, st->last_handshake);

@@ -38,6 +38,7 @@ struct control_counters {
 	uint64_t comp_raw;                   /* packets sent raw because they did not shrink */
 	uint64_t split, coalesced;           /* device reads cut into segments; frames written
 	                                        to the device that merged several */
+	uint64_t clamped;                    /* TCP SYNs whose MSS mss-clamp lowered */
 	uint64_t handshakes;                 /* completed handshakes */
 	int64_t last_handshake;              /* wall clock seconds of the last one, 0 = never */
 	int64_t up_since;                    /* wall clock seconds the session came up, 0 = down */
@@ -57,6 +58,9 @@ struct control_status {
 	char offload[96];      /* the offloads in use: "off", or names ("tso uso gro ...") */
 	int threads;           /* that seal and open its packets (threads = N; 1 over TCP) */
 	uint64_t rate_in, rate_out; /* bit/s of rate-in and rate-out; 0 = no limit */
+	int mtu;               /* the device's, as the daemon set it */
+	bool mtu_auto;         /* mtu = "auto": from the underlay */
+	bool mss_clamp;        /* mss-clamp = true */
 	int64_t now;           /* wall clock seconds at the snapshot */
 	struct control_counters stats;
 };

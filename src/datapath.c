@@ -17,6 +17,7 @@
 #include "control.h"
 #include "crypto.h"
 #include "ecn.h"
+#include "mtu.h"
 #include "prefix.h"
 #include "tun.h"
 #include "wire.h"
@@ -258,6 +259,24 @@ shape_out_ready(struct dp *dp, struct peer *p, uint64_t now)
 	return false;
 }
 
+/* mss-clamp: a TCP SYN through the tunnel asks for no larger segments than the MTU of both
+ * ends takes. */
+static void
+clamp(struct peer *p, struct buf *b)
+{
+	if (p->cfg.mss_clamp && mtu_clamp_mss(buf_data(b), b->len, p->cfg.type == VT_TAP,
+	    session_path_mtu(&p->s)))
+		p->traffic.clamped++;
+}
+
+/* A frame read from the device leaves: clamped, and paid for in rate-out's bucket. */
+static void
+frame_out(struct peer *p, struct buf *b)
+{
+	clamp(p, b);
+	tb_take(&p->shape_out, b->len);
+}
+
 /* The next frame from the device into b: 1, 0 if none waits (or rate-out says wait), -1 to
  * stop. On a vnet device a super-packet is read once and handed out segment by segment; *reads
  * counts device reads. A segment larger than a frame we carry (the MTU raised behind our back)
@@ -273,7 +292,7 @@ next_frame(struct dp *dp, struct peer *p, struct buf *b, int *reads, uint64_t no
 			return 0;
 		++*reads;
 		if ((rc = device_read(dp, p, b)) == 1)
-			tb_take(&p->shape_out, b->len);
+			frame_out(p, b);
 		return rc;
 	}
 	for (;;) {
@@ -292,7 +311,7 @@ next_frame(struct dp *dp, struct peer *p, struct buf *b, int *reads, uint64_t no
 		dp->seg_left--;
 		if (n > 0) {
 			b->len = n;
-			tb_take(&p->shape_out, n);
+			frame_out(p, b);
 			return 1;
 		}
 		p->traffic.drops[DROP_DEVICE]++;
@@ -630,8 +649,10 @@ rx_data(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr
 		if (v == SV_DELIVER && !prefix_set_allows(&p->filter, buf_data(b), b->len))
 			p->traffic.drops[DROP_FILTER]++;
 		else if (v == SV_DELIVER && ecn_decap(buf_data(b), b->len,
-		    p->cfg.type == VT_TAP, tos))
+		    p->cfg.type == VT_TAP, tos)) {
+			clamp(p, b);
 			deliver_shaped(dp, p, b, now);
+		}
 		else if (v == SV_DELIVER)
 			p->traffic.drops[DROP_ECN]++;
 	}
@@ -1005,6 +1026,15 @@ dp_handshakes(struct dp *dp, uint64_t now)
 
 /* ---- timers ------------------------------------------------------------------------------- */
 
+/* Whether the peer's session has timers now: not a TCP client without a connection (it has
+ * nothing to send; the dial timer runs). */
+static bool
+session_runs(const struct dp *dp, const struct peer *p)
+{
+	return dp->server || p->cfg.proto != VT_TCP ||
+	    (p->tcp.conn != NULL && !p->tcp.conn->tc.connecting);
+}
+
 void
 dp_peer_timer(struct dp *dp, struct peer *p, uint64_t now)
 {
@@ -1013,7 +1043,7 @@ dp_peer_timer(struct dp *dp, struct peer *p, uint64_t now)
 		peer_changed(&dp->peers, p);
 	}
 	inq_drain(dp, p, now, false);
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 8 && session_runs(dp, p); i++) {
 		if (session_tick(&p->s, peer_new_index(&dp->peers), now, &dp->out) != SV_SEND)
 			break;
 		peer_send(dp, p, &dp->out, now);
@@ -1028,9 +1058,7 @@ dp_peer_deadline(const struct dp *dp, const struct peer *p, uint64_t now)
 {
 	uint64_t at = UINT64_MAX, t;
 
-	/* A TCP client without a connection has nothing to send: the dial timer runs. */
-	if (dp->server || p->cfg.proto != VT_TCP ||
-	    (p->tcp.conn != NULL && !p->tcp.conn->tc.connecting))
+	if (session_runs(dp, p))
 		at = session_next_deadline(&p->s, now);
 	/* Shaping: reading the device resumes, queued frames leave, when their bucket fills. */
 	if (p->rate_paused && (t = tb_when(&p->shape_out, now)) < at)
@@ -1186,19 +1214,24 @@ device_offload(struct peer *p)
 }
 
 /* rate-in and rate-out of p->cfg: buckets full, rate-in's queue sized for its rate. Frames
- * queued under the old rate leave now. */
+ * queued under the old rate keep their place, unless the queue's size changes: then they leave
+ * now. */
 static void
 shape_setup(struct dp *dp, struct peer *p, uint64_t now)
 {
 	const struct vt_peer *c = &p->cfg;
+	size_t qsize = c->rate_in != 0 ? shaper_queue_size(c->rate_in) : 0;
 
-	inq_drain(dp, p, now, true);
-	fq_free(&p->inq);
 	tb_init(&p->shape_out, c->rate_out, c->rate_burst, now);
 	tb_init(&p->shape_in, c->rate_in, c->rate_burst, now);
-	if (c->rate_in != 0 && fq_init(&p->inq, shaper_queue_size(c->rate_in)) == -1)
-		log_warnx("peer %s: no memory for the queue of rate-in: not shaped coming in",
-		    c->name);
+	/* A queue of another size (or none now): what waits in the old one leaves at once. */
+	if (p->inq.cap != qsize) {
+		inq_drain(dp, p, now, true);
+		fq_free(&p->inq);
+		if (qsize != 0 && fq_init(&p->inq, qsize) == -1)
+			log_warnx("peer %s: no memory for the queue of rate-in: not shaped coming "
+			    "in", c->name);
+	}
 	p->rate_paused = false;
 	peer_changed(&dp->peers, p);
 }
@@ -1276,6 +1309,7 @@ dp_peer_update(struct dp *dp, struct peer *p, const struct vt_peer *cfg, uint64_
 		shape_setup(dp, p, now);
 	}
 	p->cfg.keepalive = cfg->keepalive;
+	p->cfg.mss_clamp = cfg->mss_clamp;
 	p->cfg.timeout = cfg->timeout;
 	p->cfg.rekey_interval = cfg->rekey_interval;
 	p->cfg.compress_accel = cfg->compress_accel;
@@ -1338,6 +1372,9 @@ snapshot(const struct dp *dp, const struct peer *p, const char *role, int64_t wa
 	c->compress = names_compress[p->cfg.compress];
 	offload_names(dp, p, c->offload, sizeof(c->offload));
 	c->threads = p->cfg.proto == VT_UDP ? pool_lanes(dp->pool) : 1;
+	c->mtu = p->cfg.mtu;
+	c->mtu_auto = p->cfg.mtu_auto;
+	c->mss_clamp = p->cfg.mss_clamp;
 	c->rate_in = p->cfg.rate_in;
 	c->rate_out = p->cfg.rate_out;
 	c->now = wall;
@@ -1352,6 +1389,7 @@ snapshot(const struct dp *dp, const struct peer *p, const char *role, int64_t wa
 	c->stats.comp_raw = ss->comp_raw;
 	c->stats.split = p->traffic.split;
 	c->stats.coalesced = p->traffic.coalesced;
+	c->stats.clamped = p->traffic.clamped;
 	c->stats.handshakes = ss->handshakes;
 	c->stats.last_handshake = ss->last_handshake;
 	c->stats.up_since = ss->up_since;

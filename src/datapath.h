@@ -102,8 +102,8 @@ struct peer *dp_peer_add(struct dp *dp, uint32_t id, const struct vt_peer *cfg,
  * closing it (a restart on the same device); returns it, or -1. */
 int dp_peer_remove(struct dp *dp, struct peer *p, bool keep_fd, uint64_t now);
 /* Apply the settings that change in place (keepalive, timeout, rekey-interval,
- * compress-acceleration, routes and allowed-ips: the filter; rate-in, rate-out, rate-burst:
- * the buckets start full again) from cfg. */
+ * compress-acceleration, mss-clamp, routes and allowed-ips: the filter; rate-in, rate-out,
+ * rate-burst: the buckets start full again) from cfg. */
 void dp_peer_update(struct dp *dp, struct peer *p, const struct vt_peer *cfg, uint64_t now);
 
 void dp_udp_readable(struct dp *dp, uint64_t now);

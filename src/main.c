@@ -26,6 +26,7 @@
 #include "names.h"
 #include "parent.h"
 #include "priv.h"
+#include "transport.h"
 #include "tun.h"
 #include "vtun_import.h"
 
@@ -494,6 +495,24 @@ device_owner(const char *user, const char *group, const struct vt_config *cfg, u
 	return 0;
 }
 
+
+/* device add -a with mtu = "auto": the MTU toward the peer's remote (a client's file), or
+ * toward the default route (a server's), as the daemon would choose it (priv_auto_mtu). */
+static void
+device_mtu(struct vt_peer *p)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char err[256];
+
+	p->persist = false; /* the device is being made: no MTU of its own yet */
+	if (p->has_remote && transport_resolve(p->remote_host, p->remote_port,
+	    p->proto == VT_TCP ? SOCK_STREAM : SOCK_DGRAM, &ss, &len, err, sizeof(err)) == 0)
+		priv_auto_mtu(p, (struct sockaddr *)&ss);
+	else
+		priv_auto_mtu(p, NULL);
+	p->persist = true;
+}
 /*
  * vtund-ng device add NAME [-t tun|tap] [-u USER] [-g GROUP] | device del NAME: a persistent
  * device owned by USER (as tunctl -t tap0 -u USER did), or its removal. With -a instead of a
@@ -570,7 +589,7 @@ cmd_device(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 0; i < cfg.npeers; i++) {
-		const struct vt_peer *p = &cfg.peers[i];
+		struct vt_peer *p = &cfg.peers[i];
 
 		if (!p->persist)
 			continue;
@@ -579,6 +598,8 @@ cmd_device(int argc, char **argv)
 			printf("device %s (peer %s): exists, left as it is\n", p->device, p->name);
 			continue;
 		}
+		if (add)
+			device_mtu(p);
 		if ((add ? priv_device_make(p, uid, gid, err, sizeof(err)) :
 		    tun_remove_persistent(p->device, err, sizeof(err))) == -1) {
 			fprintf(stderr, "vtund-ng: peer %s: %s\n", p->name, err);
@@ -593,6 +614,7 @@ cmd_device(int argc, char **argv)
 	config_free(&cfg);
 	return rc;
 }
+
 
 /* vtund-ng [-nv] [-f file] [-t] client PEER [HOST[:PORT]] */
 static int

@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -87,9 +89,12 @@ ext_ack_msg(const struct nlmsghdr *nh)
 	return NULL;
 }
 
-/* Send r and wait for the ACK; on refusal, err = "<what>: <errno text> (<kernel's note>)". */
+/* Send r and wait for the ACK; on refusal, err = "<what>: <errno text> (<kernel's note>)".
+ * got: NULL, or where the first answer that is no ACK goes (gotcap bytes; a larger one is
+ * left out, and *got's nlmsg_len stays 0). */
 static int
-transact(struct nlreq *r, const char *what, char *err, size_t errlen)
+transact_get(struct nlreq *r, struct nlmsghdr *got, size_t gotcap, const char *what, char *err,
+    size_t errlen)
 {
 	union {
 		struct nlmsghdr nh;
@@ -142,8 +147,11 @@ transact(struct nlreq *r, const char *what, char *err, size_t errlen)
 				ret = 0;
 				goto out;
 			}
-			if (nh->nlmsg_type != NLMSG_ERROR)
+			if (nh->nlmsg_type != NLMSG_ERROR) {
+				if (got != NULL && got->nlmsg_len == 0 && nh->nlmsg_len <= gotcap)
+					memcpy(got, nh, nh->nlmsg_len);
 				continue;
+			}
 			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e))) {
 				snprintf(err, errlen, "%s: truncated netlink reply", what);
 				goto out;
@@ -167,6 +175,12 @@ out:
 	if (kerr != 0)
 		errno = kerr; /* the kernel's reason, for callers that tell some apart */
 	return ret;
+}
+
+static int
+transact(struct nlreq *r, const char *what, char *err, size_t errlen)
+{
+	return transact_get(r, NULL, 0, what, err, errlen);
 }
 
 /* Resolve ifname for a request described by what; 0 with err set if there is no such link. */
@@ -391,4 +405,143 @@ netlink_add_addr(const char *ifname, const struct vt_addr *local, const struct v
 		return -1;
 	}
 	return transact(&r, what, err, errlen);
+}
+
+/* ---- the underlay ---------------------------------------------------------------------------- */
+
+int
+netlink_device_mtu(const char *ifname)
+{
+	struct ifreq ifr;
+	int fd, mtu = 0;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0)
+		mtu = ifr.ifr_mtu;
+	close(fd);
+	return mtu;
+}
+
+/* The device that has local address a (alen bytes of family) into dev; false if none. */
+static bool
+device_with_addr(int family, const void *a, size_t alen, char *dev, size_t devlen)
+{
+	struct ifaddrs *ifs, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifs) == -1)
+		return false;
+	for (i = ifs; i != NULL && !found; i = i->ifa_next) {
+		const void *x;
+
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != family)
+			continue;
+		x = family == AF_INET ? (const void *)&((struct sockaddr_in *)(void *)
+		    i->ifa_addr)->sin_addr : (const void *)&((struct sockaddr_in6 *)(void *)
+		    i->ifa_addr)->sin6_addr;
+		if (memcmp(x, a, alen) == 0) {
+			snprintf(dev, devlen, "%s", i->ifa_name);
+			found = true;
+		}
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+/* The payload of attribute type among the attributes at p (len bytes), its length in *plen;
+ * NULL if there is none. Byte by byte: the attributes of a reply need no alignment here. */
+static const void *
+attr_find(const void *p, size_t len, uint16_t type, size_t *plen)
+{
+	const uint8_t *b = p;
+	struct rtattr a;
+
+	for (size_t off = 0; off + sizeof(a) <= len; off += RTA_ALIGN(a.rta_len)) {
+		memcpy(&a, b + off, sizeof(a));
+		if (a.rta_len < sizeof(a) || off + a.rta_len > len)
+			return NULL;
+		if (a.rta_type == type) {
+			*plen = a.rta_len - RTA_LENGTH(0);
+			return b + off + RTA_LENGTH(0);
+		}
+	}
+	return NULL;
+}
+
+/* Attribute type as a 32-bit value into *v, if it is there. */
+static void
+attr_u32(const void *p, size_t len, uint16_t type, uint32_t *v)
+{
+	size_t n;
+	const void *d = attr_find(p, len, type, &n);
+
+	if (d != NULL && n >= sizeof(*v))
+		memcpy(v, d, sizeof(*v));
+}
+
+int
+netlink_underlay_mtu(const struct sockaddr *dst, int *mtu, char *dev, size_t devlen, char *err,
+    size_t errlen)
+{
+	union {
+		struct nlmsghdr nh;
+		uint8_t raw[NL_REPLY_CAP];
+	} got;
+	char what[96], as[INET6_ADDRSTRLEN] = "?";
+	int family = dst->sa_family, dmtu;
+	const void *a = family == AF_INET ?
+	    (const void *)&((const struct sockaddr_in *)(const void *)dst)->sin_addr :
+	    (const void *)&((const struct sockaddr_in6 *)(const void *)dst)->sin6_addr;
+	size_t alen = addr_len(family);
+	const struct rtmsg *rm;
+	const void *m, *attrs;
+	uint32_t oif = 0, rmtu = 0;
+	size_t mlen, attrlen;
+	struct rtmsg *rtm;
+	struct nlreq r;
+
+	*mtu = 0;
+	dev[0] = '\0';
+	if (alen == 0) {
+		snprintf(err, errlen, "route lookup: not an IPv4 or IPv6 address");
+		return -1;
+	}
+	inet_ntop(family, a, as, sizeof(as));
+	snprintf(what, sizeof(what), "route to %s", as);
+	rtm = req_init(&r, RTM_GETROUTE, 0, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)family;
+	rtm->rtm_dst_len = (uint8_t)(alen * 8);
+	got.nh.nlmsg_len = 0;
+	if (req_attr(&r, RTA_DST, a, alen) == -1 ||
+	    transact_get(&r, &got.nh, sizeof(got), what, err, errlen) == -1)
+		return -1;
+	if (got.nh.nlmsg_type != RTM_NEWROUTE || got.nh.nlmsg_len < NLMSG_LENGTH(sizeof(*rm))) {
+		snprintf(err, errlen, "%s: no answer", what);
+		return -1;
+	}
+	rm = NLMSG_DATA(&got.nh);
+	attrs = (const uint8_t *)rm + NLMSG_ALIGN(sizeof(*rm));
+	attrlen = got.nh.nlmsg_len - NLMSG_LENGTH(sizeof(*rm));
+	attr_u32(attrs, attrlen, RTA_OIF, &oif);
+	if ((m = attr_find(attrs, attrlen, RTA_METRICS, &mlen)) != NULL)
+		attr_u32(m, mlen, RTAX_MTU, &rmtu);
+	/* Our own address (a server's listen address): the device that has it. */
+	if (rm->rtm_type == RTN_LOCAL) {
+		if (!device_with_addr(family, a, alen, dev, devlen)) {
+			snprintf(err, errlen, "%s: no device has this local address", what);
+			return -1;
+		}
+	} else if (oif == 0 || if_indextoname(oif, dev) == NULL) {
+		snprintf(err, errlen, "%s: the kernel names no device", what);
+		return -1;
+	}
+	if ((dmtu = netlink_device_mtu(dev)) <= 0) {
+		snprintf(err, errlen, "%s: the MTU of %s: %s", what, dev, strerror(errno));
+		return -1;
+	}
+	*mtu = rmtu > 0 && (int)rmtu < dmtu ? (int)rmtu : dmtu;
+	return 0;
 }

@@ -12,6 +12,15 @@
 
 #include "config.h"
 
+/* The MTU toward dst (a struct sockaddr_in or _in6): of the route the kernel would take to it
+ * (the route's mtu, or a path MTU it learned, if smaller than its device's), or, if dst is one
+ * of our addresses, of the device that has it; dev (devlen >= IF_NAMESIZE) names the device.
+ * A lookup only: nothing is sent. 0, or -1 with err. */
+struct sockaddr;
+int netlink_underlay_mtu(const struct sockaddr *dst, int *mtu, char *dev, size_t devlen,
+    char *err, size_t errlen);
+/* The MTU of device ifname now, or 0 if there is none (an ioctl, not netlink). */
+int netlink_device_mtu(const char *ifname);
 /* Set the MTU of ifname. 0, or -1 with err. */
 int netlink_set_mtu(const char *ifname, int mtu, char *err, size_t errlen);
 /* Set the transmit queue length (txqueuelen, in frames) of ifname. 0, or -1 with err. */

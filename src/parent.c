@@ -156,6 +156,30 @@ client_peer(const struct parent_opts *o, struct vt_config *cfg, int *index,
 	return 0;
 }
 
+/* mtu = "auto" for the peers this daemon serves: a client's toward its resolved server, a
+ * server's toward its listen address (priv_auto_mtu). */
+static void
+auto_mtus(const struct parent *pr, struct vt_config *cfg, int client_index,
+    const struct sockaddr *remote)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char err[256];
+
+	if (!pr->o.server) {
+		priv_auto_mtu(&cfg->peers[client_index], remote);
+		return;
+	}
+	if (transport_resolve(cfg->listen_host, cfg->listen_port, SOCK_DGRAM, &ss, &sslen, err,
+	    sizeof(err)) == -1) {
+		log_warnx("listen: %s", err);
+		ss.ss_family = AF_UNSPEC;
+	}
+	for (int i = 0; i < cfg->npeers; i++)
+		priv_auto_mtu(&cfg->peers[i], ss.ss_family != AF_UNSPEC ?
+		    (const struct sockaddr *)&ss : NULL);
+}
+
 /* Who the engine runs as. NULL: it keeps our rights (not root, or user = ""). Unless the
  * configuration says user = "", a root daemon never parses network input as root: without
  * the default user the engine runs as nobody. */
@@ -395,7 +419,8 @@ tell_remove(struct parent *pr, uint32_t id)
 /* ---- reload -------------------------------------------------------------------------------- */
 
 /* Settings that need a new device, and settings that need a new session; the rest apply in
- * place (keepalive, timeout, rekey-interval, compress-acceleration, rates, hooks). */
+ * place (keepalive, timeout, rekey-interval, compress-acceleration, rates, mss-clamp,
+ * hooks). */
 static bool
 device_differs(const struct vt_peer *a, const struct vt_peer *b)
 {
@@ -438,7 +463,7 @@ inplace_differs(const struct vt_peer *a, const struct vt_peer *b)
 	    routes_differ(a, b) ||
 	    prefixes_differ(a->allowed_ips, a->nallowed_ips, b->allowed_ips, b->nallowed_ips) ||
 	    a->rate_in != b->rate_in || a->rate_out != b->rate_out ||
-	    a->rate_burst != b->rate_burst;
+	    a->rate_burst != b->rate_burst || a->mss_clamp != b->mss_clamp;
 }
 
 /* Replace *to with a copy of from (either may be NULL). */
@@ -578,6 +603,7 @@ reload(struct parent *pr, char *text, size_t textlen)
 		daemon_notify("READY=1");
 		return 1;
 	}
+	auto_mtus(pr, &new, client_index, (const struct sockaddr *)&remote);
 	note_restart_settings(&pr->cfg, &new);
 	if (new.log_level != pr->cfg.log_level) {
 		log_set_level((enum log_level)(new.log_level + pr->o.verbose > LOG_LVL_DEBUG ?
@@ -1161,6 +1187,7 @@ parent_run(const struct parent_opts *o)
 		log_warnx("%s", err);
 		return 1;
 	}
+	auto_mtus(&pr, &pr.cfg, pr.devs[0].cfg, (const struct sockaddr *)&pr.devs[0].remote);
 	raise_nofile(pr.ndevs);
 	if (o->server)
 		bind_sockets(&pr);

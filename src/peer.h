@@ -27,6 +27,7 @@ struct peer_traffic {
 	uint64_t tx_packets, tx_bytes; /* frames the socket took */
 	uint64_t split;                /* super-packets read from the device and cut */
 	uint64_t coalesced;            /* frames written to the device that merged several */
+	uint64_t clamped;              /* TCP SYNs whose MSS mss-clamp lowered (both ways) */
 	uint64_t drops[DROP_MAX];
 };
 

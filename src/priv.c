@@ -22,11 +22,11 @@
 
 #include "hooks.h"
 #include "log.h"
+#include "mtu.h"
 #include "netlink.h"
 #include "prefix.h"
 #include "tun.h"
 
-#define IPV6_MIN_MTU 1280
 
 /* The first address of family in addrs, or NULL. */
 static const struct vt_addr *
@@ -81,10 +81,10 @@ configure(const struct vt_peer *p, char *err, size_t errlen)
 
 	for (int i = 0; i < p->naddrs; i++) {
 		/* The kernel turns IPv6 off below 1280 and then says only "Invalid argument". */
-		if (p->addrs[i].family == AF_INET6 && p->mtu < IPV6_MIN_MTU) {
+		if (p->addrs[i].family == AF_INET6 && p->mtu < MTU_IPV6_MIN) {
 			addr_str(&p->addrs[i], s, sizeof(s));
 			snprintf(err, errlen, "device %s: IPv6 address %s needs mtu >= %d, "
-			    "not %d", p->device, s, IPV6_MIN_MTU, p->mtu);
+			    "not %d", p->device, s, MTU_IPV6_MIN, p->mtu);
 			return -1;
 		}
 	}
@@ -155,6 +155,93 @@ priv_routes_change(const struct vt_peer *old, const struct vt_peer *p, bool add,
 		}
 	}
 	return ret;
+}
+
+/* Whether the device carries IPv6: an IPv6 address, peer address or route. */
+static bool
+has_ipv6(const struct vt_peer *p)
+{
+	return first_of_family(p->addrs, p->naddrs, AF_INET6) != NULL ||
+	    first_of_family(p->peer_addrs, p->npeer_addrs, AF_INET6) != NULL ||
+	    first_of_family(p->routes, p->nroutes, AF_INET6) != NULL;
+}
+
+/* Whether sa is the wildcard address of its family. */
+static bool
+wildcard(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr ==
+		    htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)(const void *)sa)->
+	    sin6_addr);
+}
+
+/* The MTU toward the default route of family (looked up for a documentation address: nothing
+ * is sent). */
+static int
+default_route_mtu(int family, int *mtu, char *dev, size_t devlen, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)family;
+	if (family == AF_INET)
+		inet_pton(AF_INET, "192.0.2.1", &((struct sockaddr_in *)&ss)->sin_addr);
+	else
+		inet_pton(AF_INET6, "2001:db8::1", &((struct sockaddr_in6 *)&ss)->sin6_addr);
+	return netlink_underlay_mtu((struct sockaddr *)&ss, mtu, dev, devlen, err, errlen);
+}
+
+void
+priv_auto_mtu(struct vt_peer *p, const struct sockaddr *toward)
+{
+	char dev[IF_NAMESIZE + 1] = "", err[256] = "", where[80];
+	int under = 0, family = toward != NULL ? toward->sa_family : AF_INET6, got, rc;
+
+	if (!p->mtu_auto)
+		return;
+	/* A persistent device was configured by whoever made it: its MTU is the truth. */
+	if (p->persist && (got = netlink_device_mtu(p->device)) >= MTU_MIN && got <= MTU_MAX) {
+		p->mtu = got;
+		log_info("peer %s: mtu %d (auto: the persistent device's)", p->name, got);
+		return;
+	}
+	if (toward != NULL && !wildcard(toward)) {
+		char a[INET6_ADDRSTRLEN] = "?";
+
+		rc = netlink_underlay_mtu(toward, &under, dev, sizeof(dev), err, sizeof(err));
+		inet_ntop(family, family == AF_INET ?
+		    (const void *)&((const struct sockaddr_in *)(const void *)toward)->sin_addr :
+		    (const void *)&((const struct sockaddr_in6 *)(const void *)toward)->sin6_addr,
+		    a, sizeof(a));
+		snprintf(where, sizeof(where), "toward %s", a);
+	} else {
+		/* A server on a wildcard address: its default route (IPv6 first when it listens on
+		 * both: the larger overhead). */
+		rc = default_route_mtu(family, &under, dev, sizeof(dev), err, sizeof(err));
+		if (rc == -1 && family == AF_INET6)
+			rc = default_route_mtu(AF_INET, &under, dev, sizeof(dev), err,
+			    sizeof(err));
+		snprintf(where, sizeof(where), "the default route");
+	}
+	if (rc == -1 || under < MTU_MIN) {
+		log_info("peer %s: mtu auto: %s: taking the underlay MTU to be 1500", p->name,
+		    rc == -1 ? err : "too small an MTU");
+		under = 1500;
+		snprintf(dev, sizeof(dev), "?");
+	}
+	/* Both ends of a tap link must arrive at the same number: each counts the larger IPv6
+	 * header, whichever family it sees (a server on [::] does not know the client's). */
+	if (p->type == VT_TAP)
+		family = AF_INET6;
+	p->mtu = mtu_for_underlay(under, family, p->proto, p->type, has_ipv6(p));
+	log_info("peer %s: mtu %d (auto: %d on %s, %s, minus %d for %s over %s)", p->name,
+	    p->mtu, under, dev, where, mtu_overhead(family, p->proto, p->type),
+	    names_devtype[p->type], family == AF_INET ? "IPv4" : "IPv6");
+	if (p->mtu + mtu_overhead(family, p->proto, p->type) > under)
+		log_warnx("peer %s: mtu %d: the least this device takes%s; the underlay (%d) will "
+		    "fragment", p->name, p->mtu, has_ipv6(p) ? " with IPv6" : "", under);
 }
 
 int

@@ -12,6 +12,14 @@
 
 #include "config.h"
 
+/* mtu = "auto" (p->mtu_auto): set p->mtu from the underlay: the MTU of the route toward toward
+ * (a client's server; a server's specific listen address: the device that has it; a
+ * wildcard or NULL: the default route) minus the overhead (mtu_overhead: the family of
+ * toward, IPv6 for NULL); 1500 if nothing is known. A persistent device keeps its own. Logs
+ * what it chose and from what. No privileges needed. */
+struct sockaddr;
+void priv_auto_mtu(struct vt_peer *p, const struct sockaddr *toward);
+
 /*
  * Open the device of p (attach if p->persist, else create it), then unless p->persist set its
  * MTU, add every p->addrs entry (on TUN paired with the first p->peer_addrs entry of the same

@@ -10,6 +10,7 @@
 
 #include "config_parse.h"
 #include "log.h"
+#include "mtu.h"
 #include "names.h"
 #include "shaper.h"
 
@@ -54,6 +55,8 @@ chan_peer_from(struct chan_peer *cp, uint32_t id, const struct vt_peer *p,
 	cp->timeout = p->timeout;
 	cp->rekey_interval = p->rekey_interval;
 	cp->compress_accel = p->compress_accel;
+	cp->mss_clamp = p->mss_clamp;
+	cp->mtu_auto = p->mtu_auto;
 	cp->rate_in = p->rate_in;
 	cp->rate_out = p->rate_out;
 	cp->rate_burst = p->rate_burst;
@@ -89,6 +92,8 @@ chan_peer_to(const struct chan_peer *cp, struct vt_peer *p)
 	p->timeout = cp->timeout;
 	p->rekey_interval = cp->rekey_interval;
 	p->compress_accel = cp->compress_accel;
+	p->mss_clamp = cp->mss_clamp;
+	p->mtu_auto = cp->mtu_auto;
 	p->rate_in = cp->rate_in;
 	p->rate_out = cp->rate_out;
 	p->rate_burst = cp->rate_burst;
@@ -134,9 +139,10 @@ peer_valid(const struct chan_peer *cp)
 		return false;
 	if (cp->type >= VT_DEVTYPE_MAX || cp->proto >= VT_PROTO_MAX ||
 	    cp->cipher >= VT_CIPHER_MAX || cp->compress >= VT_COMPRESS_MAX ||
-	    cp->offload >= VT_OFFLOAD_MAX || cp->persist > 1 || cp->has_psk > 1)
+	    cp->offload >= VT_OFFLOAD_MAX || cp->persist > 1 || cp->has_psk > 1 ||
+	    cp->mss_clamp > 1 || cp->mtu_auto > 1)
 		return false;
-	if (cp->mtu < 576 || cp->mtu > 9000 || cp->keepalive < 0 || cp->keepalive > 3600 ||
+	if (cp->mtu < MTU_MIN || cp->mtu > MTU_MAX || cp->keepalive < 0 || cp->keepalive > 3600 ||
 	    cp->timeout < 0 || cp->timeout > 86400 || cp->rekey_interval < 10 ||
 	    cp->rekey_interval > 120 || cp->compress_accel < 1 || cp->compress_accel > 65537)
 		return false;

@@ -60,11 +60,29 @@ psk_of(const struct vt_peer *p)
 	return p->has_psk ? p->psk : zero_psk;
 }
 
-/* Largest frame the device may get: the MTU, plus an Ethernet header with a VLAN tag on tap. */
+/* Largest frame of an MTU: the MTU, plus an Ethernet header with a VLAN tag on tap. */
 static size_t
-max_frame(const struct vt_peer *p)
+frame_of(const struct vt_peer *p, int mtu)
 {
-	return (size_t)p->mtu + (p->type == VT_TAP ? 18 : 0);
+	return (size_t)mtu + (p->type == VT_TAP ? 18 : 0);
+}
+
+/* Largest frame the device may get under key kp: what our MTU or the peer's allows (a tun
+ * peer's may be larger than ours; the kernel takes such a frame and routes it on). */
+static size_t
+max_frame(const struct vt_peer *p, const struct session_keypair *kp)
+{
+	return frame_of(p, kp->peer_mtu > p->mtu ? kp->peer_mtu : p->mtu);
+}
+
+int
+session_path_mtu(const struct session *s)
+{
+	int mtu = s->peer->mtu;
+
+	if (s->kp_cur.valid && s->kp_cur.peer_mtu != 0 && s->kp_cur.peer_mtu < mtu)
+		mtu = s->kp_cur.peer_mtu;
+	return mtu;
 }
 
 static void
@@ -109,8 +127,11 @@ params_agree(const struct vt_peer *p, const struct wire_params *theirs)
 		    NAMES_GET(names_devtype, ours.type), NAMES_GET(names_devtype, theirs->type));
 		ok = false;
 	}
-	if (ours.mtu != theirs->mtu) {
-		log_warnx("peer %s: mtu differs: ours %u, peer's %u", p->name, ours.mtu,
+	/* A tun link may have another MTU at each end (each sends what its device takes, TCP
+	 * through it the smaller: MSS); a bridge has no way to say that a frame is too large. */
+	if (ours.mtu != theirs->mtu && p->type == VT_TAP) {
+		log_warnx("peer %s: mtu differs: ours %u, peer's %u (a tap link needs the same "
+		    "on both ends: set mtu to the same number on both)", p->name, ours.mtu,
 		    theirs->mtu);
 		ok = false;
 	}
@@ -128,7 +149,8 @@ keypair_wipe(struct session_keypair *kp)
 /* Install Split() output into kp. Consumes (wipes) the two keys. */
 static int
 keypair_install(struct session_keypair *kp, struct session *s, uint8_t ks[32],
-    uint8_t kr[32], bool initiator, uint32_t local, uint32_t remote, uint64_t now)
+    uint8_t kr[32], bool initiator, uint32_t local, uint32_t remote, uint16_t peer_mtu,
+    uint64_t now)
 {
 	const struct vt_peer *p = s->peer;
 	int lanes = s->local->lanes, ret = -1;
@@ -146,6 +168,7 @@ keypair_install(struct session_keypair *kp, struct session *s, uint8_t ks[32],
 	kp->remote_index = remote;
 	kp->created = now;
 	kp->serial = ++s->local->serial;
+	kp->peer_mtu = peer_mtu;
 	replay_init(&kp->replay);
 	ret = 0;
 out:
@@ -484,7 +507,7 @@ session_respond_finish(struct session *s, struct session_init *in, uint32_t loca
 	/* The initiator sends with k1 and receives with k2. The new pair waits in kp_next until
 	 * the initiator's first data packet proves it holds the keys (key confirmation). */
 	noise_split(&in->hs, k1, k2);
-	if (keypair_install(&s->kp_next, s, k2, k1, false, local_idx, in->sender,
+	if (keypair_install(&s->kp_next, s, k2, k1, false, local_idx, in->sender, theirs.mtu,
 	    now) == -1) {
 		buf_reset(out);
 		goto out;
@@ -615,7 +638,7 @@ session_consume_response(struct session *s, const uint8_t *msg, size_t len, uint
 	s->prev_retired = now;
 	s->cur_heard = false;
 	if (keypair_install(&s->kp_cur, s, k1, k2, true, s->hs_index,
-	    wire_get32(msg + 4), now) == -1)
+	    wire_get32(msg + 4), theirs.mtu, now) == -1)
 		goto out;
 	noise_wipe(&s->hs);
 	s->hs_active = false;
@@ -851,13 +874,13 @@ session_decap_opened(struct session *s, struct session_keypair *kp, struct buf *
 	inner = *buf_pull(b, WIRE_INNER_HDR_LEN);
 	switch (inner) {
 	case WIRE_INNER_FRAME:
-		if (b->len == 0 || b->len > max_frame(s->peer))
+		if (b->len == 0 || b->len > max_frame(s->peer, kp))
 			goto malformed;
 		break;
 	case WIRE_INNER_FRAME_LZ4:
 		if (s->lz4_state == NULL || b->len == 0)
 			goto malformed;
-		n = compress_decode(buf_data(b), b->len, scratch_of(s), max_frame(s->peer));
+		n = compress_decode(buf_data(b), b->len, scratch_of(s), max_frame(s->peer, kp));
 		if (n <= 0)
 			goto malformed;
 		buf_reset(b);

@@ -74,6 +74,7 @@ struct session_keypair {
 	struct crypto_aead send, recv;
 	struct replay replay;
 	uint64_t serial;      /* unique among the daemon's key pairs, never 0 */
+	uint16_t peer_mtu;    /* the MTU the peer's handshake gave: its largest frame */
 };
 
 /* Our own identity, shared by every session of a daemon. */
@@ -265,6 +266,9 @@ enum session_verdict session_close(struct session *s, uint64_t now, struct buf *
 void session_reset(struct session *s);
 /* Whether the session has come up and not gone down since. */
 bool session_is_up(const struct session *s);
+/* The MTU both ends take: ours, or the peer's as its last handshake gave it if smaller (what
+ * mss-clamp clamps to). */
+int session_path_mtu(const struct session *s);
 enum session_state session_state(const struct session *s);
 /* Human-readable state name. */
 const char *session_state_name(enum session_state st);

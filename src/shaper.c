@@ -91,7 +91,7 @@ shaper_queue_size(uint64_t rate_bits)
 	uint64_t b = rate_bits / 8 / 20;
 
 	if (b < SHAPER_QUEUE_MIN)
-		return SHAPER_QUEUE_MIN;
+		return SHAPER_QUEUE_MIN; /* a few of the largest frames */
 	return b > SHAPER_QUEUE_MAX ? SHAPER_QUEUE_MAX : (size_t)b;
 }
 

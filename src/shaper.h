@@ -5,8 +5,10 @@
  *
  * The bucket may go into debt by one frame: a frame leaves while the bucket holds any tokens
  * and takes its length, so that frames of any size pass and the average over any interval
- * longer than burst / rate is the rate. Tokens are kept in thousandths of a byte: a rate of R
- * bytes per second adds R of them per millisecond, exactly.
+ * longer than burst / rate is the rate. (The data path pays for a super-packet read from a
+ * vnet device segment by segment: the debt can be one super-packet, up to 64 KiB.) Tokens are
+ * kept in thousandths of a byte: a rate of R bytes per second adds R of them per millisecond,
+ * exactly.
  */
 #ifndef VT_SHAPER_H
 #define VT_SHAPER_H
@@ -19,7 +21,8 @@
 #define SHAPER_RATE_MAX 100000000000ULL      /* bit/s: 100 gbit */
 #define SHAPER_BURST_MIN 2048ULL             /* bytes */
 #define SHAPER_BURST_MAX (64ULL << 20)       /* bytes */
-#define SHAPER_QUEUE_MIN (64U << 10)         /* bytes a queue holds at least */
+#define SHAPER_QUEUE_MIN (4U * (9018 + 4))  /* bytes a queue holds at least: four of the
+                                                largest frames (BUF_MAX_FRAME) */
 #define SHAPER_QUEUE_MAX (4U << 20)          /* and at most */
 
 struct tbucket {
@@ -49,7 +52,8 @@ struct fqueue {
 	unsigned n;      /* frames in it */
 };
 
-/* The queue for a rate (bit/s): 50 ms of it, within SHAPER_QUEUE_MIN..MAX. */
+/* The queue for a rate (bit/s): 50 ms of it, within SHAPER_QUEUE_MIN..MAX (below about 6 Mbit/s
+ * four large frames are more than 50 ms). */
 size_t shaper_queue_size(uint64_t rate_bits);
 /* Allocate a ring of cap bytes: 0, or -1 without memory. */
 int fq_init(struct fqueue *q, size_t cap);

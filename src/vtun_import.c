@@ -1208,7 +1208,8 @@ pick_device(struct ctx *c, const char *want, const char *name, char dev[CONFIG_I
 	}
 }
 
-/* One direction of VTun's speed (kbit/s, digits only) as a rate, or NULL if it is not one. */
+/* One direction of VTun's speed (K of 1024 bit/s, digits only) into *kbit; false if it is not
+ * one. */
 static bool
 speed_kbit(const char *s, size_t len, unsigned long *kbit)
 {
@@ -1219,7 +1220,7 @@ speed_kbit(const char *s, size_t len, unsigned long *kbit)
 	memcpy(num, s, len);
 	num[len] = '\0';
 	*kbit = strtoul(num, NULL, 10);
-	return *kbit <= 100000000; /* our limit: 100 gbit */
+	return *kbit <= 97656250; /* our limit: 100 gbit */
 }
 
 /* speed N or IN:OUT (kbit/s; IN is to the client, OUT from it; 0 is no shaping; a VTun client
@@ -1248,11 +1249,13 @@ put_speed(struct ctx *c, struct out *o, const char *v, int line)
 		    "(rate-out, rate-in)\n", v, line);
 		return;
 	}
-	put(o, "\t\t# speed %s (line %d): to the client, from the client\n", v, line);
+	/* VTun's shaper counts a K as 1024 bit/s (lfd_shaper.c: spd / 8 * 1024 bytes/s) */
+	put(o, "\t\t# speed %s (line %d): to the client, from the client, in VTun's K of 1024 "
+	    "bit/s\n", v, line);
 	if (in != 0)
-		put(o, "\t\trate-out = \"%lukbit\";\n", in);
+		put(o, "\t\trate-out = \"%lubit\";\n", in * 1024);
 	if (out != 0)
-		put(o, "\t\trate-in = \"%lukbit\";\n", out);
+		put(o, "\t\trate-in = \"%lubit\";\n", out * 1024);
 }
 
 /* One session as a peer; false if it cannot carry over (skipped, with a warning). */

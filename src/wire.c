@@ -1,13 +1,10 @@
 /* wire.c - encode and decode the byte layout declared in wire.h; no keys, no state. */
 #include "wire.h"
 
-#include "names.h"
-
 #include <string.h>
 
-/* Range of MTUs either end may announce; outside it the peer is broken or hostile. */
-#define MTU_MIN 576
-#define MTU_MAX 9000
+#include "mtu.h"   /* MTU_MIN..MTU_MAX: what either end may announce; outside, broken or hostile */
+#include "names.h"
 
 /* Offsets inside the 48-byte params block. */
 #define P_VERSION 0

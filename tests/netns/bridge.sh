@@ -24,7 +24,7 @@ add_netns "$HS"
 add_netns "$HC"
 echo "# gateways $NS_S $NS_C, LAN hosts $HS $HC, files in $TMP"
 # lan GW HOST ADDR: bridge br-site on GW with a veth port to HOST, which has ADDR.
-lan() {
+bridged_lan() {
 	ip -n "$1" link add br-site type bridge
 	ip link add "lp$$" netns "$1" type veth peer name eth0 netns "$2"
 	ip -n "$1" link set "lp$$" master br-site
@@ -34,8 +34,8 @@ lan() {
 	# a bridge forwards frames, it cannot cut them: the hosts' MTU is the tunnel's
 	ip -n "$2" link set eth0 mtu 1400 up
 }
-lan "$NS_S" "$HS" 10.50.0.1
-lan "$NS_C" "$HC" 10.50.0.2
+bridged_lan "$NS_S" "$HS" 10.50.0.1
+bridged_lan "$NS_C" "$HC" 10.50.0.2
 genkeys S
 genkeys C
 DATA=$TMP/data

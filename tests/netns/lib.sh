@@ -206,6 +206,49 @@ link_exists() {
 	ip -n "$1" link show "$2" >/dev/null 2>&1
 }
 
+# link_conf ROLE PORT: the start of a one-peer configuration "link" on stdout, for tests that
+# write one per role: the server ($S_PRIV, the peer's key $C_PUB) listens on 10.98.0.1:PORT,
+# the client ($C_PRIV, $S_PUB) dials it; no user switch; the control socket is
+# $TMP/ROLE.sock. Sets OWN and OTHER (1 and 2 on the server, 2 and 1 on the client); the
+# caller writes the peer's other settings and "}; };".
+link_conf() {
+	if [ "$1" = server ]; then
+		OWN=1 OTHER=2 _priv=$S_PRIV _pub=$C_PUB
+	else
+		OWN=2 OTHER=1 _priv=$C_PRIV _pub=$S_PUB
+	fi
+	echo "user = \"\";"
+	echo "control-socket = \"$TMP/$1.sock\";"
+	echo "private-key = \"$_priv\";"
+	[ "$1" = server ] && echo "listen = \"10.98.0.1:$2\";"
+	echo "peers = { link = {"
+	echo "	public-key = \"$_pub\";"
+	[ "$1" = client ] && echo "	remote = \"10.98.0.1:$2\";"
+	return 0
+}
+
+# link_up N: start the server on $TMP/s.conf and the client of "link" on $TMP/c.conf (logs
+# $TMP/sN.log and $TMP/cN.log, PIDs in SPID and CPID); true once the session is up on both.
+link_up() {
+	start_daemon "$NS_S" "$TMP/s$1.log" -f "$TMP/s.conf" -s
+	SPID=$LAST_PID
+	start_daemon "$NS_C" "$TMP/c$1.log" -f "$TMP/c.conf" client link
+	CPID=$LAST_PID
+	wait_for 10 sh -c "grep -q 'session up' '$TMP/s$1.log' && grep -q 'session up' '$TMP/c$1.log'"
+}
+
+# lan GW NS GWADDR HOSTADDR: a veth between gateway GW and LAN host NS (a /24), the host's
+# default route through the gateway, and forwarding on the gateway.
+lan() {
+	ip link add "lg$$" netns "$1" type veth peer name "lh$$" netns "$2"
+	ip -n "$1" addr add "$3/24" dev "lg$$"
+	ip -n "$2" addr add "$4/24" dev "lh$$"
+	ip -n "$1" link set "lg$$" up
+	ip -n "$2" link set "lh$$" up
+	ip -n "$2" route add default via "$3"
+	ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1
+}
+
 # listening NS PORT: some socket listens on TCP PORT in NS.
 listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .; }
 

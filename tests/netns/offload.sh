@@ -28,28 +28,17 @@ head -c 10485760 /dev/urandom > "$DATA"
 # conf FILE ROLE PORT TYPE PROTO MTU OFFLOAD N: a one-peer configuration "link" on 10.99.N.0/30
 # and (MTU 1280 or more) fd99:N::/64, the server listening on PORT.
 conf() {
-	if [ "$2" = server ]; then
-		own=1 other=2 priv=$S_PRIV pub=$C_PUB
-	else
-		own=2 other=1 priv=$C_PRIV pub=$S_PUB
-	fi
 	{
 		echo "log-level = \"debug\";"
-		echo "user = \"\";"
-		echo "control-socket = \"$TMP/$2.sock\";"
-		echo "private-key = \"$priv\";"
-		[ "$2" = server ] && echo "listen = \"10.98.0.1:$3\";"
-		echo "peers = { link = {"
-		echo "	public-key = \"$pub\";"
-		[ "$2" = client ] && echo "	remote = \"10.98.0.1:$3\";"
+		link_conf "$2" "$3"
 		echo "	type = \"$4\"; proto = \"$5\"; mtu = $6; offload = \"$7\";"
-		echo "	device = \"vo$own-$8\";"
+		echo "	device = \"vo$OWN-$8\";"
 		# IPv6 needs an MTU of 1280 at least
 		if [ "$6" -ge 1280 ]; then
-			echo "	address = [\"10.99.$8.$own/30\", \"fd99:$8::$own/64\"];"
-			echo "	peer-address = [\"10.99.$8.$other\", \"fd99:$8::$other\"];"
+			echo "	address = [\"10.99.$8.$OWN/30\", \"fd99:$8::$OWN/64\"];"
+			echo "	peer-address = [\"10.99.$8.$OTHER\", \"fd99:$8::$OTHER\"];"
 		else
-			echo "	address = \"10.99.$8.$own/30\"; peer-address = \"10.99.$8.$other\";"
+			echo "	address = \"10.99.$8.$OWN/30\"; peer-address = \"10.99.$8.$OTHER\";"
 		fi
 		echo "}; };"
 	} > "$1"
@@ -60,11 +49,7 @@ conf() {
 up() {
 	conf "$TMP/s.conf" server "$2" tun "$3" "$4" "$5" "$1"
 	conf "$TMP/c.conf" client "$2" tun "$3" "$4" "$6" "$1"
-	start_daemon "$NS_S" "$TMP/s$1.log" -f "$TMP/s.conf" -s
-	SPID=$LAST_PID
-	start_daemon "$NS_C" "$TMP/c$1.log" -f "$TMP/c.conf" client link
-	CPID=$LAST_PID
-	wait_for 10 sh -c "grep -q 'session up' '$TMP/s$1.log' && grep -q 'session up' '$TMP/c$1.log'"
+	link_up "$1"
 }
 
 down() {

@@ -15,7 +15,7 @@
 #   c. an engine that ignores SIGTERM keeps the root parent (and the devices it made
 #      persistent) alive: the parent forwards SIGTERM and never escalates; systemd's final
 #      SIGKILL then leaves a persistent device behind, owned by nobody;
-#   d. a client whose rekey is refused (the server came back with another mtu, its CLOSE lost)
+#   d. a client whose rekey is refused (the server came back with another type, its CLOSE lost)
 #      spins at 100 % CPU: its timer deadline is the past rekey time while the tick waits for
 #      the 30 s back-off (tests/unit/test_review.c has the unit form);
 #   e. a reload that swaps the keys of two peers keeps both: the first restart met the key the
@@ -160,13 +160,13 @@ for ns in "$NS_S" "$NS_C"; do
 	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 	    net.ipv6.conf.default.disable_ipv6=1
 done
-dserver() { # MTU
+dserver() { # TYPE
 	cat > "$TMP/d.conf" <<CONF
 private-key = "$S_PRIV";
 control-socket = "$TMP/d.sock";
 listen = "0.0.0.0:5001";
 user = "";
-peers = { alpha = { public-key = "$A_PUB"; device = "vrd$$"; mtu = $1; keepalive = 0;
+peers = { alpha = { public-key = "$A_PUB"; device = "vrd$$"; type = "$1"; keepalive = 0;
 	timeout = 0; rekey-interval = 10; }; };
 CONF
 	chmod 600 "$TMP/d.conf"
@@ -179,15 +179,15 @@ peers = { alpha = { public-key = "$S_PUB"; device = "vrdc$$"; remote = "10.98.0.
 	mtu = 1400; keepalive = 0; timeout = 0; rekey-interval = 10; }; };
 CONF
 chmod 600 "$TMP/dc.conf"
-dserver 1400
+dserver tun
 start_daemon "$NS_S" "$TMP/d.log" -f "$TMP/d.conf" -s
 PD=$LAST_PID
 wait_for 5 grep -q -w ready "$TMP/d.log"
 start_daemon "$NS_C" "$TMP/dc.log" -f "$TMP/dc.conf" client alpha
 CL=$LAST_PID
 wait_for 5 grep -q "session up" "$TMP/dc.log"
-kill -9 "$PD" # gone without a CLOSE; it comes back with another mtu
-dserver 1300
+kill -9 "$PD" # gone without a CLOSE; it comes back with another type
+dserver tap
 start_daemon "$NS_S" "$TMP/d2.log" -f "$TMP/d.conf" -s
 wait_for 15 grep -q "refused the handshake" "$TMP/dc.log"
 sleep 1

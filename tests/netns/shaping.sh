@@ -22,21 +22,10 @@ genkeys C
 # conf FILE ROLE PORT PROTO N RATES: a one-peer configuration "link" on 10.99.N.0/30; RATES are
 # extra peer settings.
 conf() {
-	if [ "$2" = server ]; then
-		own=1 other=2 priv=$S_PRIV pub=$C_PUB
-	else
-		own=2 other=1 priv=$C_PRIV pub=$S_PUB
-	fi
 	{
-		echo "user = \"\";"
-		echo "control-socket = \"$TMP/$2.sock\";"
-		echo "private-key = \"$priv\";"
-		[ "$2" = server ] && echo "listen = \"10.98.0.1:$3\";"
-		echo "peers = { link = {"
-		echo "	public-key = \"$pub\";"
-		[ "$2" = client ] && echo "	remote = \"10.98.0.1:$3\";"
-		echo "	proto = \"$4\"; device = \"vr$own-$5\";"
-		echo "	address = \"10.99.$5.$own/30\"; peer-address = \"10.99.$5.$other\";"
+		link_conf "$2" "$3"
+		echo "	proto = \"$4\"; device = \"vr$OWN-$5\";"
+		echo "	address = \"10.99.$5.$OWN/30\"; peer-address = \"10.99.$5.$OTHER\";"
 		echo "	$6"
 		echo "}; };"
 	} > "$1"
@@ -72,18 +61,10 @@ iperf_server() {
 	wait_for 5 listening "$1" 5201
 }
 
-up() {
-	start_daemon "$NS_S" "$TMP/s$1.log" -f "$TMP/s.conf" -s
-	SPID=$LAST_PID
-	start_daemon "$NS_C" "$TMP/c$1.log" -f "$TMP/c.conf" client link
-	CPID=$LAST_PID
-	wait_for 10 sh -c "grep -q 'session up' '$TMP/s$1.log' && grep -q 'session up' '$TMP/c$1.log'"
-}
-
 # a. the server shapes both directions of a udp link
 conf "$TMP/s.conf" server 5401 udp 1 'rate-out = "10mbit"; rate-in = "20mbit";'
 conf "$TMP/c.conf" client 5401 udp 1 ''
-up 1
+link_up 1
 check "a: session up" [ $? -eq 0 ]
 iperf_server "$NS_S" 10.99.1.1
 check "a: server -> client holds the server's rate-out of 10mbit within 10 %" \
@@ -118,7 +99,7 @@ kill "$IPERF_PID"
 wait "$IPERF_PID" 2>/dev/null
 conf "$TMP/s.conf" server 5402 tcp 2 ''
 conf "$TMP/c.conf" client 5402 tcp 2 'rate-out = "8mbit";'
-up 2
+link_up 2
 check "d: tcp: session up" [ $? -eq 0 ]
 iperf_server "$NS_S" 10.99.2.1
 check "d: tcp: client -> server holds the client's rate-out of 8mbit within 10 %" \

@@ -40,17 +40,6 @@ echo "# hub $HUB, sites $SA $SB, LAN hosts $LH $LA $LB, files in $TMP"
 ip link add "ub$$" netns "$HUB" type veth peer name "ub$$" netns "$SB"
 ip -n "$HUB" addr add 10.97.0.1/24 dev "ub$$"
 ip -n "$SB" addr add 10.97.0.2/24 dev "ub$$"
-# lan GW NS GWADDR HOSTADDR: a veth between gateway GW and LAN host NS, the host's default
-# route through the gateway, and forwarding on the gateway.
-lan() {
-	ip link add "lg$$" netns "$1" type veth peer name "lh$$" netns "$2"
-	ip -n "$1" addr add "$3/24" dev "lg$$"
-	ip -n "$2" addr add "$4/24" dev "lh$$"
-	ip -n "$1" link set "lg$$" up
-	ip -n "$2" link set "lh$$" up
-	ip -n "$2" route add default via "$3"
-	ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1
-}
 ip -n "$HUB" link set "ub$$" up
 ip -n "$SB" link set "ub$$" up
 lan "$HUB" "$LH" 10.1.0.1 10.1.0.10
@@ -118,10 +107,11 @@ check "the hub and both sites are up" wait_for 10 sh -c \
     "[ \$(grep -c 'session up' '$TMP/hub.log') -ge 2 ] && grep -q 'session up' '$TMP/a.log' &&
     grep -q 'session up' '$TMP/b.log'"
 
-# route_on NS PREFIX DEVICE: the table of NS routes PREFIX to DEVICE with the MTU 1400.
+# route_on NS PREFIX DEVICE: the table of NS routes PREFIX to DEVICE with the device's MTU.
 route_on() {
 	_r=$(ip -n "$1" route show "$2")
-	echo "$_r" | grep -q "dev $3 " && echo "$_r" | grep -q "mtu 1400" && return 0
+	_m=$(ip netns exec "$1" cat "/sys/class/net/$3/mtu" 2>/dev/null)
+	echo "$_r" | grep -q "dev $3 " && echo "$_r" | grep -qw "mtu ${_m:-none}" && return 0
 	echo "# $1: ip route show $2: ${_r:-nothing}"
 	return 1
 }

@@ -277,7 +277,9 @@ test_good_minimal(void **state)
 	assert_false(p->persist);
 	assert_int_equal(p->proto, VT_UDP);
 	assert_false(p->has_remote);
-	assert_int_equal(p->mtu, 1400);
+	assert_int_equal(p->mtu, 0); /* auto: the parent sets it from the underlay */
+	assert_true(p->mtu_auto);
+	assert_false(p->mss_clamp);
 	assert_int_equal(p->naddrs, 0);
 	assert_int_equal(p->npeer_addrs, 0);
 	assert_int_equal(p->up.ncmds, 0);
@@ -729,10 +731,10 @@ test_config_keys(void **state)
 	static const char *const expected[] = { "listen", "pid-file", "control-socket",
 		"log-level", "threads", "user", "group", "private-key", "private-key-file",
 		"defaults", "peers", "type", "device", "persist", "bridge", "proto", "remote", "mtu",
-		"address", "peer-address", "routes", "allowed-ips", "up", "down", "keepalive",
-		"timeout", "rekey-interval", "cipher", "compress", "compress-acceleration", "offload",
-		"rate-in", "rate-out", "rate-burst", "public-key", "preshared-key",
-		"preshared-key-file", NULL };
+		"mss-clamp", "address", "peer-address", "routes", "allowed-ips", "up", "down",
+		"keepalive", "timeout", "rekey-interval", "cipher", "compress",
+		"compress-acceleration", "offload", "rate-in", "rate-out", "rate-burst",
+		"public-key", "preshared-key", "preshared-key-file", NULL };
 	struct config_errors e;
 	char text[1024];
 	int n = 0;
@@ -786,6 +788,23 @@ test_rates(void **state)
 	assert_int_equal(cfg.peers[0].rate_out, 0);
 	config_free(&cfg);
 	expect_error(WITH("", "rate-in = \"10\";"), 6, "rate-in '10' needs a unit");
+	/* mtu: auto, a number, IPv6 at 1280 at least (also when set in defaults) */
+	load_string_ok(WITH("", "mtu = \"auto\"; mss-clamp = true;"), &cfg);
+	assert_true(cfg.peers[0].mtu_auto);
+	assert_true(cfg.peers[0].mss_clamp);
+	config_free(&cfg);
+	load_string_ok(WITH("defaults = { mtu = 1300; };", "mtu = \"auto\";"), &cfg);
+	assert_true(cfg.peers[0].mtu_auto);
+	config_free(&cfg);
+	expect_error(WITH("", "mtu = \"1400\";"), 6, "mtu must be an integer, not a string "
+	    "(mtu = 1400, without quotes)");
+	expect_error(WITH("", "mtu = \"big\";"), 6, "mtu 'big' is not \"auto\"");
+	expect_error(WITH("", "mtu = 1279;\naddress = \"fd00::1/64\";"), 7,
+	    "IPv6 address fd00::1/64 needs mtu >= 1280, not 1279");
+	expect_error(WITH("defaults = { mtu = 1000; };", "address = [\"10.0.0.1/30\", "
+	    "\"fd00::1/64\"];"), 6, "IPv6 address fd00::1/64 needs mtu >= 1280, not 1000");
+	load_string_ok(WITH("", "mtu = 1280; address = \"fd00::1/64\";"), &cfg);
+	config_free(&cfg);
 	expect_error(WITH("", "rate-in = \"10mb\";"), 6, "rate-in '10mb' has an unknown unit");
 	expect_error(WITH("", "rate-out = 10;"), 6, "rate-out must be a string, not an integer");
 	expect_error(WITH("", "rate-out = \"7kbit\";"), 6,

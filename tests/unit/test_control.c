@@ -304,6 +304,10 @@ fill(struct control_status st[2])
 	st[0].stats.coalesced = 7;
 	st[0].threads = 2;
 	st[0].rate_out = 10000000;
+	st[0].mtu = 1419;
+	st[0].mtu_auto = true;
+	st[0].mss_clamp = true;
+	st[0].stats.clamped = 3;
 	st[0].now = NOW;
 	st[0].stats.rx_packets = 812;
 	st[0].stats.rx_bytes = 1268777; /* 1.21 MiB */
@@ -327,6 +331,7 @@ fill(struct control_status st[2])
 	st[1].state = "handshaking";
 	st[1].cipher = "chacha20-poly1305";
 	st[1].compress = "none";
+	st[1].mtu = 1500;
 	st[1].now = NOW;
 	st[1].stats.tx_bytes = 100;
 	st[1].stats.drops[DROP_DEVICE] = 9;
@@ -369,7 +374,9 @@ test_format_text(void **state)
 	    "\n  transfer: 1.21 MiB received, 3.40 MiB sent (812 / 1533 packets)\n");
 	must_contain(out,
 	    "\n  compression: lz4, 2.10 MiB -> 1.03 MiB (ratio 0.49), 12 packets sent raw\n");
-	must_contain(out, "packets sent raw\n  rate: out 10 Mbit/s\n  drops: auth 0");
+	must_contain(out, "packets sent raw\n  mtu: 1419 (auto), mss-clamp: 3 SYNs clamped\n"
+	    "  rate: out 10 Mbit/s\n  drops: auth 0");
+	must_contain(out, "(0 / 0 packets)\n  mtu: 1500\n  drops:");
 	must_contain(out, "\n  drops: auth 0, replay 3, malformed 0, no_session 0, no_key 2, "
 	                  "ratelimit 0, mismatch 0, device 0, ecn 0, filter 0, rate 0\n");
 
@@ -462,7 +469,8 @@ test_format_json(void **state)
 	                  "\"state\":\"established\",\"cipher\":\"aes-256-gcm\","
 	                  "\"compress\":\"lz4\",\"offload\":\"csum tso gro udp-gso\","
 	                  "\"split\":5,\"coalesced\":7,\"threads\":2,\"rate_in\":0,"
-	                  "\"rate_out\":10000000,\"uptime\":3723,"
+	                  "\"rate_out\":10000000,\"mtu\":1419,\"mtu_auto\":true,"
+	                  "\"mss_clamp\":true,\"mss_clamped\":3,\"uptime\":3723,"
 	                  "\"last_handshake\":1767225588,"
 	                  "\"rx_packets\":812,\"rx_bytes\":1268777,\"tx_packets\":1533,"
 	                  "\"tx_bytes\":3565158,\"handshakes\":4,");
@@ -475,7 +483,8 @@ test_format_json(void **state)
 	must_contain(out, "\"endpoint\":\"[2001:db8::1]:5000\",\"state\":\"handshaking\","
 	                  "\"cipher\":\"chacha20-poly1305\",\"compress\":\"none\",\"offload\":\"off\","
 	                  "\"split\":0,\"coalesced\":0,\"threads\":1,\"rate_in\":0,"
-	                  "\"rate_out\":0,\"uptime\":0,"
+	                  "\"rate_out\":0,\"mtu\":1500,\"mtu_auto\":false,\"mss_clamp\":false,"
+	                  "\"mss_clamped\":0,\"uptime\":0,"
 	                  "\"last_handshake\":null,");
 	must_contain(out, "\"raw_packets\":0,\"ratio\":null}");
 	assert_string_equal(strstr(out, "],\"drops_without_session\""),

@@ -222,7 +222,7 @@ watch_dp(struct fx *f, struct dp *dp, struct pollfd *pfd, struct watch *w, int n
 		w[n++] = (struct watch){ W_LISTEN, dp, NULL, 0 };
 	}
 	for (struct peer *p = peer_first(&dp->peers); p != NULL; p = peer_next(p))
-		if (p->tun_fd != -1 && !p->tun_paused) {
+		if (p->tun_fd != -1 && !p->tun_paused && !p->rate_paused) {
 			pfd[n] = (struct pollfd){ .fd = p->tun_fd, .events = POLLIN };
 			w[n++] = (struct watch){ W_TUN, dp, p, 0 };
 		}
@@ -641,6 +641,91 @@ test_udp_frames_both_ways(void **state)
 	    drops_sum(f->s->drops) + drops_sum(f->c->drops), 0);
 	assert_int_equal(f->lc.p->s.stats.handshakes, 1);
 	assert_int_equal(f->ls.p->s.stats.handshakes, 1);
+}
+
+/* Set the rates of a running peer as a reload does (rate bit/s; burst bytes). */
+static void
+set_rates(struct fx *f, struct dp *dp, struct link *l, uint64_t in, uint64_t out,
+    uint64_t burst)
+{
+	struct vt_peer cfg = l->p->cfg;
+
+	cfg.rate_in = in;
+	cfg.rate_out = out;
+	cfg.rate_burst = burst;
+	dp_peer_update(dp, l->p, &cfg, f->now);
+	sync_dp(dp);
+}
+
+/* rate-out: at 8 Mbit/s (1000 bytes a millisecond) with a 2048-byte bucket, frames of 100
+ * bytes leave 21 at a time when the clock stands still (the last one in debt), the device is
+ * not read meanwhile, its timer is due when the debt is paid, and they leave in order; without
+ * the limit, the rest at once. */
+static void
+test_udp_rate_out(void **state)
+{
+	struct fx *f = *state;
+
+	udp_link(f);
+	pump(f);
+	assert_true(established(f, &f->lc));
+	set_rates(f, f->c, &f->lc, 0, 8000000, 2048);
+	for (int i = 0; i < 100; i++)
+		tun_put(f->lc.tun, (uint32_t)i, FRAME);
+	pump(f);
+	expect_frames(f->ls.tun, 0, 21);
+	assert_true(f->lc.p->rate_paused);
+	assert_int_equal(dp_peer_deadline(f->c, f->lc.p, f->now), f->now + 1);
+	f->now += 1; /* 1000 bytes: 52 paid, 10 frames more */
+	pump(f);
+	expect_frames(f->ls.tun, 21, 10);
+	f->now += 60000; /* a full bucket, no more */
+	pump(f);
+	expect_frames(f->ls.tun, 31, 21);
+	set_rates(f, f->c, &f->lc, 0, 0, 0);
+	assert_false(f->lc.p->rate_paused);
+	pump(f);
+	expect_frames(f->ls.tun, 52, 48);
+	assert_int_equal(f->lc.p->traffic.tx_packets, 100);
+	assert_int_equal(drops_sum(f->lc.p->traffic.drops) + drops_sum(f->ls.p->traffic.drops),
+	    0);
+}
+
+/* rate-in: the same bucket on the server; the frames over it wait in the queue, in order,
+ * and leave as the clock moves; a queue that is full drops and counts "rate"; removing the
+ * limit writes what waits at once. */
+static void
+test_udp_rate_in(void **state)
+{
+	struct fx *f = *state;
+	size_t room;
+
+	udp_link(f);
+	pump(f);
+	assert_true(established(f, &f->lc));
+	set_rates(f, f->s, &f->ls, 8000000, 0, 2048);
+	room = f->ls.p->inq.cap / (FRAME + 4); /* frames the queue holds */
+	for (int i = 0; i < 100; i++)
+		tun_put(f->lc.tun, (uint32_t)i, FRAME);
+	pump(f);
+	expect_frames(f->ls.tun, 0, 21);
+	assert_int_equal(f->ls.p->inq.n, 79);
+	assert_int_equal(dp_peer_deadline(f->s, f->ls.p, f->now), f->now + 1);
+	f->now += 1;
+	pump(f);
+	expect_frames(f->ls.tun, 21, 10);
+	/* fill the queue beyond its room: the excess is counted */
+	for (int i = 0; i < (int)room; i++)
+		tun_put(f->lc.tun, (uint32_t)(100 + i), FRAME);
+	pump(f);
+	assert_int_equal(f->ls.p->inq.n, room);
+	assert_int_equal(f->ls.p->traffic.drops[DROP_RATE], 69);
+	assert_int_equal(f->ls.p->traffic.rx_packets, 31);
+	set_rates(f, f->s, &f->ls, 0, 0, 0);
+	assert_true(fq_empty(&f->ls.p->inq));
+	assert_null(f->ls.p->inq.mem);
+	expect_frames_with(f->ls.tun, 31, 69, 100);
+	assert_int_equal(f->ls.p->traffic.rx_packets, 31 + room);
 }
 
 /* Each drop lands in one counter: no_key on the peer beyond the staging room, no_session and
@@ -1361,6 +1446,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_udp_first_frame_staged),
 		T(test_udp_frames_both_ways),
+		T(test_udp_rate_out),
+		T(test_udp_rate_in),
 		T(test_udp_drops),
 		T(test_udp_forged_packet_keeps_endpoint),
 		T(test_udp_batch_mixed),

@@ -13,7 +13,7 @@ int datapath_main(void);
 
 /*
  * Finding: a client whose rekey is refused (MISMATCH or UNKNOWN_NAME, e.g. the server came back
- * with another mtu and its CLOSE was lost) keeps its current keys and backs off for 30 s, but
+ * with another type and its CLOSE was lost) keeps its current keys and backs off for 30 s, but
  * session_next_deadline still reports the rekey time, which is in the past, while session_tick
  * does nothing before the back-off ends. The engine re-arms the peer's timer at "now" after
  * every call: the loop spins at 100 % CPU until the back-off ends or the keys expire (up to
@@ -28,8 +28,8 @@ test_review_refused_rekey_timer_in_the_past(void **state)
 	udp_link(f);
 	pump(f);
 	assert_true(established(f, &f->lc));
-	/* The server now disagrees on the mtu; the client's keys reach the rekey time. */
-	f->ls.p->cfg.mtu = 1300;
+	/* The server now disagrees on the type; the client's keys reach the rekey time. */
+	f->ls.p->cfg.type = VT_TAP;
 	f->now += (uint64_t)f->lc.p->cfg.rekey_interval * 1000;
 	dp_peer_timer(f->c, f->lc.p, f->now); /* sends the rekey initiation */
 	sync_dp(f->c);

@@ -918,7 +918,8 @@ mismatch(struct fx *f, enum mismatch what)
 	case MM_COMPRESS:
 		f->r.peer.compress = VT_COMPRESS_LZ4;
 		break;
-	case MM_MTU:
+	case MM_MTU: /* a tap link; a tun link may differ (test_tun_mtus_differ) */
+		f->i.peer.type = f->r.peer.type = VT_TAP;
 		f->r.peer.mtu = 1380;
 		break;
 	case MM_TYPE:
@@ -969,6 +970,31 @@ static void
 test_mismatch_mtu(void **state)
 {
 	mismatch(*state, MM_MTU);
+}
+
+/* A tun link may have another MTU at each end: the session comes up, each end takes frames up
+ * to the larger MTU, session_path_mtu gives the smaller (mss-clamp's), and a frame above both
+ * is malformed. */
+static void
+test_tun_mtus_differ(void **state)
+{
+	struct fx *f = *state;
+	uint8_t frame[1500];
+
+	f->r.peer.mtu = 1380; /* the initiator has 1400 */
+	start(f);
+	handshake(f, T0);
+	assert_int_equal(session_path_mtu(&f->i.s), 1380);
+	assert_int_equal(session_path_mtu(&f->r.s), 1380);
+	fill(frame, sizeof(frame), 7);
+	frame_trip(f, true, frame, 1400, T0 + 10); /* above the responder's own 1380 */
+	frame_trip(f, false, frame, 1380, T0 + 20);
+	frame_trip(f, false, frame, 1400, T0 + 30);
+	put_frame(&f->d, frame, 1401);
+	assert_int_equal(encap(&f->i.s, &f->d, T0 + 40), SV_SEND);
+	assert_int_equal(to_r(f, &f->d, T0 + 40), SV_DROP);
+	assert_int_equal(f->r.s.stats.drops[DROP_MALFORMED], 1);
+	assert_int_equal(f->r.s.stats.drops[DROP_MISMATCH], 0);
 }
 
 static void
@@ -1944,6 +1970,7 @@ main(void)
 		T(test_mismatch_type),
 		T(test_mismatch_cipher),
 		T(test_mismatch_name),
+		T(test_tun_mtus_differ),
 		T(test_forged_response),
 		T(test_cookie_under_load),
 		T(test_load_rule),

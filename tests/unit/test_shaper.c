@@ -120,8 +120,15 @@ test_debt(void **state)
 	assert_false(tb_ready(&tb, 49));
 	assert_int_equal(tb_when(&tb, 49), 50);
 	assert_true(tb_ready(&tb, 50));
-	/* the clock never goes back; an earlier time changes nothing */
-	assert_true(tb_ready(&tb, 10));
+	/* the clock never goes back: an earlier time changes nothing */
+	{
+		struct tbucket before = tb;
+
+		assert_true(tb_ready(&tb, 10));
+		assert_int_equal(tb.tokens, before.tokens);
+		assert_int_equal(tb.last, before.last);
+		assert_int_equal(tb_when(&tb, 10), 10);
+	}
 }
 
 static void
@@ -226,11 +233,12 @@ test_parse_rate(void **state)
 	} ok[] = {
 		{ "0", 0 }, { "8kbit", 8000 }, { "512kbit", 512000 }, { "10mbit", 10000000 },
 		{ "10Mbit", 10000000 }, { "2.5mbit", 2500000 }, { "1gbit", 1000000000 },
-		{ "100000bit", 100000 }, { "0.5GBIT", 500000000 }, { "1.", 0 },
+		{ "100000bit", 100000 }, { "0.5GBIT", 500000000 }, { "1.", 0 }, { "0mbit", 0 },
+		{ "0.001kbit", 1 },
 	};
 	static const char *const bad[] = {
 		"", "10", "mbit", "10 mbit", "10mb", "10mbits", "-1mbit", "1e3kbit",
-		"99999999999999999999gbit", ".", "1.5",
+		"99999999999999999999gbit", ".", "1.5", "0.5bit", "0.0001kbit",
 	};
 	uint64_t v;
 

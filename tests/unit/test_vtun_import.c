@@ -349,8 +349,8 @@ test_unknown(void **state)
 	assert_true(warned(&r, "t.conf:3: warning: 'wibble' has no equivalent"));
 	assert_true(warned(&r, "t.conf:3: warning: srcaddr"));
 	assert_false(warned(&r, "t.conf:4: warning: speed")); /* it carries over */
-	assert_true(has(r.out, "rate-out = \"512kbit\";"));
-	assert_true(has(r.out, "rate-in = \"128kbit\";"));
+	assert_true(has(r.out, "rate-out = \"524288bit\";")); /* VTun's K: 1024 */
+	assert_true(has(r.out, "rate-in = \"131072bit\";"));
 	assert_true(warned(&r, "t.conf:4: warning: ppp"));
 	vtun_import_free(&r);
 }
@@ -369,9 +369,9 @@ test_speed(void **state)
 	    "e { passwd x; type tun; speed 4:4; }\n", &r, NULL), 0);
 	assert_int_equal(r.sessions, 5);
 	assert_true(has(r.out, "\ta = {"));
-	assert_true(has(strstr(r.out, "\ta = {"), "rate-out = \"64kbit\";\n\t\trate-in = "
-	    "\"64kbit\";"));
-	assert_true(has(strstr(r.out, "\tb = {"), "rate-in = \"256kbit\";"));
+	assert_true(has(strstr(r.out, "\ta = {"), "rate-out = \"65536bit\";\n\t\trate-in = "
+	    "\"65536bit\";"));
+	assert_true(has(strstr(r.out, "\tb = {"), "rate-in = \"262144bit\";"));
 	assert_false(has(strstr(r.out, "\tb = {"), "rate-out"));
 	assert_false(has(strstr(r.out, "\tc = {"), "rate-"));
 	assert_true(warned(&r, "t.conf:4: warning: speed fast: not a speed in kbit/s"));
