@@ -203,6 +203,7 @@ p_remote(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 		return -1;
 	}
 	p->has_remote = true;
+	p->remote_line = config_line(s);
 	return 0;
 }
 
@@ -484,12 +485,14 @@ g_threads(struct loader *ld, struct vt_config *cfg, const config_setting_t *s)
 static int
 g_user(struct loader *ld, struct vt_config *cfg, const config_setting_t *s)
 {
+	cfg->user_line = config_line(s);
 	return config_get_account(ld, s, true, &cfg->user);
 }
 
 static int
 g_group(struct loader *ld, struct vt_config *cfg, const config_setting_t *s)
 {
+	cfg->group_line = config_line(s);
 	return config_get_account(ld, s, false, &cfg->group);
 }
 

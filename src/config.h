@@ -68,6 +68,7 @@ struct vt_peer {
 	                                       a host name or a numeric address, stored without
 	                                       brackets */
 	uint16_t remote_port;               /* default 5000 when "remote" has no port */
+	int remote_line;                    /* where "remote" was set (for -t's messages) */
 	bool has_remote;
 	int mtu;                            /* "mtu": 576..9000, or "auto" (the default):
 	                                       0 until the parent sets it from the underlay
@@ -126,6 +127,7 @@ struct vt_config {
 	char *user;                         /* "user" (default: the VT_DEFAULT_USER if it exists,
 	                                       else stay root); "" = stay root */
 	char *group;                        /* "group" (default: the user's primary group) */
+	int user_line, group_line;          /* where they were set, 0: not set */
 	uint8_t private_key[32];            /* "private-key" or "private-key-file" (required) */
 	uint8_t public_key[32];             /* derived from private_key */
 	bool example_key;                   /* private key is one of the documented example keys:

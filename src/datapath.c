@@ -1310,6 +1310,7 @@ dp_peer_update(struct dp *dp, struct peer *p, const struct vt_peer *cfg, uint64_
 	}
 	p->cfg.keepalive = cfg->keepalive;
 	p->cfg.mss_clamp = cfg->mss_clamp;
+	p->cfg.mtu_auto = cfg->mtu_auto; /* the same mtu, now from "auto" or not */
 	p->cfg.timeout = cfg->timeout;
 	p->cfg.rekey_interval = cfg->rekey_interval;
 	p->cfg.compress_accel = cfg->compress_accel;

@@ -539,7 +539,7 @@ netlink_underlay_mtu(const struct sockaddr *dst, int *mtu, char *dev, size_t dev
 		return -1;
 	}
 	if ((dmtu = netlink_device_mtu(dev)) <= 0) {
-		snprintf(err, errlen, "%s: the MTU of %s: %s", what, dev, strerror(errno));
+		snprintf(err, errlen, "%s: the MTU of %s is not known", what, dev);
 		return -1;
 	}
 	*mtu = rmtu > 0 && (int)rmtu < dmtu ? (int)rmtu : dmtu;

@@ -156,18 +156,40 @@ client_peer(const struct parent_opts *o, struct vt_config *cfg, int *index,
 	return 0;
 }
 
-/* mtu = "auto" for the peers this daemon serves: a client's toward its resolved server, a
- * server's toward its listen address (priv_auto_mtu). */
-static void
-auto_mtus(const struct parent *pr, struct vt_config *cfg, int client_index,
-    const struct sockaddr *remote)
+/* Whether new peer p may keep the mtu that "auto" gave running peer old (a reload): the same
+ * peer, still "auto", over the same transport to the same place. A reload must not give a
+ * peer another device because the kernel learned a path MTU, or because the lookup now goes
+ * through one of our own devices. */
+static bool
+keeps_auto_mtu(const struct vt_config *oldcfg, const struct vt_config *cfg,
+    const struct vt_peer *p, const struct vt_peer **old)
 {
+	*old = oldcfg != NULL ? config_find_peer(oldcfg, p->name) : NULL;
+	return *old != NULL && (*old)->mtu_auto && p->mtu_auto && (*old)->mtu > 0 &&
+	    (*old)->type == p->type && (*old)->proto == p->proto &&
+	    strcmp((*old)->remote_host, p->remote_host) == 0 &&
+	    (*old)->remote_port == p->remote_port &&
+	    strcmp(oldcfg->listen_host, cfg->listen_host) == 0;
+}
+
+/* mtu = "auto" for the peers this daemon serves: a client's toward its resolved server, a
+ * server's toward its listen address (priv_auto_mtu); on reload (oldcfg: the running
+ * configuration) what a running peer has, unless where it goes changed. */
+static void
+auto_mtus(const struct parent *pr, const struct vt_config *oldcfg, struct vt_config *cfg,
+    int client_index, const struct sockaddr *remote)
+{
+	const struct vt_peer *old;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	char err[256];
 
+	for (int i = 0; i < cfg->npeers; i++)
+		if (keeps_auto_mtu(oldcfg, cfg, &cfg->peers[i], &old))
+			cfg->peers[i].mtu = old->mtu;
 	if (!pr->o.server) {
-		priv_auto_mtu(&cfg->peers[client_index], remote);
+		if (cfg->peers[client_index].mtu == 0)
+			priv_auto_mtu(&cfg->peers[client_index], remote);
 		return;
 	}
 	if (transport_resolve(cfg->listen_host, cfg->listen_port, SOCK_DGRAM, &ss, &sslen, err,
@@ -176,8 +198,50 @@ auto_mtus(const struct parent *pr, struct vt_config *cfg, int client_index,
 		ss.ss_family = AF_UNSPEC;
 	}
 	for (int i = 0; i < cfg->npeers; i++)
-		priv_auto_mtu(&cfg->peers[i], ss.ss_family != AF_UNSPEC ?
-		    (const struct sockaddr *)&ss : NULL);
+		if (cfg->peers[i].mtu == 0)
+			priv_auto_mtu(&cfg->peers[i], ss.ss_family != AF_UNSPEC ?
+			    (const struct sockaddr *)&ss : NULL);
+}
+
+/*
+ * What start-up would refuse later, beyond the file itself: a user or group that does not
+ * exist (an error, file:line); with check (-t) also a remote that does not resolve now and a
+ * missing default user (warnings: the daemon may start anyway). 0, or 1 after the errors on
+ * stderr. The daemon runs it before it touches anything, so that its refusal reads as -t's.
+ */
+static int
+check_system(const struct vt_config *cfg, int client_index, bool check)
+{
+	char err[256];
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int rc = 0;
+
+	if (cfg->user != NULL && cfg->user[0] != '\0' && getpwnam(cfg->user) == NULL) {
+		fprintf(stderr, "%s:%d: user %s: no such user\n", cfg->path, cfg->user_line,
+		    cfg->user);
+		rc = 1;
+	} else if (check && cfg->user == NULL && getpwnam(VT_DEFAULT_USER) == NULL) {
+		fprintf(stderr, "%s: warning: user %s does not exist: the engine would run as "
+		    "nobody (create %s, or set user)\n", cfg->path, VT_DEFAULT_USER,
+		    VT_DEFAULT_USER);
+	}
+	if (cfg->group != NULL && getgrnam(cfg->group) == NULL) {
+		fprintf(stderr, "%s:%d: group %s: no such group\n", cfg->path, cfg->group_line,
+		    cfg->group);
+		rc = 1;
+	}
+	for (int i = 0; i < cfg->npeers; i++) {
+		const struct vt_peer *p = &cfg->peers[i];
+
+		if (!check || !p->has_remote || (client_index >= 0 && i != client_index))
+			continue;
+		if (transport_resolve(p->remote_host, p->remote_port, p->proto == VT_TCP ?
+		    SOCK_STREAM : SOCK_DGRAM, &ss, &len, err, sizeof(err)) == -1)
+			fprintf(stderr, "%s:%d: warning: peer '%s': %s (a client resolves it when "
+			    "it starts)\n", cfg->path, p->remote_line, p->name, err);
+	}
+	return rc;
 }
 
 /* Who the engine runs as. NULL: it keeps our rights (not root, or user = ""). Unless the
@@ -463,7 +527,8 @@ inplace_differs(const struct vt_peer *a, const struct vt_peer *b)
 	    routes_differ(a, b) ||
 	    prefixes_differ(a->allowed_ips, a->nallowed_ips, b->allowed_ips, b->nallowed_ips) ||
 	    a->rate_in != b->rate_in || a->rate_out != b->rate_out ||
-	    a->rate_burst != b->rate_burst || a->mss_clamp != b->mss_clamp;
+	    a->rate_burst != b->rate_burst || a->mss_clamp != b->mss_clamp ||
+	    a->mtu_auto != b->mtu_auto;
 }
 
 /* Replace *to with a copy of from (either may be NULL). */
@@ -603,7 +668,7 @@ reload(struct parent *pr, char *text, size_t textlen)
 		daemon_notify("READY=1");
 		return 1;
 	}
-	auto_mtus(pr, &new, client_index, (const struct sockaddr *)&remote);
+	auto_mtus(pr, &pr->cfg, &new, client_index, (const struct sockaddr *)&remote);
 	note_restart_settings(&pr->cfg, &new);
 	if (new.log_level != pr->cfg.log_level) {
 		log_set_level((enum log_level)(new.log_level + pr->o.verbose > LOG_LVL_DEBUG ?
@@ -1141,9 +1206,11 @@ parent_run(const struct parent_opts *o)
 		return 1;
 	if (o->check && !o->server && o->client_peer == NULL) {
 		/* -t alone: the file itself, without choosing a role. */
-		printf("configuration OK\n");
+		rc = check_system(&pr.cfg, -1, true);
+		if (rc == 0)
+			printf("configuration OK\n");
 		config_free(&pr.cfg);
-		return 0;
+		return rc;
 	}
 	pr.devs = xcalloc((size_t)pr.cfg.npeers + 1, sizeof(*pr.devs));
 	if (o->server) {
@@ -1165,9 +1232,13 @@ parent_run(const struct parent_opts *o)
 		pr.devs[0].fd = -1;
 		pr.ndevs = 1;
 	}
+	if (!o->check && check_system(&pr.cfg, -1, false) != 0)
+		return 1;
 	if (o->check) {
-		printf("configuration OK\n");
-		return 0;
+		rc = check_system(&pr.cfg, o->server ? INT32_MAX : index, true);
+		if (rc == 0)
+			printf("configuration OK\n");
+		return rc;
 	}
 
 	log_init(true, (enum log_level)(pr.cfg.log_level + o->verbose > LOG_LVL_DEBUG ?
@@ -1187,7 +1258,7 @@ parent_run(const struct parent_opts *o)
 		log_warnx("%s", err);
 		return 1;
 	}
-	auto_mtus(&pr, &pr.cfg, pr.devs[0].cfg, (const struct sockaddr *)&pr.devs[0].remote);
+	auto_mtus(&pr, NULL, &pr.cfg, pr.devs[0].cfg, (const struct sockaddr *)&pr.devs[0].remote);
 	raise_nofile(pr.ndevs);
 	if (o->server)
 		bind_sockets(&pr);

@@ -207,6 +207,16 @@ priv_auto_mtu(struct vt_peer *p, const struct sockaddr *toward)
 		log_info("peer %s: mtu %d (auto: the persistent device's)", p->name, got);
 		return;
 	}
+	/* A tap link cannot tell a sender that a frame is too large, so both ends must have the
+	 * same MTU, and their underlays may differ (PPPoE's 1492 and 1500): both take that of a
+	 * 1500-byte IPv6 path; the underlay fragments if it is smaller. */
+	if (p->type == VT_TAP) {
+		p->mtu = mtu_for_underlay(1500, AF_INET6, p->proto, p->type, has_ipv6(p));
+		log_info("peer %s: mtu %d (auto: a tap link's, the same at both ends: 1500 minus "
+		    "%d for tap over IPv6)", p->name, p->mtu,
+		    mtu_overhead(AF_INET6, p->proto, p->type));
+		return;
+	}
 	if (toward != NULL && !wildcard(toward)) {
 		char a[INET6_ADDRSTRLEN] = "?";
 
@@ -218,12 +228,20 @@ priv_auto_mtu(struct vt_peer *p, const struct sockaddr *toward)
 		snprintf(where, sizeof(where), "toward %s", a);
 	} else {
 		/* A server on a wildcard address: its default route (IPv6 first when it listens on
-		 * both: the larger overhead). */
+		 * both: the larger overhead), no more than 1500: it cannot know its clients'
+		 * paths, and a jumbo LAN says nothing about them. */
 		rc = default_route_mtu(family, &under, dev, sizeof(dev), err, sizeof(err));
 		if (rc == -1 && family == AF_INET6)
 			rc = default_route_mtu(AF_INET, &under, dev, sizeof(dev), err,
 			    sizeof(err));
+		if (rc == 0 && under > 1500)
+			under = 1500;
 		snprintf(where, sizeof(where), "the default route");
+	}
+	/* A loopback device (an address on lo) says nothing about the path. */
+	if (rc == 0 && under >= 65536) {
+		rc = -1;
+		snprintf(err, sizeof(err), "%s is a loopback device", dev);
 	}
 	if (rc == -1 || under < MTU_MIN) {
 		log_info("peer %s: mtu auto: %s: taking the underlay MTU to be 1500", p->name,
@@ -231,10 +249,6 @@ priv_auto_mtu(struct vt_peer *p, const struct sockaddr *toward)
 		under = 1500;
 		snprintf(dev, sizeof(dev), "?");
 	}
-	/* Both ends of a tap link must arrive at the same number: each counts the larger IPv6
-	 * header, whichever family it sees (a server on [::] does not know the client's). */
-	if (p->type == VT_TAP)
-		family = AF_INET6;
 	p->mtu = mtu_for_underlay(under, family, p->proto, p->type, has_ipv6(p));
 	log_info("peer %s: mtu %d (auto: %d on %s, %s, minus %d for %s over %s)", p->name,
 	    p->mtu, under, dev, where, mtu_overhead(family, p->proto, p->type),

@@ -5,7 +5,9 @@
 #      vtund-ng.conf(5), and every item there is a real key;
 #   3. every example configuration in vtund-ng.conf(5) passes `vtund-ng -t`;
 #   4. every option that `vtund-ng -h` lists is in the SYNOPSIS of vtund-ng(8), and every option
-#      of that SYNOPSIS is in `vtund-ng -h`.
+#      of that SYNOPSIS is in `vtund-ng -h`;
+#   5. a build configured without --sysconfdir (the README's ./configure) reads the
+#      configuration file where the README tells the user to write it.
 # Needs no root. Environment (set by `make check`): top_srcdir, VTUND (the built binary).
 # Prints "ok - ..." or "not ok - ..." per check, and as many whatever happens: 2 + 3 + one per
 # example configuration (counted first) + 2. A tool that is missing makes its checks "# SKIP"
@@ -36,8 +38,8 @@ for f in "$tmp"/block*.conf; do
 	mv "$f" "$tmp/example$nex.conf"
 done
 # mandoc lint of two pages; the keys (3); the examples (one check saying there are none if so);
-# the options (2)
-plan $((2 + 3 + (nex > 0 ? nex : 1) + 2))
+# the options (2); the default configuration file (1)
+plan $((2 + 3 + (nex > 0 ? nex : 1) + 2 + 1))
 
 # ---- 1. mandoc lint ----------------------------------------------------------------------
 # "-W warning": style notes such as "referenced manual not found" depend on which other pages
@@ -206,6 +208,22 @@ else
 	else
 		not_ok "$opt2; unknown:$unknown"
 	fi
+fi
+
+# 5. The README writes /etc/vtund-ng/vtund-ng.conf; ./configure with no --sysconfdir must lead
+# there (not to /usr/local/etc).
+cfgd="the daemon's default configuration file is the README's /etc/vtund-ng/vtund-ng.conf"
+status=${top_builddir:-.}/config.status
+if ! grep -q '/etc/vtund-ng/vtund-ng.conf' "$top_srcdir/README.md"; then
+	not_ok "$cfgd (the README names another file)"
+elif [ ! -x "$VTUND" ] || [ ! -f "$status" ]; then
+	skip "$cfgd: no configured build here"
+elif "$status" --config | grep -q -- "--sysconfdir"; then
+	skip "$cfgd: this build was configured with its own --sysconfdir"
+elif grep -q "(default /etc/vtund-ng/vtund-ng.conf)" "$tmp/usage"; then
+	ok "$cfgd"
+else
+	not_ok "$cfgd; -h says: $(grep -o '(default [^)]*)' "$tmp/usage" | head -1)"
 fi
 
 finish

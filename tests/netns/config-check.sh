@@ -6,8 +6,10 @@
 #   - `vtund-ng -t -f FILE` accepts every etc/*.conf and tests/data/good/*.conf (exit 0,
 #     "configuration OK"), the server examples also with -s, the client examples with
 #     `client PEER`, and names an unknown peer;
-#   - it refuses every tests/data/bad/*.conf with exit 1, the error announced by the fixture's
+#   - it refuses every tests/data/bad/*.conf (errors in the file) and tests/data/bad-system/*.conf
+#     (a user or group that does not exist) with exit 1, the error announced by the fixture's
 #     first line ("# expect: LINE: fragment") as "FILE:LINE: ..." on stderr, nothing on stdout;
+#     it warns of a remote that does not resolve, naming file and line, and accepts the file;
 #   - (root only) the daemon itself (-n -s) refuses every bad file with exit 1 and the same
 #     messages before creating or changing any interface, checked inside a fresh namespace;
 #   - usage errors exit 2 with the usage text on stderr; -V prints the version; -h exits 0.
@@ -18,7 +20,7 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 
 # good files; four role checks and the unknown peer; bad files by -t and by the daemon; five
 # usage errors, -V and -h
-plan $((1 + 5 + 2 + 5 + 2))
+plan $((1 + 5 + 2 + 5 + 2 + 1))
 [ -x "$VTUND" ] || { not_ok "the daemon is built ($VTUND)"; exit 1; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP PIPE
@@ -71,6 +73,21 @@ for f in "$top_srcdir"/etc/server.conf "$top_srcdir"/etc/site-a.conf; do
 done
 valid "-t -f etc/client.conf client alice" -t -f "$top_srcdir/etc/client.conf" client alice
 valid "-t -f etc/site-b.conf client sitelink" -t -f "$top_srcdir/etc/site-b.conf" client sitelink
+# A remote that does not resolve now: -t warns, naming file and line, and accepts the file.
+cat > "$TMP/unresolved.conf" <<EOF
+private-key = "EF9futNLuiOSG/P0TwkprGrTWws05ZwuQdbRaqsqFVo=";
+user = "";
+peers = {
+	alice = {
+		public-key = "PFazca8sc6ownTAq8Tq7a2BGQN327vcaFS/eiNdTnzw=";
+		remote = "vtng-nowhere.invalid:5000";
+	};
+};
+EOF
+run -t -f "$TMP/unresolved.conf"
+check "-t warns of a remote that does not resolve (file:line) and accepts the file" \
+    eval '[ "$rc" -eq 0 ] && grep -q "^configuration OK$" "$out" &&
+    grep -q "^$TMP/unresolved.conf:6: warning: peer .alice.: vtng-nowhere.invalid" "$err"'
 run -t -f "$top_srcdir/etc/client.conf" client nosuchpeer
 if [ "$rc" -eq 1 ] && grep -q "no peer named 'nosuchpeer'" "$err"; then
 	ok "-t -f etc/client.conf client nosuchpeer: exit 1, names the peer"
@@ -82,9 +99,10 @@ fi
 # Bad files: the first line says where and what the (first expected) error is. -t must exit 1,
 # print nothing on stdout, and begin its stderr with that error. Its stderr is kept for the
 # daemon check below.
+BAD=$(ls "$top_srcdir"/tests/data/bad/*.conf "$top_srcdir"/tests/data/bad-system/*.conf)
 nbad=0
 refused=0
-for f in "$top_srcdir"/tests/data/bad/*.conf; do
+for f in $BAD; do
 	[ -e "$f" ] || continue
 	nbad=$((nbad + 1))
 	b=$(basename "$f" .conf)
@@ -124,7 +142,7 @@ else
 	else
 		before=$(ip -n "$NS_CFG" addr show)
 		quiet=0
-		for f in "$top_srcdir"/tests/data/bad/*.conf; do
+		for f in $BAD; do
 			[ -e "$f" ] || continue
 			b=$(basename "$f" .conf)
 			timeout 10 ip netns exec "$NS_CFG" "$VTUND" -n -f "$f" -s > "$out" 2> "$err"

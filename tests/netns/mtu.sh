@@ -10,13 +10,14 @@
 #   c. after a reload with mss-clamp = false (applied in place) the same transfer does not get
 #      through: the clamp is what made it work;
 #   d. a tcp link on the same underlay: 1300 - 87 = 1213;
-#   e. an explicit mtu wins: mtu = 1000 gives 1000.
+#   e. an explicit mtu wins: mtu = 1000 gives 1000;
+#   f. a tap link gets the same at both ends, whatever the underlay: 1500 - 99 = 1401.
 # Needs root (exit 77 otherwise), nc, sha256sum, nft, python3. Run time about 40 s.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/netns/lib.sh"
 need_root
 need_tools nc sha256sum nft python3 timeout ss
-plan 19
+plan 21
 setup_netns
 LS=vls$$
 LC=vlc$$
@@ -123,7 +124,7 @@ check "b: the receiving host's segments are 1187 bytes (1239 - 40 = 1199, less 1
 check "b: 10 MB LAN S -> LAN C, sha256 matches" lan_transfer "$LS" "$LC" 10.71.2.10 30
 f_s=$(frags "$NS_S") f_c=$(frags "$NS_C")
 echo "# IP fragments counted on the gateways: $f_s, $f_c"
-check "b: no IP fragment on either gateway" [ "$f_s" -eq 0 ] && [ "$f_c" -eq 0 ]
+check "b: no IP fragment on either gateway" eval '[ "$f_s" -eq 0 ] && [ "$f_c" -eq 0 ]'
 cl=$(json_num "$(status_json "$TMP/server.sock")" mss_clamped)
 check "b: the server clamped SYNs (${cl:-none})" [ "${cl:-0}" -ge 2 ]
 
@@ -146,6 +147,15 @@ link_up 2
 check "d: tcp: both devices have mtu 1213 (1300 minus 87 for IPv4 and TCP)" \
     eval '[ "$(dev_mtu "$NS_S" vm1-2)" = 1213 ] && [ "$(dev_mtu "$NS_C" vm2-2)" = 1213 ]'
 check "d: both daemons exit 0" eval 'stop_daemon "$CPID" && stop_daemon "$SPID"'
+
+# f. a tap link: the same MTU at both ends whatever the underlay, that of a 1500-byte IPv6 path
+conf "$TMP/s.conf" server 5504 udp 4 'type = "tap";'
+conf "$TMP/c.conf" client 5504 udp 4 'type = "tap";'
+sed -i '/routes = /d; s/ peer-address = "[^"]*";//' "$TMP/s.conf" "$TMP/c.conf"
+link_up 4
+check "f: tap: session up, both devices have mtu 1401 (1500 minus 99)" \
+    eval '[ "$(dev_mtu "$NS_S" vm1-4)" = 1401 ] && [ "$(dev_mtu "$NS_C" vm2-4)" = 1401 ]'
+check "f: both daemons exit 0" eval 'stop_daemon "$CPID" && stop_daemon "$SPID"'
 
 # e. an explicit mtu
 conf "$TMP/s.conf" server 5503 udp 3 'mtu = 1000;'

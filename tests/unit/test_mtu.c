@@ -233,8 +233,10 @@ test_left_alone(void **state)
 	f[6] = 0;
 	len += 8;
 	f[5] += 8;
+	set_tcp_sum(f, 6, 48, len - 48);
 	assert_true(mtu_clamp_mss(f, len, false, 1239));
 	assert_int_equal(mss_of(f, 48 + 22), 1179);
+	assert_true(tcp_sum_ok(f, 6, 48, len - 48));
 	f[6] = 44;
 	f[48 + 22] = 0x05;
 	assert_false(mtu_clamp_mss(f, len, false, 1239));
