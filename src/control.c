@@ -4,6 +4,7 @@
  * Parsing and formatting are bounded and allocate nothing; only control_query does I/O.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 #include "names.h"
 
 
-/* Parse `status [json] [PEER]` with single spaces and an optional final newline. */
+/* Parse `status [json|metrics] [PEER]` with single spaces and an optional final newline. */
 int
 control_parse_request(const char *line, size_t len, struct control_request *req)
 {
@@ -47,6 +48,9 @@ control_parse_request(const char *line, size_t len, struct control_request *req)
 	i = 1;
 	if (i < ntok && toklen[i] == 4 && memcmp(tok[i], "json", 4) == 0) {
 		req->json = true;
+		i++;
+	} else if (i < ntok && toklen[i] == 7 && memcmp(tok[i], "metrics", 7) == 0) {
+		req->metrics = true;
 		i++;
 	}
 	if (i < ntok) {
@@ -386,6 +390,138 @@ selected(const struct control_request *req, const struct control_status *s)
 	return req->peer[0] == '\0' || strcmp(req->peer, s->peer) == 0;
 }
 
+/* ---- metrics ----------------------------------------------------------------------------- */
+
+/* The counters every session has, one metric family each. */
+static const struct {
+	const char *name, *help;
+	size_t off; /* in struct control_counters */
+} counters[] = {
+	{ "rx_packets", "Frames received from the peer and written to its device.",
+	    offsetof(struct control_counters, rx_packets) },
+	{ "rx_bytes", "Bytes of those frames.", offsetof(struct control_counters, rx_bytes) },
+	{ "tx_packets", "Frames read from the device and sent to the peer.",
+	    offsetof(struct control_counters, tx_packets) },
+	{ "tx_bytes", "Bytes of those frames.", offsetof(struct control_counters, tx_bytes) },
+	{ "handshakes", "Handshakes completed.", offsetof(struct control_counters, handshakes) },
+	{ "split", "Super-packets read from the device and cut into segments.",
+	    offsetof(struct control_counters, split) },
+	{ "coalesced", "Frames written to the device that merged several segments.",
+	    offsetof(struct control_counters, coalesced) },
+	{ "mss_clamped", "TCP SYNs whose MSS mss-clamp lowered.",
+	    offsetof(struct control_counters, clamped) },
+	{ "compress_in_bytes", "Bytes given to the compressor.",
+	    offsetof(struct control_counters, comp_in) },
+	{ "compress_out_bytes", "Those bytes after compression.",
+	    offsetof(struct control_counters, comp_out) },
+};
+
+#define METRIC "vtund_ng_"
+
+static void
+family(struct out *o, const char *name, const char *type, const char *help)
+{
+	put(o, "# HELP " METRIC "%s %s\n# TYPE " METRIC "%s %s\n", name, help, name, type);
+}
+
+/* A label value: \, " and newline escaped (peer names need none; offload lists neither). */
+static void
+put_label(struct out *o, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			put(o, "\\%c", *v);
+		else if (*v == '\n')
+			put(o, "\\n");
+		else
+			put(o, "%c", *v);
+	}
+}
+
+static void
+sample(struct out *o, const char *name, const struct control_status *s, const char *lk,
+    const char *lv, uint64_t v)
+{
+	put(o, METRIC "%s{peer=\"", name);
+	put_label(o, s->peer);
+	if (lk != NULL) {
+		put(o, "\",%s=\"", lk);
+		put_label(o, lv);
+	}
+	put(o, "\"} %" PRIu64 "\n", v);
+}
+
+/* Prometheus text, family by family: each family's samples together, one per session. */
+static void
+format_metrics(struct out *o, const struct control_request *req, const struct control_status *st,
+    int n, const uint64_t no_session_drops[DROP_MAX])
+{
+	char name[64];
+	int up = 0, shown = 0;
+
+	for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]); k++) {
+		snprintf(name, sizeof(name), "%s_total", counters[k].name);
+		family(o, name, "counter", counters[k].help);
+		for (int i = 0; i < n; i++) {
+			uint64_t v;
+
+			if (!selected(req, &st[i]))
+				continue;
+			memcpy(&v, (const char *)&st[i].stats + counters[k].off, sizeof(v));
+			sample(o, name, &st[i], NULL, NULL, v);
+		}
+	}
+	family(o, "drops_total", "counter", "Packets of the session dropped, by reason.");
+	for (int i = 0; i < n; i++)
+		for (int d = 0; d < DROP_MAX && selected(req, &st[i]); d++)
+			sample(o, "drops_total", &st[i], "reason", names_drop[d], st[i].stats.drops[d]);
+	family(o, "session_up", "gauge", "1 while the session is established, else 0.");
+	for (int i = 0; i < n; i++) {
+		bool is_up = st[i].state != NULL && strcmp(st[i].state, "established") == 0;
+
+		if (!selected(req, &st[i]))
+			continue;
+		sample(o, "session_up", &st[i], NULL, NULL, is_up);
+		up += is_up;
+		shown++;
+	}
+	family(o, "session_state", "gauge", "The session's state (the label), always 1.");
+	for (int i = 0; i < n; i++)
+		if (selected(req, &st[i]))
+			sample(o, "session_state", &st[i], "state", st[i].state != NULL ?
+			    st[i].state : "", 1);
+	family(o, "last_handshake_age_seconds", "gauge",
+	    "Seconds since the last completed handshake (no sample before the first).");
+	for (int i = 0; i < n; i++)
+		if (selected(req, &st[i]) && st[i].stats.last_handshake != 0)
+			sample(o, "last_handshake_age_seconds", &st[i], NULL, NULL,
+			    st[i].now > st[i].stats.last_handshake ?
+			    (uint64_t)(st[i].now - st[i].stats.last_handshake) : 0);
+	family(o, "uptime_seconds", "gauge", "Seconds since the session came up; 0 while down.");
+	for (int i = 0; i < n; i++)
+		if (selected(req, &st[i]))
+			sample(o, "uptime_seconds", &st[i], NULL, NULL, (uint64_t)uptime(&st[i]));
+	family(o, "offload_info", "gauge", "The offloads the peer's traffic uses (the label), 1.");
+	for (int i = 0; i < n; i++)
+		if (selected(req, &st[i]))
+			sample(o, "offload_info", &st[i], "offload", st[i].offload[0] != '\0' ?
+			    st[i].offload : "off", 1);
+	family(o, "mtu_bytes", "gauge", "The MTU of the peer's device.");
+	for (int i = 0; i < n; i++)
+		if (selected(req, &st[i]))
+			sample(o, "mtu_bytes", &st[i], NULL, NULL, (uint64_t)(st[i].mtu > 0 ?
+			    st[i].mtu : 0));
+	family(o, "sessions", "gauge", "Sessions shown, and of those established.");
+	put(o, METRIC "sessions{state=\"configured\"} %d\n" METRIC
+	    "sessions{state=\"established\"} %d\n", shown, up);
+	family(o, "drops_without_session_total", "counter",
+	    "Packets dropped before they could be tied to a session, by reason.");
+	for (int d = 0; d < DROP_MAX; d++)
+		put(o, METRIC "drops_without_session_total{reason=\"%s\"} %" PRIu64 "\n",
+		    names_drop[d], no_session_drops[d]);
+	put(o, "# EOF\n");
+}
+
 /* Format the reply to req: the matching sessions, then the drops of no session. */
 long
 control_format(const struct control_request *req, const struct control_status *st, int n,
@@ -413,7 +549,9 @@ control_format(const struct control_request *req, const struct control_status *s
 		goto done;
 	}
 
-	if (req->json) {
+	if (req->metrics) {
+		format_metrics(&o, req, st, n, no_session_drops);
+	} else if (req->json) {
 		/* Every snapshot is taken at the same moment; without one, the time is unknown. */
 		put(&o, "{\"version\":1,\"time\":%" PRId64 ",\"sessions\":[",
 		    n > 0 ? st[0].now : 0);

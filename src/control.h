@@ -3,9 +3,10 @@
  * (pure), plus the client used by `vtund-ng status`. The engine owns the listening socket.
  *
  * Protocol: the client connects to the unix socket, sends one line and reads the reply to EOF.
- *   request  = "status" [" json"] [" " PEER] "\n"  |  "reload\n"
- *   reply    = text (like `wg show`) or one JSON document; a reload gets one line saying what
- *              changed; an unknown request or a failure gets "error: ...".
+ *   request  = "status" [" json" | " metrics"] [" " PEER] "\n"  |  "reload\n"
+ *   reply    = text (like `wg show`), one JSON document, or Prometheus text (the exposition
+ *              format 0.0.4, for node_exporter's textfile collector); a reload gets one line
+ *              saying what changed; an unknown request or a failure gets "error: ...".
  */
 #ifndef VT_CONTROL_H
 #define VT_CONTROL_H
@@ -26,6 +27,7 @@
 
 struct control_request {
 	bool json;
+	bool metrics;
 	char peer[NAMES_PEER_MAX + 1]; /* "" = all */
 };
 

@@ -70,7 +70,7 @@ static const struct command {
 	int (*run)(int argc, char **argv);
 } commands[] = {
 	{ "client", "[-nv] [-f file] client PEER [HOST[:PORT]]", cmd_client },
-	{ "status", "status [--json] [-S socket] [PEER]", cmd_status },
+	{ "status", "status [--json | --metrics] [-S socket] [PEER]", cmd_status },
 	{ "reload", "reload [-S socket]", cmd_reload },
 	{ "genkey", "genkey", cmd_genkey },
 	{ "pubkey", "pubkey", cmd_pubkey },
@@ -130,9 +130,19 @@ query(const char *path, const char *req, int timeout)
 	return rc == 0 ? 0 : 1;
 }
 
-/* Ask the daemon at sock, or every daemon with a socket in RUN_DIR. */
+/* Whether d_name is a control socket's name (NAME.sock). */
+static bool
+is_sock(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 6 && strcmp(name + n - 5, ".sock") == 0;
+}
+
+/* Ask the daemon at sock, or every daemon with a socket in RUN_DIR; one: only if there is one
+ * (a metrics document cannot be two). */
 static int
-query_all(const char *sock, const char *req, int timeout)
+query_all(const char *sock, const char *req, int timeout, bool one)
 {
 	char path[4096];
 	struct dirent *de;
@@ -141,11 +151,20 @@ query_all(const char *sock, const char *req, int timeout)
 
 	if (sock != NULL)
 		return query(sock, req, timeout);
+	if (one && (d = opendir(RUN_DIR)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			found += is_sock(de->d_name);
+		closedir(d);
+		if (found > 1) {
+			fprintf(stderr, "vtund-ng: %d daemons run (control sockets in %s): name one "
+			    "with -S\n", found, RUN_DIR);
+			return 1;
+		}
+		found = 0;
+	}
 	if ((d = opendir(RUN_DIR)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
-			size_t n = strlen(de->d_name);
-
-			if (n < 6 || strcmp(de->d_name + n - 5, ".sock") != 0)
+			if (!is_sock(de->d_name))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", RUN_DIR, de->d_name);
 			found++;
@@ -162,13 +181,15 @@ query_all(const char *sock, const char *req, int timeout)
 	return rc;
 }
 
-/* Parse [--json] [-S socket] for status and reload; returns the index of the first operand. */
+/* Parse [--json | --metrics] [-S socket] for status and reload (json_ok: status); returns the
+ * index of the first operand. */
 static int
-client_opts(int argc, char **argv, const char *cmd, bool json_ok, bool *json,
+client_opts(int argc, char **argv, const char *cmd, bool json_ok, bool *json, bool *metrics,
     const char **sock)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "metrics", no_argument, NULL, 'm' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -179,9 +200,13 @@ client_opts(int argc, char **argv, const char *cmd, bool json_ok, bool *json,
 	while ((c = getopt_long(argc, argv, "+S:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
+		case 'm':
 			if (!json_ok)
-				usage_error("%s: unknown option --json", cmd);
-			*json = true;
+				usage_error("%s: unknown option --%s", cmd, c == 'j' ? "json" :
+				    "metrics");
+			*(c == 'j' ? json : metrics) = true;
+			if (*json && *metrics)
+				usage_error("%s: --json or --metrics, not both", cmd);
 			break;
 		case 'S':
 			*sock = optarg;
@@ -195,22 +220,22 @@ client_opts(int argc, char **argv, const char *cmd, bool json_ok, bool *json,
 	return optind;
 }
 
-/* vtund-ng status [--json] [-S socket] [PEER] */
+/* vtund-ng status [--json | --metrics] [-S socket] [PEER] */
 static int
 cmd_status(int argc, char **argv)
 {
 	const char *sock = NULL, *peer = NULL;
 	char req[CONTROL_REQ_MAX];
-	bool json = false;
-	int i = client_opts(argc, argv, "status", true, &json, &sock);
+	bool json = false, metrics = false;
+	int i = client_opts(argc, argv, "status", true, &json, &metrics, &sock);
 
 	if (i < argc)
 		peer = argv[i++];
 	if (i < argc)
 		usage_error("status: unexpected argument %s", argv[i]);
-	snprintf(req, sizeof(req), "status%s%s%s", json ? " json" : "", peer ? " " : "",
-	    peer ? peer : "");
-	return query_all(sock, req, CONTROL_QUERY_TIMEOUT);
+	snprintf(req, sizeof(req), "status%s%s%s", json ? " json" : metrics ? " metrics" : "",
+	    peer ? " " : "", peer ? peer : "");
+	return query_all(sock, req, CONTROL_QUERY_TIMEOUT, metrics);
 }
 
 /* vtund-ng reload [-S socket]: the root parent re-reads its configuration; the answer says
@@ -219,12 +244,12 @@ static int
 cmd_reload(int argc, char **argv)
 {
 	const char *sock = NULL;
-	bool json = false;
-	int i = client_opts(argc, argv, "reload", false, &json, &sock);
+	bool json = false, metrics = false;
+	int i = client_opts(argc, argv, "reload", false, &json, &metrics, &sock);
 
 	if (i < argc)
 		usage_error("reload: unexpected argument %s", argv[i]);
-	return query_all(sock, "reload", CONTROL_RELOAD_TIMEOUT + CONTROL_QUERY_TIMEOUT);
+	return query_all(sock, "reload", CONTROL_RELOAD_TIMEOUT + CONTROL_QUERY_TIMEOUT, false);
 }
 
 static int

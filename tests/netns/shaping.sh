@@ -4,7 +4,8 @@
 #   a. udp link, the server shaping both directions (as VTun's server does): rate-out 10mbit
 #      (server -> client) and rate-in 20mbit (client -> server) each hold within 10 %;
 #   b. a UDP flood of 60 Mbit/s client -> server: what arrives holds rate-in within 10 %, and
-#      the excess is counted as "rate" drops;
+#      the excess is counted as "rate" drops (in the JSON status, and in `status --metrics`,
+#      which is checked to be well-formed Prometheus text);
 #   c. reload with rate-out 5mbit: the new rate holds within 10 %, the session is not restarted;
 #   d. tcp link, shaped by the client: rate-out 8mbit (client -> server) within 10 %, and an
 #      unshaped direction runs far above it.
@@ -13,7 +14,7 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/netns/lib.sh"
 need_root
 need_tools iperf3 python3 timeout ss
-plan 15
+plan 16
 setup_netns
 echo "# namespaces $NS_S $NS_C, files in $TMP"
 genkeys S
@@ -80,6 +81,29 @@ r1=$(json_num "$(status_json "$TMP/server.sock")" rate)
 echo "# rate drops before $r0, after $r1"
 check "b: the excess is counted as rate drops (more than 10000)" \
     [ $((${r1:-0} - ${r0:-0})) -gt 10000 ]
+"$VTUND" status --metrics -S "$TMP/server.sock" > "$TMP/metrics.prom"
+check "b: status --metrics is Prometheus text whose rate drops match the JSON status" \
+    python3 -c '
+import re, sys
+text = open(sys.argv[1]).read()
+lines = text.splitlines()
+assert lines[-1] == "# EOF", lines[-1]
+families, series, fam = set(), set(), None
+for l in lines[:-1]:
+    m = re.match(r"# TYPE (vtund_ng_[a-z_]+) (counter|gauge)$", l)
+    if m:
+        assert m.group(1) not in families, l
+        families.add(m.group(1)); fam = m.group(1); continue
+    if l.startswith("# HELP "):
+        continue
+    m = re.match(r"(vtund_ng_[a-z_]+)(\{[a-z]+=\"[^\"]*\"(,[a-z]+=\"[^\"]*\")*\})? ([0-9]+)$", l)
+    assert m and m.group(1) == fam, l
+    assert (m.group(1), m.group(2)) not in series, l
+    series.add((m.group(1), m.group(2)))
+v = re.search(r"^vtund_ng_drops_total\{peer=\"link\",reason=\"rate\"\} ([0-9]+)$", text, re.M)
+assert v and int(v.group(1)) >= int(sys.argv[2]) > 10000, v
+assert re.search(r"^vtund_ng_session_up\{peer=\"link\"\} 1$", text, re.M)
+' "$TMP/metrics.prom" "${r1:-0}"
 check "b: status shows the rates" \
     eval '"$VTUND" status -S "$TMP/server.sock" | grep -q "rate: in 20 Mbit/s, out 10 Mbit/s"'
 

@@ -245,8 +245,18 @@ test_parse_valid(void **state)
 		if (control_parse_request(ok[i].line, strlen(ok[i].line), &req) != 0)
 			fail_msg("refused: \"%s\"", ok[i].line);
 		assert_int_equal(req.json, ok[i].json);
+		assert_false(req.metrics);
 		assert_string_equal(req.peer, ok[i].peer);
 	}
+	assert_int_equal(control_parse_request("status metrics", 14, &req), 0);
+	assert_true(req.metrics);
+	assert_false(req.json);
+	assert_int_equal(control_parse_request("status metrics bob\n", 19, &req), 0);
+	assert_true(req.metrics);
+	assert_string_equal(req.peer, "bob");
+	assert_int_equal(control_parse_request("status metrics metrics", 22, &req), 0);
+	assert_string_equal(req.peer, "metrics");
+	assert_int_equal(control_parse_request("status json metrics x", 21, &req), -1);
 	/* The length bounds the line: nothing after it is read. */
 	assert_int_equal(control_parse_request("status json alice", 11, &req), 0);
 	assert_true(req.json);
@@ -355,7 +365,7 @@ static void
 test_format_text(void **state)
 {
 	struct control_status st[2];
-	struct control_request req = { false, "" };
+	struct control_request req = { false, false, "" };
 	char out[4096];
 	long n;
 
@@ -447,11 +457,110 @@ test_format_text(void **state)
 	                         "ecn 0, filter 0, rate 0\n");
 }
 
+/* One line of Prometheus text: a HELP or TYPE comment, "# EOF", or NAME{L="V",...} VALUE. */
+static bool
+metric_line_ok(const char *l)
+{
+	const char *p = l;
+
+	if (strncmp(l, "# HELP vtund_ng_", 16) == 0 || strncmp(l, "# TYPE vtund_ng_", 16) == 0)
+		return true;
+	if (strcmp(l, "# EOF") == 0)
+		return true;
+	if (strncmp(p, "vtund_ng_", 9) != 0)
+		return false;
+	while ((*p >= 'a' && *p <= 'z') || *p == '_')
+		p++;
+	if (*p == '{') {
+		do {
+			p++;
+			while (*p >= 'a' && *p <= 'z')
+				p++;
+			if (*p++ != '=' || *p++ != '"')
+				return false;
+			while (*p != '"' && *p != '\0')
+				p += *p == '\\' ? 2 : 1;
+			if (*p++ != '"')
+				return false;
+		} while (*p == ',');
+		if (*p++ != '}')
+			return false;
+	}
+	if (*p++ != ' ' || *p < '0' || *p > '9')
+		return false;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return *p == '\0';
+}
+
+/* status metrics: every line well formed, every family's HELP and TYPE before its samples, no
+ * series twice, the values those of the snapshot, "# EOF" last; a peer filter shows one. */
+static void
+test_format_metrics(void **state)
+{
+	struct control_status st[2];
+	struct control_request req = { .metrics = true };
+	char out[16384], copy[16384], *line, *save, seen[300][160], family[80] = "";
+	int nseen = 0;
+	long n;
+
+	(void)state;
+	fill(st);
+	n = control_format(&req, st, 2, no_session, out, sizeof(out));
+	assert_true(n > 0);
+	memcpy(copy, out, (size_t)n + 1);
+	for (line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		if (!metric_line_ok(line))
+			fail_msg("bad line: %s", line);
+		if (strncmp(line, "# TYPE ", 7) == 0) {
+			snprintf(family, sizeof(family), "%.*s", (int)strcspn(line + 7, " "),
+			    line + 7);
+		} else if (line[0] != '#') {
+			size_t nl = strcspn(line, "{ ");
+
+			if (strlen(family) != nl || strncmp(line, family, nl) != 0)
+				fail_msg("sample outside its family %s: %s", family, line);
+			for (int i = 0; i < nseen; i++)
+				if (strncmp(seen[i], line, strcspn(line, " ")) == 0 &&
+				    seen[i][strcspn(line, " ")] == '\0')
+					fail_msg("series twice: %s", line);
+			assert_true(nseen < 300);
+			snprintf(seen[nseen++], sizeof(seen[0]), "%.*s", (int)strcspn(line, " "),
+			    line);
+		}
+	}
+	assert_true(strcmp(out + n - 6, "# EOF\n") == 0);
+	must_contain(out, "# TYPE vtund_ng_rx_bytes_total counter\n");
+	must_contain(out, "\nvtund_ng_rx_bytes_total{peer=\"alice\"} 1268777\n");
+	must_contain(out, "\nvtund_ng_tx_bytes_total{peer=\"bob\"} 100\n");
+	must_contain(out, "\nvtund_ng_drops_total{peer=\"alice\",reason=\"replay\"} 3\n");
+	must_contain(out, "\nvtund_ng_drops_total{peer=\"bob\",reason=\"device\"} 9\n");
+	must_contain(out, "\nvtund_ng_handshakes_total{peer=\"alice\"} 4\n");
+	must_contain(out, "\nvtund_ng_last_handshake_age_seconds{peer=\"alice\"} 12\n");
+	must_not_contain(out, "vtund_ng_last_handshake_age_seconds{peer=\"bob\"}"); /* never */
+	must_contain(out, "\nvtund_ng_session_up{peer=\"alice\"} 1\n");
+	must_contain(out, "\nvtund_ng_session_up{peer=\"bob\"} 0\n");
+	must_contain(out, "\nvtund_ng_session_state{peer=\"bob\",state=\"handshaking\"} 1\n");
+	must_contain(out, "\nvtund_ng_offload_info{peer=\"alice\",offload=\"csum tso gro "
+	    "udp-gso\"} 1\n");
+	must_contain(out, "\nvtund_ng_mss_clamped_total{peer=\"alice\"} 3\n");
+	must_contain(out, "\nvtund_ng_uptime_seconds{peer=\"alice\"} 3723\n");
+	must_contain(out, "\nvtund_ng_sessions{state=\"established\"} 1\n");
+	must_contain(out, "\nvtund_ng_drops_without_session_total{reason=\"no_session\"} 11\n");
+	/* one peer */
+	snprintf(req.peer, sizeof(req.peer), "bob");
+	assert_true(control_format(&req, st, 2, no_session, out, sizeof(out)) > 0);
+	must_not_contain(out, "peer=\"alice\"");
+	must_contain(out, "\nvtund_ng_sessions{state=\"configured\"} 1\n");
+	/* too small a buffer: -1, never a cut document */
+	assert_int_equal(control_format(&req, st, 2, no_session, out, 100), -1);
+}
+
 static void
 test_format_json(void **state)
 {
 	struct control_status st[2];
-	struct control_request req = { true, "" };
+	struct control_request req = { true, false, "" };
 	char out[4096];
 	long n;
 
@@ -516,7 +625,7 @@ static void
 test_format_escaping(void **state)
 {
 	struct control_status st[2];
-	struct control_request req = { true, "" };
+	struct control_request req = { true, false, "" };
 	char out[4096];
 	long n;
 
@@ -586,7 +695,7 @@ static void
 test_format_small_buffer(void **state)
 {
 	struct control_status st[2];
-	struct control_request req = { false, "" };
+	struct control_request req = { false, false, "" };
 	char out[4096];
 	long full, n;
 	size_t cap;
@@ -879,6 +988,7 @@ main(void)
 		cmocka_unit_test(test_parse_invalid),
 		cmocka_unit_test(test_format_text),
 		cmocka_unit_test(test_format_json),
+		cmocka_unit_test(test_format_metrics),
 		cmocka_unit_test(test_format_escaping),
 		cmocka_unit_test(test_format_filter),
 		cmocka_unit_test(test_format_small_buffer),
