@@ -1326,6 +1326,16 @@ dp_peer_update(struct dp *dp, struct peer *p, const struct vt_peer *cfg, uint64_
 
 /* ---- status ------------------------------------------------------------------------------- */
 
+int
+dp_sessions_up(const struct dp *dp)
+{
+	int n = 0;
+
+	for (const struct peer *p = peer_first(&dp->peers); p != NULL; p = peer_next(p))
+		n += session_is_up(&p->s);
+	return n;
+}
+
 /* The offloads a peer's traffic uses, by name: "off" or a list. */
 static void
 offload_names(const struct dp *dp, const struct peer *p, char *s, size_t len)

@@ -106,6 +106,9 @@ int dp_peer_remove(struct dp *dp, struct peer *p, bool keep_fd, uint64_t now);
  * rate-burst: the buckets start full again) from cfg. */
 void dp_peer_update(struct dp *dp, struct peer *p, const struct vt_peer *cfg, uint64_t now);
 
+/* Peers whose session is up. */
+int dp_sessions_up(const struct dp *dp);
+
 void dp_udp_readable(struct dp *dp, uint64_t now);
 /* Accept up to a batch of connections on the listening socket: 0, or the errno of an accept
  * that failed for another reason than an empty queue (EMFILE: the caller lets it rest). */

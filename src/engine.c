@@ -263,6 +263,11 @@ housekeeping_cb(evutil_socket_t fd, short what, void *arg)
 
 	dp_housekeeping(e->dp, now_ms());
 	sync_all(e);
+	/* The heartbeat: the loop runs (the parent's watchdog), and how many sessions are up. */
+	if (e->setup.chan_fd != -1)
+		chan_send_simple(e->setup.chan_fd, CHAN_ALIVE, (uint32_t)dp_sessions_up(e->dp));
+	else if (e->setup.alive != NULL)
+		e->setup.alive(e->setup.arg, dp_sessions_up(e->dp));
 }
 
 /* A listener ran out of descriptors (or memory): let it rest instead of spinning on it. */

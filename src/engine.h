@@ -28,9 +28,11 @@ struct engine_setup {
 	const char *role;                /* "server" or "client", for status */
 	int threads;                     /* of the data path (pool.h); 0 counts as 1 */
 	/* Without a channel (the engine runs in the parent's process): what SIGHUP and a reload
-	 * request call, and what engine_ready calls. Both get arg. */
+	 * request call, what engine_ready calls, and the heartbeat. All get arg. */
 	int (*reload)(void *arg, char *text, size_t len); /* 0 applied, 1 nothing changed */
 	void (*ready)(void *arg);
+	void (*alive)(void *arg, int up);  /* every second from the loop: sessions up (with a
+	                                      channel: CHAN_ALIVE instead) */
 	void *arg;
 };
 

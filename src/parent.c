@@ -76,6 +76,8 @@ struct parent {
 	pid_t engine;
 	struct engine *e;            /* or the engine in this process (no separation) */
 	bool ready;
+	bool watchdog;               /* systemd's WatchdogSec: ping on every engine heartbeat */
+	int last_up;                 /* sessions up in the last STATUS= line, -1 before one */
 	bool reload_asked;           /* a control client asked for a reload (answer pending) */
 	uint64_t next_reload;        /* not before this (ms), when the engine asks */
 	uint64_t stop_deadline;      /* SIGTERM forwarded: SIGKILL after this (ms); 0 = none */
@@ -410,6 +412,24 @@ sweep_lost(struct parent *pr)
 	pr->nlost = 0;
 }
 
+/* The engine's loop runs (its heartbeat, every second): systemd's watchdog (WatchdogSec) is
+ * pinged only then, so a stuck engine gets the service restarted; the STATUS= line says how
+ * many sessions are up when that changes. */
+static void
+alive(struct parent *pr, int up)
+{
+	char s[96];
+
+	if (pr->watchdog)
+		daemon_notify("WATCHDOG=1");
+	if (up == pr->last_up)
+		return;
+	pr->last_up = up;
+	snprintf(s, sizeof(s), "STATUS=%d of %d session%s up", up, pr->ndevs,
+	    pr->ndevs == 1 ? "" : "s");
+	daemon_notify(s);
+}
+
 /* A message from the engine, other than the PEER_GONE a removal waits for. A reload request
  * is remembered (answered when the current work is done); anything else unexpected stops the
  * engine. */
@@ -427,6 +447,9 @@ take_up(struct parent *pr, const struct chan_msg *m)
 		break;
 	case CHAN_RELOAD:
 		pr->reload_asked = true;
+		break;
+	case CHAN_ALIVE:
+		alive(pr, (int)m->arg);
 		break;
 	case CHAN_PEER_GONE:
 		/* Unasked: the engine could not add or restart that peer (it logged why), and
@@ -1079,6 +1102,12 @@ inproc_ready(void *arg)
 	daemon_notify("READY=1");
 }
 
+static void
+inproc_alive(void *arg, int up)
+{
+	alive(arg, up);
+}
+
 /* Without privilege separation: the engine runs here, and a reload calls it directly. */
 static int
 run_inprocess(struct parent *pr)
@@ -1099,6 +1128,7 @@ run_inprocess(struct parent *pr)
 	st.threads = pr->cfg.threads;
 	st.reload = inproc_reload;
 	st.ready = inproc_ready;
+	st.alive = inproc_alive;
 	st.arg = pr;
 	pr->udp_fd = pr->tcp_fd = pr->ctl_fd = -1; /* the engine's now */
 	pr->client_udp[0] = pr->client_udp[1] = -1;
@@ -1282,6 +1312,12 @@ parent_run(const struct parent_opts *o)
 	}
 	log_info("vtund-ng %s started as %s with %d peer%s", PACKAGE_VERSION, pr.role, pr.ndevs,
 	    pr.ndevs == 1 ? "" : "s");
+	/* sd_watchdog_enabled(): WATCHDOG_USEC, for this process (WATCHDOG_PID, if set). */
+	pr.last_up = -1;
+	pr.watchdog = getenv("WATCHDOG_USEC") != NULL && (getenv("WATCHDOG_PID") == NULL ||
+	    strtol(getenv("WATCHDOG_PID"), NULL, 10) == (long)getpid());
+	if (pr.watchdog)
+		log_info("systemd watchdog: pinged on every heartbeat of the engine (1 s)");
 
 	rc = pr.user != NULL ? run_engine(&pr) : run_inprocess(&pr);
 

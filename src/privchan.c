@@ -33,6 +33,7 @@ static const struct {
 	[CHAN_READY] = { HDR_LEN, false, false },
 	[CHAN_PEER_GONE] = { HDR_LEN, false, false },
 	[CHAN_RELOAD] = { HDR_LEN, false, false },
+	[CHAN_ALIVE] = { HDR_LEN, false, false },
 };
 
 void
@@ -195,6 +196,8 @@ chan_valid(const void *msg, size_t size, bool has_fd, bool down)
 	case CHAN_READY:
 	case CHAN_RELOAD:
 		return m.arg == 0;
+	case CHAN_ALIVE:
+		return true; /* any count: the parent only reports it */
 	case CHAN_TYPE_MAX:
 		break;
 	}

@@ -2,8 +2,8 @@
  * privchan.h - the channel between the root parent and the unprivileged engine, in the style
  * of OpenBSD's imsg: fixed-size typed messages over an AF_UNIX SOCK_SEQPACKET pair, file
  * descriptors passed with SCM_RIGHTS. Requests flow down, from the parent that read the
- * configuration and opened the devices to the engine; only READY, PEER_GONE and RELOAD flow
- * up. chan_recv checks every message against the table of its type (exact size, whether it
+ * configuration and opened the devices to the engine; only READY, PEER_GONE, RELOAD and ALIVE
+ * flow up. chan_recv checks every message against the table of its type (exact size, whether it
  * carries a descriptor, which way it may travel) and the fields it carries (names, ranges)
  * before the caller sees it; the parent treats an invalid message from the engine as an
  * attack and stops the engine.
@@ -32,6 +32,8 @@ enum chan_type {
 	CHAN_READY,          /* the loop runs */
 	CHAN_PEER_GONE,      /* id: the engine closed that peer's device fd */
 	CHAN_RELOAD,         /* a control client asked for a reload */
+	CHAN_ALIVE,          /* every second from the engine's loop: arg = sessions up (the
+	                        parent's watchdog ping and STATUS= line) */
 	CHAN_TYPE_MAX
 };
 

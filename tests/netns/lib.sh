@@ -237,6 +237,22 @@ link_up() {
 	wait_for 10 sh -c "grep -q 'session up' '$TMP/s$1.log' && grep -q 'session up' '$TMP/c$1.log'"
 }
 
+# notify_socket PATH LOG: a stand-in for systemd's notify socket; each message one line.
+notify_socket() {
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(120)
+try:
+    while True:
+        print(s.recv(4096).decode(errors="replace").replace("\n", " "), flush=True)
+except socket.timeout:
+    pass' "$1" > "$2" 2>&1 &
+	track $!
+	wait_for 5 test -S "$1"
+}
+
 # lan GW NS GWADDR HOSTADDR: a veth between gateway GW and LAN host NS (a /24), the host's
 # default route through the gateway, and forwarding on the gateway.
 lan() {

@@ -78,18 +78,7 @@ client_conf eps "$E_PRIV" udp 10.99.5
 server_conf
 
 # A stand-in for systemd's notify socket.
-python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(120)
-try:
-    while True:
-        print(s.recv(4096).decode(errors="replace").replace("\n", " "), flush=True)
-except socket.timeout:
-    pass' "$TMP/notify" > "$TMP/notify.log" 2>&1 &
-track $!
-wait_for 5 test -S "$TMP/notify"
+notify_socket "$TMP/notify" "$TMP/notify.log"
 ip netns exec "$NS_S" env NOTIFY_SOCKET="$TMP/notify" "$VTUND" -n -f "$TMP/s.conf" -s \
     > "$TMP/s.log" 2>&1 &
 SPID=$!

@@ -153,6 +153,7 @@ static const struct {
 	{ CHAN_READY, HDR, false, false },
 	{ CHAN_PEER_GONE, HDR, false, false },
 	{ CHAN_RELOAD, HDR, false, false },
+	{ CHAN_ALIVE, HDR, false, false },
 };
 #define NTYPES (sizeof(types) / sizeof(types[0]))
 
@@ -509,6 +510,7 @@ test_other_fields(void **state)
 		{ CHAN_PEER_REMOVE, 0, false }, { CHAN_PEER_REMOVE, 0xffffffffu, true },
 		{ CHAN_PEER_GONE, 0, false }, { CHAN_GO, 1, false }, { CHAN_READY, 1, false },
 		{ CHAN_RELOAD, 7, false }, { CHAN_RELOAD_DONE, 1, false },
+		{ CHAN_ALIVE, 0, true }, { CHAN_ALIVE, 0xffffffffu, true },
 	};
 	struct fx *f = *state;
 	struct chan_msg m;
