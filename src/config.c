@@ -52,6 +52,8 @@
 	X(ALLOWED_IPS, "allowed-ips", p_allowed_ips, ONE_PEER)   \
 	X(UP, "up", p_up, 0)                                     \
 	X(DOWN, "down", p_down, 0)                               \
+	X(SESSION_UP, "session-up", p_session_up, 0)             \
+	X(SESSION_DOWN, "session-down", p_session_down, 0)       \
 	X(KEEPALIVE, "keepalive", p_keepalive, 0)                \
 	X(TIMEOUT, "timeout", p_timeout, 0)                      \
 	X(REKEY, "rekey-interval", p_rekey, 0)                   \
@@ -319,28 +321,41 @@ p_allowed_ips(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 	return config_get_prefixes(ld, s, p->allowed_ips, &p->nallowed_ips);
 }
 
+/* A hook setting replaces what the defaults gave. */
 static int
-p_up(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
+set_hook(struct loader *ld, const config_setting_t *s, struct vt_hook *dst)
 {
 	struct vt_hook h;
 
 	if (config_get_hook(ld, s, &h) < 0)
 		return -1;
-	config_hook_free(&p->up);
-	p->up = h;
+	config_hook_free(dst);
+	*dst = h;
 	return 0;
+}
+
+static int
+p_up(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
+{
+	return set_hook(ld, s, &p->up);
 }
 
 static int
 p_down(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 {
-	struct vt_hook h;
+	return set_hook(ld, s, &p->down);
+}
 
-	if (config_get_hook(ld, s, &h) < 0)
-		return -1;
-	config_hook_free(&p->down);
-	p->down = h;
-	return 0;
+static int
+p_session_up(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
+{
+	return set_hook(ld, s, &p->session_up);
+}
+
+static int
+p_session_down(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
+{
+	return set_hook(ld, s, &p->session_down);
 }
 
 static int
@@ -722,6 +737,8 @@ peer_free(struct vt_peer *p)
 {
 	config_hook_free(&p->up);
 	config_hook_free(&p->down);
+	config_hook_free(&p->session_up);
+	config_hook_free(&p->session_down);
 	crypto_wipe(p, sizeof(*p));
 }
 
@@ -777,6 +794,8 @@ load_peers(struct loader *ld, struct vt_config *cfg, const config_setting_t *def
 		w = tmpl;
 		config_hook_copy(&w.p.up, &tmpl.p.up);
 		config_hook_copy(&w.p.down, &tmpl.p.down);
+		config_hook_copy(&w.p.session_up, &tmpl.p.session_up);
+		config_hook_copy(&w.p.session_down, &tmpl.p.session_down);
 		strcpy(w.p.name, name);
 		w.p.line = config_line(g);
 		snprintf(w.p.device, sizeof(w.p.device), "vt-%s", name);

@@ -38,6 +38,7 @@ struct vt_addr {
  * argv[0] is an absolute path. The loader accepts only these substitutions in any argument:
  *   %d device name          %p peer name           %r role ("server" or "client")
  *   %a first local address  %P first peer address  %m MTU
+ *   %e the peer's endpoint ("203.0.113.5:5000", "[2001:db8::1]:5000"; "" in up and down)
  *   %% a literal percent sign
  * Any other %X, or a lone % at the end of an argument, is a configuration error.
  */
@@ -90,6 +91,10 @@ struct vt_peer {
 	int nallowed_ips;
 	struct vt_hook up;                  /* "up": ["/path", "arg", ...] or a list of such */
 	struct vt_hook down;                /* "down": same */
+	struct vt_hook session_up;          /* "session-up": same, when a session is
+	                                       established (not on a rekey) */
+	struct vt_hook session_down;        /* "session-down": same, when it is declared dead
+	                                       (timeout, close, connection lost) */
 	int keepalive;                      /* "keepalive": seconds, 0 = off, 0..3600 (10) */
 	int timeout;                        /* "timeout": seconds, 0 = off, 0..86400 (60);
 	                                       must exceed keepalive when both are set */

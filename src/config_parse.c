@@ -29,7 +29,7 @@ static const char *const example_public_keys[] = {
 };
 
 /* The substitutions hooks.c expands; keep in step with the list in config.h. */
-static const char hook_subst[] = "dprPam%";
+static const char hook_subst[] = "dprPame%";
 
 /* ---- text pre-scan ---------------------------------------------------------------------- */
 

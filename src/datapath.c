@@ -55,16 +55,31 @@ schedule_dial(struct dp *dp, struct peer *p, uint64_t now)
 
 /* Act on what the session says happened (ev: what session_take_events returned), then let
  * the engine re-arm the peer's events. */
+/* A session came up (or went down) for the engine to report: queued in order; a queue that
+ * is full keeps its last place for the newest (what the hooks see last is the truth). */
+static void
+notify(struct peer *p, bool up)
+{
+	if (p->nnotify == PEER_NOTIFY)
+		p->nnotify--;
+	p->notify[p->nnotify++] = up;
+}
+
 static void
 peer_events(struct dp *dp, struct peer *p, uint64_t now, unsigned ev)
 {
 	char a[80];
 
+	if (ev & SE_DOWN)
+		notify(p, false);
 	if (ev & (SE_UP | SE_REKEYED)) {
 		peer_where(p, a, sizeof(a));
-		if (ev & SE_UP)
+		if (ev & SE_UP) {
 			log_info("peer %s: session up (%s, %s)", p->cfg.name, a,
 			    names_proto[p->cfg.proto]);
+			snprintf(p->notify_ep, sizeof(p->notify_ep), "%s", a);
+			notify(p, true);
+		}
 		else
 			log_info("peer %s: rekeyed (%s)", p->cfg.name, a);
 		if (!dp->server)

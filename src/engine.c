@@ -130,6 +130,31 @@ sync_conn(struct engine *e, struct tcp_lconn *c)
 	}
 }
 
+/* Report the peer's session events to the parent (its session-up and -down hooks). */
+static void
+report_sessions(struct engine *e, struct peer *p)
+{
+	for (int i = 0; i < p->nnotify; i++) {
+		if (e->setup.chan_fd != -1) {
+			struct chan_msg m;
+
+			memset(&m, 0, sizeof(m));
+			m.type = CHAN_SESSION;
+			m.arg = p->id;
+			m.u.text.status = p->notify[i] ? 1 : 0;
+			snprintf(m.u.text.text, sizeof(m.u.text.text), "%s",
+			    strcmp(p->notify_ep, "-") == 0 ? "" : p->notify_ep);
+			if (chan_send(e->setup.chan_fd, &m, -1) == -1)
+				log_warnx("peer %s: the session event did not reach the parent",
+				    p->cfg.name);
+		} else if (e->setup.session != NULL) {
+			e->setup.session(e->setup.arg, p->id, p->notify[i],
+			    strcmp(p->notify_ep, "-") == 0 ? "" : p->notify_ep);
+		}
+	}
+	p->nnotify = 0;
+}
+
 /* A peer changed: device reading, timer and dial time as the data path wants them. */
 static void
 sync_peer(struct engine *e, struct peer *p, uint64_t now)
@@ -138,6 +163,8 @@ sync_peer(struct engine *e, struct peer *p, uint64_t now)
 	uint64_t at;
 	bool on;
 
+	if (p->nnotify > 0)
+		report_sessions(e, p);
 	if (io == NULL)
 		return;
 	on = !p->tun_paused && !p->rate_paused && p->tun_fd != -1;

@@ -33,6 +33,8 @@ struct engine_setup {
 	void (*ready)(void *arg);
 	void (*alive)(void *arg, int up);  /* every second from the loop: sessions up (with a
 	                                      channel: CHAN_ALIVE instead) */
+	void (*session)(void *arg, uint32_t id, bool up, const char *endpoint); /* a session
+	                                      came up or died (with a channel: CHAN_SESSION) */
 	void *arg;
 };
 

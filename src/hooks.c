@@ -19,7 +19,7 @@
 #include "log.h"
 
 #define HOOK_PATH "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
-#define HOOK_NENV 8
+#define HOOK_NENV 9
 #define HOOK_ENV_MAX 128
 
 int
@@ -44,6 +44,7 @@ hook_expand_arg(const char *arg, const struct hook_vars *v, char *out, size_t ca
 		case 'r': s = v->role; break;
 		case 'a': s = v->local; break;
 		case 'P': s = v->remote_addr; break;
+		case 'e': s = v->endpoint; break;
 		case 'm':
 			snprintf(num, sizeof(num), "%d", v->mtu);
 			s = num;
@@ -74,6 +75,7 @@ build_env(const struct hook_vars *v, char buf[HOOK_NENV][HOOK_ENV_MAX], char **e
 		{ "VTUND_DEVICE", v->device }, { "VTUND_PEER", v->peer },
 		{ "VTUND_ROLE", v->role }, { "VTUND_TYPE", v->type },
 		{ "VTUND_LOCAL", v->local }, { "VTUND_PEER_ADDRESS", v->remote_addr },
+		{ "VTUND_ENDPOINT", v->endpoint },
 	};
 	size_t i, n = 0;
 	int len;

@@ -22,10 +22,12 @@ struct hook_vars {
 	const char *local;       /* %a, VTUND_LOCAL: first local address (no prefix) or "" */
 	const char *remote_addr; /* %P, VTUND_PEER_ADDRESS: first peer address or "" */
 	int mtu;                 /* %m, VTUND_MTU */
+	const char *endpoint;    /* %e, VTUND_ENDPOINT: the peer's underlay address (session
+	                            hooks) or "" */
 };
 
 /*
- * Expand %d %p %r %a %P %m and %% in arg into out (cap bytes, NUL-terminated). Returns the
+ * Expand %d %p %r %a %P %m %e and %% in arg into out (cap bytes, NUL-terminated). Returns the
  * length, or -1 if the result does not fit or arg holds an unknown or a trailing lone '%'. Pure.
  */
 int hook_expand_arg(const char *arg, const struct hook_vars *v, char *out, size_t cap);

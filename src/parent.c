@@ -430,6 +430,15 @@ alive(struct parent *pr, int up)
 	daemon_notify(s);
 }
 
+/* A session of peer id came up or was declared dead: its session-up or session-down hook. */
+static void
+session_event(struct parent *pr, uint32_t id, bool up, const char *endpoint)
+{
+	for (int i = 0; i < pr->ndevs; i++)
+		if (pr->devs[i].id == id)
+			priv_session_hook(peer_of(pr, &pr->devs[i]), pr->role, up, endpoint);
+}
+
 /* A message from the engine, other than the PEER_GONE a removal waits for. A reload request
  * is remembered (answered when the current work is done); anything else unexpected stops the
  * engine. */
@@ -450,6 +459,9 @@ take_up(struct parent *pr, const struct chan_msg *m)
 		break;
 	case CHAN_ALIVE:
 		alive(pr, (int)m->arg);
+		break;
+	case CHAN_SESSION:
+		session_event(pr, m->arg, m->u.text.status == 1, m->u.text.text);
 		break;
 	case CHAN_PEER_GONE:
 		/* Unasked: the engine could not add or restart that peer (it logged why), and
@@ -1108,6 +1120,12 @@ inproc_alive(void *arg, int up)
 	alive(arg, up);
 }
 
+static void
+inproc_session(void *arg, uint32_t id, bool up, const char *endpoint)
+{
+	session_event(arg, id, up, endpoint);
+}
+
 /* Without privilege separation: the engine runs here, and a reload calls it directly. */
 static int
 run_inprocess(struct parent *pr)
@@ -1129,6 +1147,7 @@ run_inprocess(struct parent *pr)
 	st.reload = inproc_reload;
 	st.ready = inproc_ready;
 	st.alive = inproc_alive;
+	st.session = inproc_session;
 	st.arg = pr;
 	pr->udp_fd = pr->tcp_fd = pr->ctl_fd = -1; /* the engine's now */
 	pr->client_udp[0] = pr->client_udp[1] = -1;

@@ -152,6 +152,8 @@ peer_add(struct peer_table *t, uint32_t id, const struct vt_peer *cfg,
 	p->cfg = *cfg;
 	memset(&p->cfg.up, 0, sizeof(p->cfg.up));
 	memset(&p->cfg.down, 0, sizeof(p->cfg.down));
+	memset(&p->cfg.session_up, 0, sizeof(p->cfg.session_up));
+	memset(&p->cfg.session_down, 0, sizeof(p->cfg.session_down));
 	p->tun_fd = -1;
 	p->dial_at = UINT64_MAX;
 	if (prefix_set_build(&p->filter, cfg) == -1)

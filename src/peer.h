@@ -32,6 +32,7 @@ struct peer_traffic {
 };
 
 #define PEER_STAGE 8 /* frames a client keeps while its first handshake completes */
+#define PEER_NOTIFY 4 /* session events queued between two syncs of the engine */
 
 struct peer {
 	uint32_t id;                 /* chosen by the root parent; stable across reloads */
@@ -55,6 +56,11 @@ struct peer {
 	struct buf *stage;           /* client: frames waiting for the first keys */
 	int nstage;
 	uint64_t dial_at;            /* client, TCP: when to dial; UINT64_MAX: not now */
+	/* Session events for the engine to report (session-up/-down hooks), oldest first:
+	 * true up, false down; where the peer was when it came up. */
+	bool notify[PEER_NOTIFY];
+	int nnotify;
+	char notify_ep[80];
 	void *io;                    /* the engine's events; nothing else touches it */
 	/* the table's own */
 	uint32_t idx[4];

@@ -60,6 +60,22 @@ fill_vars(const struct vt_peer *p, const char *role, struct hook_vars *v, char *
 	v->local = ls;
 	v->remote_addr = rs;
 	v->mtu = p->mtu;
+	v->endpoint = "";
+}
+
+void
+priv_session_hook(const struct vt_peer *p, const char *role, bool up, const char *endpoint)
+{
+	char ls[INET6_ADDRSTRLEN], rs[INET6_ADDRSTRLEN];
+	const struct vt_hook *h = up ? &p->session_up : &p->session_down;
+	struct hook_vars v;
+
+	if (h->ncmds == 0)
+		return;
+	fill_vars(p, role, &v, ls, rs);
+	v.endpoint = endpoint;
+	if (hook_run(h, &v, false) == -1)
+		log_warnx("peer %s: a session-%s hook failed", p->name, up ? "up" : "down");
 }
 
 /*

@@ -37,6 +37,9 @@ int priv_device_up(const struct vt_peer *p, const char *role, int *ifindex, char
  * even if another process still holds an fd of it. A persistent device stays.
  */
 void priv_device_down(const struct vt_peer *p, const char *role, int fd, int ifindex);
+/* A session of p came up (up) or was declared dead: run its session-up or session-down hook,
+ * every command, with %e and VTUND_ENDPOINT the peer's endpoint ("" if not known). */
+void priv_session_hook(const struct vt_peer *p, const char *role, bool up, const char *endpoint);
 /* `vtund-ng device add -a`: make p's device persistent, owned by uid and gid (-1: none in
  * particular), and configure it as the daemon would a device of its own (MTU, addresses,
  * bridge, link up, routes), for a daemon that then runs without privileges and attaches to

@@ -34,6 +34,7 @@ static const struct {
 	[CHAN_PEER_GONE] = { HDR_LEN, false, false },
 	[CHAN_RELOAD] = { HDR_LEN, false, false },
 	[CHAN_ALIVE] = { HDR_LEN, false, false },
+	[CHAN_SESSION] = { HDR_LEN + sizeof(struct chan_text), false, false },
 };
 
 void
@@ -198,6 +199,12 @@ chan_valid(const void *msg, size_t size, bool has_fd, bool down)
 		return m.arg == 0;
 	case CHAN_ALIVE:
 		return true; /* any count: the parent only reports it */
+	case CHAN_SESSION:
+		/* an endpoint as addr_format writes it: an address, brackets, a port, a scope */
+		return m.arg != 0 && (m.u.text.status == 0 || m.u.text.status == 1) &&
+		    terminated(m.u.text.text, sizeof(m.u.text.text)) &&
+		    strspn(m.u.text.text, "0123456789abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ.:[]%-_") == strlen(m.u.text.text);
 	case CHAN_TYPE_MAX:
 		break;
 	}

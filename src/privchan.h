@@ -2,9 +2,9 @@
  * privchan.h - the channel between the root parent and the unprivileged engine, in the style
  * of OpenBSD's imsg: fixed-size typed messages over an AF_UNIX SOCK_SEQPACKET pair, file
  * descriptors passed with SCM_RIGHTS. Requests flow down, from the parent that read the
- * configuration and opened the devices to the engine; only READY, PEER_GONE, RELOAD and ALIVE
- * flow up. chan_recv checks every message against the table of its type (exact size, whether it
- * carries a descriptor, which way it may travel) and the fields it carries (names, ranges)
+ * configuration and opened the devices to the engine; only READY, PEER_GONE, RELOAD, ALIVE
+ * and SESSION flow up. chan_recv checks every message against the table of its type (exact
+ * size, whether it carries a descriptor, which way it may travel) and the fields it carries (names, ranges)
  * before the caller sees it; the parent treats an invalid message from the engine as an
  * attack and stops the engine.
  */
@@ -34,6 +34,8 @@ enum chan_type {
 	CHAN_RELOAD,         /* a control client asked for a reload */
 	CHAN_ALIVE,          /* every second from the engine's loop: arg = sessions up (the
 	                        parent's watchdog ping and STATUS= line) */
+	CHAN_SESSION,        /* a session of peer arg came up (status 1) or was declared dead
+	                        (0); text: its endpoint (chan_text): session-up/-down hooks */
 	CHAN_TYPE_MAX
 };
 

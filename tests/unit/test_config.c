@@ -732,7 +732,7 @@ test_config_keys(void **state)
 		"log-level", "threads", "user", "group", "private-key", "private-key-file",
 		"defaults", "peers", "type", "device", "persist", "bridge", "proto", "remote", "mtu",
 		"mss-clamp", "address", "peer-address", "routes", "allowed-ips", "up", "down",
-		"keepalive", "timeout", "rekey-interval", "cipher", "compress",
+		"session-up", "session-down", "keepalive", "timeout", "rekey-interval", "cipher", "compress",
 		"compress-acceleration", "offload", "rate-in", "rate-out", "rate-burst",
 		"public-key", "preshared-key", "preshared-key-file", NULL };
 	struct config_errors e;

@@ -181,7 +181,8 @@ created_child(struct utns_report *r, const void *arg)
 	UTNS_CHECK(r, utns_has_addr(dev, "10.6.0.1", 24, tun ? "10.5.0.2" : NULL));
 	/* %a and %P: the first address and the first peer address, whatever their family. */
 	snprintf(want, sizeof(want), "%s alpha %s 10.5.0.1 fd00:5::2 1400 100%%\n"
-	    "VTUND_DEVICE=%s\nVTUND_LOCAL=10.5.0.1\nVTUND_MTU=1400\nVTUND_PEER=alpha\n"
+	    "VTUND_DEVICE=%s\nVTUND_ENDPOINT=\nVTUND_LOCAL=10.5.0.1\nVTUND_MTU=1400\n"
+	    "VTUND_PEER=alpha\n"
 	    "VTUND_PEER_ADDRESS=fd00:5::2\nVTUND_ROLE=%s\nVTUND_TYPE=%s\n"
 	    "up=1 mtu=1400 txqueuelen=1000\n", dev, c->role, dev, c->role,
 	    names_devtype[c->type]);
@@ -219,7 +220,8 @@ persistent_child(struct utns_report *r, const void *arg)
 	UTNS_CHECK(r, (utns_flags(dev) & IFF_UP) == 0);
 	UTNS_CHECK(r, !utns_has_addr(dev, "10.5.0.1", 24, "10.5.0.2"));
 	snprintf(want, sizeof(want), "%s alpha client 10.5.0.1 10.5.0.2 1400 100%%\n"
-	    "VTUND_DEVICE=%s\nVTUND_LOCAL=10.5.0.1\nVTUND_MTU=1400\nVTUND_PEER=alpha\n"
+	    "VTUND_DEVICE=%s\nVTUND_ENDPOINT=\nVTUND_LOCAL=10.5.0.1\nVTUND_MTU=1400\n"
+	    "VTUND_PEER=alpha\n"
 	    "VTUND_PEER_ADDRESS=10.5.0.2\nVTUND_ROLE=client\nVTUND_TYPE=tun\n"
 	    "up=0 mtu=1500 txqueuelen=500\n", dev, dev);
 	UTNS_STREQ(r, slurp(up), want);
