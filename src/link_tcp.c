@@ -1,6 +1,7 @@
 /* link_tcp.c - the TCP link policy (link_tcp.h). */
 #include "link_tcp.h"
 
+#include "backoff.h"
 #include "crypto.h"
 
 #include <errno.h>
@@ -459,18 +460,14 @@ tcp_link_free(struct tcp_link *tl)
 uint64_t
 tcp_link_backoff(struct tcp_peer *slot, unsigned rand)
 {
-	uint64_t d = slot->backoff;
+	uint64_t d = backoff_wait(slot->tries, rand);
 
-	/* The first dial goes at once; then 1 s, doubling to 30 s, each with up to a quarter more
-	 * at random so that clients that lost one server do not come back in step. */
-	slot->backoff = d == 0 ? TCP_BACKOFF_FIRST : d * 2;
-	if (slot->backoff > TCP_BACKOFF_MAX)
-		slot->backoff = TCP_BACKOFF_MAX;
-	return d + d * (rand % 1000) / 4000;
+	slot->tries = backoff_count(slot->tries);
+	return d;
 }
 
 void
 tcp_link_backoff_reset(struct tcp_peer *slot)
 {
-	slot->backoff = 0;
+	slot->tries = 0;
 }

@@ -32,15 +32,13 @@
 #define TCP_PENDING_MAX 256
 #define TCP_PENDING_PER_SOURCE 32
 #define TCP_PENDING_TIMEOUT 10000 /* ms */
-#define TCP_BACKOFF_FIRST 1000    /* ms */
-#define TCP_BACKOFF_MAX 30000     /* ms */
 
 struct peer;
 
 /* One peer's TCP state, kept in the peer; only this module changes it. */
 struct tcp_peer {
 	struct tcp_lconn *conn; /* the connection that carries the peer, or NULL */
-	uint64_t backoff;       /* client: the next back-off, ms */
+	unsigned tries;         /* client: dials since the last session up (backoff.h) */
 };
 
 struct tcp_lconn {
@@ -122,8 +120,8 @@ struct tcp_lconn *tcp_link_take_changed(struct tcp_link *tl);
 /* Free a dead connection (its events are gone). */
 void tcp_link_release(struct tcp_link *tl, struct tcp_lconn *c);
 
-/* Client back-off: the delay before the next dial (rand: 0..999, the jitter's source), doubling
- * up to TCP_BACKOFF_MAX; reset once a session is up. */
+/* Client back-off: the delay before the next dial (backoff.h: at once, then 1 s doubling to
+ * 30 s, jitter from rand), counting the dial; reset once a session is up. */
 uint64_t tcp_link_backoff(struct tcp_peer *slot, unsigned rand);
 void tcp_link_backoff_reset(struct tcp_peer *slot);
 

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "backoff.h"
 #include "compress.h"
 #include "log.h"
 
@@ -330,6 +331,7 @@ session_initiate(struct session *s, uint32_t idx, uint64_t now, struct buf *out)
 	uint8_t payload[WIRE_INIT_PAYLOAD_LEN];
 	struct wire_params params;
 	uint8_t *msg;
+	uint32_t r;
 	size_t n;
 
 	if (!s->initiator || now < s->hs_backoff_until)
@@ -361,9 +363,11 @@ session_initiate(struct session *s, uint32_t idx, uint64_t now, struct buf *out)
 
 	if (!s->hs_active)
 		s->hs_started = now;
-	/* A fresh jitter per try: retries of many clients must not stay in step. */
-	crypto_random(&s->hs_jitter, sizeof(s->hs_jitter));
-	s->hs_jitter %= 334; /* up to a third of a second, like WireGuard */
+	/* The wait before the next try doubles (backoff.h), its jitter drawn afresh per try:
+	 * retries of many clients must not stay in step. */
+	crypto_random(&r, sizeof(r));
+	s->hs_tries = backoff_count(s->hs_tries);
+	s->hs_wait = backoff_wait(s->hs_tries, r);
 	s->hs_active = true;
 	s->hs_sent = now;
 	s->hs_responses = 0;
@@ -628,6 +632,7 @@ session_consume_response(struct session *s, const uint8_t *msg, size_t len, uint
 		s->stats.drops[DROP_MISMATCH]++;
 		noise_wipe(&s->hs);
 		s->hs_active = false;
+		s->hs_tries = 0;
 		s->hs_backoff_until = now + SESSION_MISMATCH_RETRY;
 		goto out;
 	}
@@ -643,6 +648,7 @@ session_consume_response(struct session *s, const uint8_t *msg, size_t len, uint
 	noise_wipe(&s->hs);
 	s->hs_active = false;
 	s->hs_started = 0;
+	s->hs_tries = 0;
 	first = s->stats.up_since == 0;
 	s->stats.handshakes++;
 	s->stats.last_handshake = wall_seconds();
@@ -967,7 +973,7 @@ session_tick(struct session *s, uint32_t idx, uint64_t now, struct buf *out)
 		return seal_empty(s, WIRE_INNER_REKEY, now, out);
 	}
 	if (s->initiator) {
-		if (s->hs_active && now - s->hs_sent >= SESSION_REKEY_TIMEOUT + s->hs_jitter) {
+		if (s->hs_active && now - s->hs_sent >= s->hs_wait) {
 			if (log_ratelimit_ok(&rl_retry))
 				log_info("peer %s: handshake not answered after %llu s, retrying",
 				    p->name, (unsigned long long)((now - s->hs_started) / 1000));
@@ -1019,7 +1025,7 @@ session_next_deadline(const struct session *s, uint64_t now)
 	}
 	if (s->initiator) {
 		if (s->hs_active)
-			t = min64(t, s->hs_sent + SESSION_REKEY_TIMEOUT + s->hs_jitter);
+			t = min64(t, s->hs_sent + s->hs_wait);
 		else if (s->want_handshake || !s->kp_cur.valid)
 			t = min64(t, s->hs_backoff_until > now ? s->hs_backoff_until : now);
 		else
@@ -1047,4 +1053,5 @@ session_reset(struct session *s)
 	go_down(s, "connection lost");
 	s->want_handshake = s->initiator;
 	s->hs_started = 0;
+	s->hs_tries = 0; /* a new connection: its first initiation waits 1 s for an answer */
 }

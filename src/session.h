@@ -23,7 +23,6 @@
 #include "wire.h"
 
 /* Timers (milliseconds) and limits; see doc/PROTOCOL.md. */
-#define SESSION_REKEY_TIMEOUT 5000      /* retransmit an unanswered initiation */
 #define SESSION_REJECT_AFTER 180000     /* a key older than this is never used */
 #define SESSION_PREV_KEY_LINGER 10000   /* previous key kept for packets in flight */
 #define SESSION_REKEY_AFTER_MSGS (UINT64_C(1) << 59)
@@ -107,7 +106,8 @@ struct session {
 	bool hs_active;
 	uint64_t hs_started, hs_sent;   /* first try and last (re)transmission */
 	uint64_t hs_backoff_until;      /* after a refused handshake, wait until then */
-	uint64_t hs_jitter;
+	unsigned hs_tries;              /* initiations since the last success (backoff.h) */
+	uint64_t hs_wait;               /* ms after the last one before the next */
 	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN]; /* greatest initiation timestamp seen */
 	uint8_t sent_timestamp[WIRE_TIMESTAMP_LEN]; /* initiator: the last one sent */
 	int hs_responses;               /* initiator: responses opened for this try */

@@ -27,6 +27,7 @@
 
 #include <cmocka.h>
 
+#include "backoff.h"
 #include "crypto.h"
 #include "datapath.h"
 #include "log.h"
@@ -1039,7 +1040,7 @@ test_tcp_client_redials(void **state)
 {
 	struct fx *f = *state;
 	struct sockaddr_in port;
-	uint64_t base = TCP_BACKOFF_FIRST, old_id;
+	uint64_t base = BACKOFF_FIRST, old_id;
 	char err[256];
 	int tmp = ut_tcp_listener(&port);
 
@@ -1068,7 +1069,7 @@ test_tcp_client_redials(void **state)
 	pump(f);
 	assert_true(established(f, &f->lc));
 	assert_true(established(f, &f->ls));
-	assert_int_equal(f->lc.p->tcp.backoff, 0);
+	assert_int_equal(f->lc.p->tcp.tries, 0);
 	assert_int_equal(f->lc.p->dial_at, UINT64_MAX);
 	/* The server takes the peer out (its CLOSE reaches the client): the client dials again
 	 * at once, and its new initiation meets a key the server no longer knows. */
@@ -1083,7 +1084,7 @@ test_tcp_client_redials(void **state)
 	assert_true(f->lc.p->tcp.conn->id > old_id);
 	assert_false(f->lc.p->tcp.conn->tc.connecting);
 	assert_int_equal(f->lc.p->s.state, SESSION_HANDSHAKING);
-	assert_int_equal(f->lc.p->tcp.backoff, TCP_BACKOFF_FIRST);
+	assert_int_equal(f->lc.p->tcp.tries, 1);
 	assert_int_equal(f->s->drops[DROP_AUTH], 1);
 }
 

@@ -598,7 +598,7 @@ test_backoff(void **state)
 	for (size_t k = 0; k < sizeof(base) / sizeof(base[0]); k++)
 		assert_int_equal(tcp_link_backoff(&slot, 0), base[k]);
 	tcp_link_backoff_reset(&slot);
-	assert_int_equal(slot.backoff, 0);
+	assert_int_equal(slot.tries, 0);
 	for (size_t r = 0; r < sizeof(rands) / sizeof(rands[0]); r++) {
 		tcp_link_backoff_reset(&slot);
 		for (size_t k = 0; k < sizeof(base) / sizeof(base[0]); k++) {

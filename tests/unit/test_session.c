@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "backoff.h"
 #include "buf.h"
 #include "cookie.h"
 #include "crypto.h"
@@ -1109,7 +1110,7 @@ test_cookie_under_load(void **state)
 	    SV_DROP);
 
 	/* The retransmission carries mac2 and is answered under load. */
-	assert_int_equal(tick(&f->i.s, T0 + SESSION_REKEY_TIMEOUT + 334, &f->a),
+	assert_int_equal(tick(&f->i.s, T0 + BACKOFF_FIRST * 5 / 4, &f->a),
 	    SV_SEND);
 	assert_memory_not_equal(buf_data(&f->a) + WIRE_INIT_LEN - 16, zero16, 16);
 	/* From another address the cookie does not count. */
@@ -1196,8 +1197,9 @@ test_retransmit(void **state)
 	assert_int_equal(session_next_deadline(&f->i.s, T0), T0);
 	assert_int_equal(tick(&f->i.s, T0, &f->a), SV_SEND);
 	assert_int_equal(wire_classify(buf_data(&f->a), f->a.len), WIRE_HS_INIT);
-	assert_true(f->i.s.hs_jitter < 334);
-	due = T0 + SESSION_REKEY_TIMEOUT + f->i.s.hs_jitter;
+	/* The first retry after 1 s and up to a quarter more. */
+	assert_true(f->i.s.hs_wait >= BACKOFF_FIRST && f->i.s.hs_wait < BACKOFF_FIRST * 5 / 4);
+	due = T0 + f->i.s.hs_wait;
 	assert_int_equal(session_next_deadline(&f->i.s, T0), due);
 	assert_int_equal(tick(&f->i.s, due - 1, &f->b), SV_NONE);
 	assert_int_equal(tick(&f->i.s, due, &f->b), SV_SEND);
@@ -1206,7 +1208,8 @@ test_retransmit(void **state)
 	assert_int_not_equal(wire_get32(buf_data(&f->a) + 4), wire_get32(buf_data(&f->b) + 4));
 	assert_memory_not_equal(buf_data(&f->a) + 8, buf_data(&f->b) + 8, 32);
 	assert_int_equal(session_next_deadline(&f->i.s, due),
-	    due + SESSION_REKEY_TIMEOUT + f->i.s.hs_jitter);
+	    due + f->i.s.hs_wait);
+	assert_true(f->i.s.hs_wait >= 2000 && f->i.s.hs_wait < 2500);
 
 	/* The late answer to the first try is stale; the answer to the second completes. */
 	assert_int_equal(respond(f, &f->a, false, due, &f->c, &m), SV_SEND);
@@ -1219,8 +1222,55 @@ test_retransmit(void **state)
 	assert_int_equal(to_r(f, &f->d, due), SV_NONE);
 	assert_int_equal(f->r.s.state, SESSION_ESTABLISHED);
 	/* Established: no more retransmissions. */
-	assert_int_equal(tick(&f->i.s, due + SESSION_REKEY_TIMEOUT + 400, &f->a),
+	assert_int_equal(tick(&f->i.s, due + BACKOFF_MAX * 2, &f->a),
 	    SV_NONE);
+}
+
+/* A server that stays away: the tries follow the back-off (1, 2, 4, 8, 16, 30, 30 s, each up
+ * to a quarter longer, jitter drawn per try); once a handshake completes the count starts
+ * again, so an unanswered rekey is retried after 1 s, not 30. */
+static void
+test_retransmit_backoff(void **state)
+{
+	static const uint64_t base[] = { 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000 };
+	struct fx *f = *state;
+	uint64_t now = T0, waits[8];
+	bool differ = false;
+
+	f->i.peer.rekey_interval = 60;
+	f->i.peer.keepalive = 0;
+	f->i.peer.timeout = 0;
+	start(f);
+	assert_int_equal(tick(&f->i.s, now, &f->a), SV_SEND);
+	for (size_t k = 0; k < 8; k++) {
+		uint64_t next = session_next_deadline(&f->i.s, now);
+
+		waits[k] = next - now;
+		assert_true(waits[k] >= base[k] && waits[k] * 4 < base[k] * 5);
+		assert_int_equal(tick(&f->i.s, next - 1, &f->a), SV_NONE);
+		assert_int_equal(tick(&f->i.s, next, &f->a), SV_SEND);
+		assert_int_equal(wire_classify(buf_data(&f->a), f->a.len), WIRE_HS_INIT);
+		now = next;
+	}
+	/* The jitter is drawn per try: three waits at the cap are not all the same. */
+	differ = waits[5] != waits[6] || waits[6] != waits[7];
+	assert_true(differ);
+	assert_int_equal(f->i.s.hs_tries, 9);
+	/* The server answers the latest try: the count starts again. */
+	{
+		struct session *m;
+
+		assert_int_equal(respond(f, &f->a, false, now, &f->b, &m), SV_SEND);
+		assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len,
+		    now, &f->c), SV_SEND);
+	}
+	assert_int_equal(f->i.s.state, SESSION_ESTABLISHED);
+	assert_int_equal(f->i.s.hs_tries, 0);
+	/* The rekey is due after 60 s; unanswered, it is retried after 1 s and a bit. */
+	now += 60000;
+	assert_int_equal(tick(&f->i.s, now, &f->a), SV_SEND);
+	assert_true(f->i.s.hs_wait >= 1000 && f->i.s.hs_wait < 1250);
+	assert_int_equal(session_next_deadline(&f->i.s, now), now + f->i.s.hs_wait);
 }
 
 static void
@@ -1537,7 +1587,7 @@ test_next_deadline(void **state)
 	assert_int_equal(session_next_deadline(&f->i.s, T0), T0);
 	assert_int_equal(initiate(&f->i.s, T0, &f->a), SV_SEND);
 	assert_int_equal(session_next_deadline(&f->i.s, T0),
-	    T0 + SESSION_REKEY_TIMEOUT + f->i.s.hs_jitter);
+	    T0 + f->i.s.hs_wait);
 	/* A server with an unconfirmed key: it expires if never confirmed. */
 	assert_int_equal(respond(f, &f->a, false, T0, &f->b, &m), SV_SEND);
 	assert_int_equal(session_next_deadline(&f->r.s, T0), T0 + SESSION_REJECT_AFTER);
@@ -1565,7 +1615,7 @@ test_next_deadline(void **state)
 	/* A rekey pending, then the previous key's linger. */
 	assert_int_equal(tick(&f->i.s, T0 + 320000, &f->a), SV_SEND);
 	assert_int_equal(session_next_deadline(&f->i.s, T0 + 320000),
-	    T0 + 320000 + SESSION_REKEY_TIMEOUT + f->i.s.hs_jitter);
+	    T0 + 320000 + f->i.s.hs_wait);
 	assert_int_equal(respond(f, &f->a, false, T0 + 320000, &f->b, &m), SV_SEND);
 	assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len,
 	    T0 + 321000, &f->c), SV_SEND);
@@ -1976,6 +2026,7 @@ main(void)
 		T(test_load_rule),
 		T(test_replays_spare_peer_budget),
 		T(test_retransmit),
+		T(test_retransmit_backoff),
 		T(test_rekey_and_previous_key),
 		T(test_prev_key_kept_until_heard),
 		T(test_prev_key_age_limit),
