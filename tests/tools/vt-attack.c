@@ -21,6 +21,12 @@
  *       --from to --to (port 9), whatever the MTU: what a peer holding the keys could send.
  *       Waits --wait ms (default 2000) for the response. Prints "lz4: sent K data messages
  *       inflating to N, N... bytes".
+ *   vt-attack cycles HOST PORT --server-pub B64 --key B64:NAME --count N [--tcp] [--mtu N]
+ *             [--wait MS]
+ *       N connect/disconnect cycles as the client of --key: each on a new socket (UDP) or a
+ *       new connection (TCP), a real handshake, the keepalive that confirms it and a CLOSE,
+ *       then the socket closed; 25 ms apart (the server takes one initiation per 20 ms per
+ *       key). Prints "cycles: N of N up and closed".
  *   vt-attack tun-persist PID [--owner UID]
  *       Take process PID's TUN/TAP descriptors (pidfd_getfd) and set the device persistent and
  *       owned by UID (default 65534), as a compromised engine could on its own fds without any
@@ -64,6 +70,8 @@ usage(void)
 	    "                 [--rounds N]\n"
 	    "       vt-attack lz4 HOST PORT --server-pub B64 --key B64:NAME --from ADDR --to ADDR\n"
 	    "                 --size N [--size N]... [--mtu N] [--bind ADDR] [--wait MS]\n"
+	    "       vt-attack cycles HOST PORT --server-pub B64 --key B64:NAME --count N\n"
+	    "                 [--tcp] [--mtu N] [--wait MS]\n"
 	    "       vt-attack tun-persist PID [--owner UID]\n");
 	exit(2);
 }
@@ -481,6 +489,159 @@ out:
 	return ret;
 }
 
+/* cycles ---------------------------------------------------------------------------------- */
+
+/* Send message b, with the TCP length prefix when tcp; 0 or -1. */
+static int
+send_msg(int fd, bool tcp, struct buf *b)
+{
+	uint8_t msg[2 + 2048];
+	size_t off = tcp ? 2 : 0;
+
+	if (b->len > sizeof(msg) - 2)
+		return -1;
+	wire_put16(msg, (uint16_t)b->len);
+	memcpy(msg + off, buf_data(b), b->len);
+	return send(fd, msg, off + b->len, MSG_NOSIGNAL) == (ssize_t)(off + b->len) ? 0 : -1;
+}
+
+/* Receive one message into rx (its length, or -1 when wait ms passed or TCP closed). */
+static ssize_t
+recv_msg(int fd, bool tcp, uint8_t *rx, size_t len, long wait)
+{
+	size_t have = 0;
+
+	for (uint64_t end = now_ms() + (uint64_t)wait; now_ms() < end;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, (int)(end - now_ms())) <= 0)
+			continue;
+		n = recv(fd, rx + have, len - have, 0);
+		if (n <= 0 && tcp)
+			return -1;
+		if (n <= 0)
+			continue;
+		if (!tcp)
+			return n;
+		have += (size_t)n;
+		if (have >= 2 && have >= 2 + (size_t)wire_get16(rx)) {
+			size_t m = wire_get16(rx);
+
+			memmove(rx, rx + 2, m); /* one message at a time: the server sends one */
+			return (ssize_t)m;
+		}
+		if (have == len)
+			return -1;
+	}
+	return -1;
+}
+
+/* One cycle on a new socket: handshake, confirm, close; 0 or -1. */
+static int
+one_cycle(struct client *cl, const struct sockaddr_storage *dst, socklen_t dstlen, bool tcp,
+    long wait, uint32_t idx, struct buf *out)
+{
+	uint8_t rx[2048];
+	ssize_t n = -1;
+	int fd, ret = -1;
+
+	fd = socket(dst->ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)dst, dstlen) == -1)
+		goto out;
+	for (int tries = 0; tries < 3; tries++) {
+		if (session_initiate(&cl->s, idx, now_ms(), out) != SV_SEND ||
+		    send_msg(fd, tcp, out) == -1)
+			goto out;
+		n = recv_msg(fd, tcp, rx, sizeof(rx), wait);
+		if (n > 0 && rx[0] == WIRE_COOKIE) { /* under load: again, with mac2 */
+			session_consume_cookie(&cl->s, rx, (size_t)n, now_ms());
+			n = -1;
+			continue;
+		}
+		break;
+	}
+	if (n <= 0 || rx[0] != WIRE_HS_RESP ||
+	    session_consume_response(&cl->s, rx, (size_t)n, now_ms(), out) != SV_SEND ||
+	    send_msg(fd, tcp, out) == -1)
+		goto out;
+	session_take_events(&cl->s);
+	if (session_close(&cl->s, now_ms(), out) != SV_SEND || send_msg(fd, tcp, out) == -1)
+		goto out;
+	ret = 0;
+out:
+	if (ret == -1)
+		session_reset(&cl->s);
+	session_take_events(&cl->s);
+	close(fd);
+	return ret;
+}
+
+/* Connect and disconnect, again and again: what the server keeps per session must go with it. */
+static int
+cmd_cycles(int argc, char **argv)
+{
+	static struct client cl;
+	static struct buf out;
+	struct sockaddr_storage dst;
+	socklen_t dstlen;
+	const char *server_pub = NULL;
+	char *key = NULL, err[256];
+	long count = -1, wait = 2000, mtu = 1400, ok = 0;
+	bool tcp = false;
+
+	if (argc < 3)
+		usage();
+	for (int i = 3; i < argc; i++) {
+		if (strcmp(argv[i], "--tcp") == 0) {
+			tcp = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			usage();
+		if (strcmp(argv[i], "--server-pub") == 0)
+			server_pub = argv[++i];
+		else if (strcmp(argv[i], "--key") == 0)
+			key = argv[++i];
+		else if (strcmp(argv[i], "--count") == 0)
+			count = number(argv[++i], 1, 1000000);
+		else if (strcmp(argv[i], "--wait") == 0)
+			wait = number(argv[++i], 1, 600000);
+		else if (strcmp(argv[i], "--mtu") == 0)
+			mtu = number(argv[++i], 576, 9000);
+		else
+			usage();
+	}
+	if (server_pub == NULL || key == NULL || count < 0)
+		usage();
+	if (crypto_init() == -1 || add_key(&cl, key) == -1 ||
+	    config_parse_key(cl.peer.public_key, server_pub) != 0) {
+		fprintf(stderr, "vt-attack: bad --key or --server-pub\n");
+		return 2;
+	}
+	cl.peer.mtu = (int)mtu;
+	if (session_init(&cl.s, &cl.peer, &cl.local, true) == -1)
+		return 1;
+	if (transport_resolve(argv[1], (uint16_t)number(argv[2], 1, 65535),
+	    tcp ? SOCK_STREAM : SOCK_DGRAM, &dst, &dstlen, err, sizeof(err)) == -1) {
+		fprintf(stderr, "vt-attack: %s\n", err);
+		return 1;
+	}
+	for (long k = 0; k < count; k++) {
+		if (one_cycle(&cl, &dst, dstlen, tcp, wait, (uint32_t)k * 2654435761u | 1, &out) == 0)
+			ok++;
+		else
+			fprintf(stderr, "vt-attack: cycle %ld failed\n", k + 1);
+		sleep_ms(25);
+	}
+	printf("cycles: %ld of %ld up and closed\n", ok, count);
+	session_free(&cl.s);
+	session_local_free(&cl.local);
+	return ok == count ? 0 : 1;
+}
+
 static int
 cmd_tun_persist(int argc, char **argv)
 {
@@ -548,6 +709,8 @@ main(int argc, char **argv)
 		return cmd_initiate(argc - 1, argv + 1);
 	if (strcmp(argv[1], "lz4") == 0)
 		return cmd_lz4(argc - 1, argv + 1);
+	if (strcmp(argv[1], "cycles") == 0)
+		return cmd_cycles(argc - 1, argv + 1);
 	if (strcmp(argv[1], "tun-persist") == 0)
 		return cmd_tun_persist(argc - 1, argv + 1);
 	usage();
