@@ -61,6 +61,7 @@
 	X(COMPRESS, "compress", p_compress, 0)                   \
 	X(COMPRESS_ACCEL, "compress-acceleration", p_accel, 0)   \
 	X(OFFLOAD, "offload", p_offload, 0)                      \
+	X(DUPLICATE, "duplicate", p_duplicate, 0)                \
 	X(RATE_IN, "rate-in", p_rate_in, 0)                      \
 	X(RATE_OUT, "rate-out", p_rate_out, 0)                   \
 	X(RATE_BURST, "rate-burst", p_rate_burst, 0)             \
@@ -412,6 +413,17 @@ p_offload(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 	if (config_get_choice(ld, s, names_offload, &v) < 0)
 		return -1;
 	p->offload = (enum vt_offload)v;
+	return 0;
+}
+
+static int
+p_duplicate(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
+{
+	int v;
+
+	if (config_get_choice(ld, s, names_duplicate, &v) < 0)
+		return -1;
+	p->duplicate = (enum vt_duplicate)v;
 	return 0;
 }
 

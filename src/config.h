@@ -102,6 +102,10 @@ struct vt_peer {
 	enum vt_cipher cipher;              /* "cipher": "aes-256-gcm" | "chacha20-poly1305" */
 	enum vt_compress compress;          /* "compress": "none" | "lz4" (default none) */
 	int compress_accel;                 /* "compress-acceleration": 1..65537 (1) */
+	enum vt_duplicate duplicate;        /* "duplicate": "replace" | "refuse" (replace): a
+	                                       server's answer to this key's handshake from
+	                                       another endpoint while the session is up
+	                                       (dupkey.h) */
 	enum vt_offload offload;            /* "offload": "auto" | "off" (auto): segmentation
 	                                       and coalescing offloads of the device, where the
 	                                       kernel has them */

@@ -657,7 +657,9 @@ rx_data(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr
 			log_info("peer %s: tcp connection from %s", p->cfg.name, a);
 			/* The old connection went with its backlog: read the device again. */
 			peer_pause(dp, p, tcp_link_backlogged(c));
-		} else if (c == NULL) {
+		} else if (c == NULL && slot != SLOT_PREVIOUS) {
+			/* Not under the previous key: after a takeover (dupkey.h) it is the other
+			 * client's, and its packets must not pull the endpoint back. */
 			udp_link_set_endpoint(&dp->udp, &p->udp, p->cfg.name, src, srclen);
 		}
 		/* Only from the addresses the peer speaks for (the cryptokey filter). */
@@ -973,6 +975,26 @@ dp_tcp_writable(struct dp *dp, struct tcp_lconn *c, uint64_t now)
 
 /* ---- handshakes --------------------------------------------------------------------------- */
 
+/* Whether this handshake contests a session that is up with another endpoint: another UDP
+ * address and port, or another TCP connection (dupkey.h). */
+static void
+mark_contested(const struct peer *p, const struct tcp_lconn *c, const struct sockaddr *src,
+    socklen_t srclen, struct session_init *in)
+{
+	in->contested = false;
+	if (!session_is_up(&p->s))
+		return;
+	if (c != NULL && p->tcp.conn != NULL && p->tcp.conn != c) {
+		in->contested = true;
+		addr_format((const struct sockaddr *)&p->tcp.conn->addr, in->holder,
+		    sizeof(in->holder));
+	} else if (c == NULL && p->udp.ep_len != 0 && (p->udp.ep_len != srclen ||
+	    !addr_equal((const struct sockaddr *)&p->udp.ep, src))) {
+		in->contested = true;
+		addr_format((const struct sockaddr *)&p->udp.ep, in->holder, sizeof(in->holder));
+	}
+}
+
 /* Answer one queued initiation. */
 static void
 answer(struct dp *dp, const struct hsq_item *it, bool under_load, uint64_t now)
@@ -1020,6 +1042,7 @@ answer(struct dp *dp, const struct hsq_item *it, bool under_load, uint64_t now)
 		session_init_wipe(&in);
 		return;
 	}
+	mark_contested(p, c, src, it->srclen, &in);
 	idx = peer_new_index(&dp->peers);
 	v = session_respond_finish(&p->s, &in, idx, now, &dp->out);
 	if (v == SV_SEND || v == SV_REPLY)
@@ -1324,6 +1347,7 @@ dp_peer_update(struct dp *dp, struct peer *p, const struct vt_peer *cfg, uint64_
 		shape_setup(dp, p, now);
 	}
 	p->cfg.keepalive = cfg->keepalive;
+	p->cfg.duplicate = cfg->duplicate;
 	p->cfg.mss_clamp = cfg->mss_clamp;
 	p->cfg.mtu_auto = cfg->mtu_auto; /* the same mtu, now from "auto" or not */
 	p->cfg.timeout = cfg->timeout;

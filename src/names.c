@@ -6,6 +6,7 @@ const char *const names_proto[VT_PROTO_MAX + 1] = { "udp", "tcp", NULL };
 const char *const names_cipher[VT_CIPHER_MAX + 1] = { "aes-256-gcm", "chacha20-poly1305", NULL };
 const char *const names_compress[VT_COMPRESS_MAX + 1] = { "none", "lz4", NULL };
 const char *const names_offload[VT_OFFLOAD_MAX + 1] = { "auto", "off", NULL };
+const char *const names_duplicate[VT_DUP_MAX + 1] = { "replace", "refuse", NULL };
 const char *const names_drop[DROP_MAX + 1] = {
 	[DROP_AUTH] = "auth",
 	[DROP_REPLAY] = "replay",
@@ -18,6 +19,7 @@ const char *const names_drop[DROP_MAX + 1] = {
 	[DROP_ECN] = "ecn",
 	[DROP_FILTER] = "filter",
 	[DROP_RATE] = "rate",
+	[DROP_DUPLICATE] = "duplicate",
 	[DROP_MAX] = NULL,
 };
 

@@ -15,6 +15,7 @@ enum vt_proto { VT_UDP = 0, VT_TCP = 1, VT_PROTO_MAX };
 enum vt_cipher { VT_AES256GCM = 0, VT_CHACHA20POLY1305 = 1, VT_CIPHER_MAX };
 enum vt_compress { VT_COMPRESS_NONE = 0, VT_COMPRESS_LZ4 = 1, VT_COMPRESS_MAX };
 enum vt_offload { VT_OFFLOAD_AUTO = 0, VT_OFFLOAD_OFF = 1, VT_OFFLOAD_MAX };
+enum vt_duplicate { VT_DUP_REPLACE = 0, VT_DUP_REFUSE = 1, VT_DUP_MAX };
 
 /* Why a packet was dropped; the status reply names each counter by names_drop[]. */
 enum vt_drop {
@@ -35,6 +36,7 @@ enum vt_drop {
 	DROP_FILTER,       /* authentic, but from an inner source outside the peer's
 	                      peer-address, routes and allowed-ips (the cryptokey filter) */
 	DROP_RATE,         /* over the peer's rate-in while its queue is full */
+	DROP_DUPLICATE,    /* a handshake refused: the session is up with another endpoint */
 	DROP_MAX
 };
 
@@ -44,6 +46,7 @@ extern const char *const names_proto[VT_PROTO_MAX + 1];     /* "udp", "tcp" */
 extern const char *const names_cipher[VT_CIPHER_MAX + 1];   /* "aes-256-gcm", ... */
 extern const char *const names_compress[VT_COMPRESS_MAX + 1]; /* "none", "lz4" */
 extern const char *const names_offload[VT_OFFLOAD_MAX + 1];   /* "auto", "off" */
+extern const char *const names_duplicate[VT_DUP_MAX + 1];     /* "replace", "refuse" */
 extern const char *const names_drop[DROP_MAX + 1];          /* "auth", "replay", ... */
 
 /* The name of value v in table (n entries), or "?" if v is out of range: for values that

@@ -563,7 +563,7 @@ inplace_differs(const struct vt_peer *a, const struct vt_peer *b)
 	    prefixes_differ(a->allowed_ips, a->nallowed_ips, b->allowed_ips, b->nallowed_ips) ||
 	    a->rate_in != b->rate_in || a->rate_out != b->rate_out ||
 	    a->rate_burst != b->rate_burst || a->mss_clamp != b->mss_clamp ||
-	    a->mtu_auto != b->mtu_auto;
+	    a->mtu_auto != b->mtu_auto || a->duplicate != b->duplicate;
 }
 
 /* Replace *to with a copy of from (either may be NULL). */

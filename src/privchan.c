@@ -51,6 +51,7 @@ chan_peer_from(struct chan_peer *cp, uint32_t id, const struct vt_peer *p,
 	cp->compress = (uint8_t)p->compress;
 	cp->persist = p->persist;
 	cp->offload = (uint8_t)p->offload;
+	cp->duplicate = (uint8_t)p->duplicate;
 	cp->has_psk = p->has_psk;
 	cp->mtu = p->mtu;
 	cp->keepalive = p->keepalive;
@@ -88,6 +89,7 @@ chan_peer_to(const struct chan_peer *cp, struct vt_peer *p)
 	p->compress = (enum vt_compress)cp->compress;
 	p->persist = cp->persist;
 	p->offload = (enum vt_offload)cp->offload;
+	p->duplicate = (enum vt_duplicate)cp->duplicate;
 	p->has_psk = cp->has_psk;
 	p->mtu = cp->mtu;
 	p->keepalive = cp->keepalive;
@@ -141,7 +143,8 @@ peer_valid(const struct chan_peer *cp)
 		return false;
 	if (cp->type >= VT_DEVTYPE_MAX || cp->proto >= VT_PROTO_MAX ||
 	    cp->cipher >= VT_CIPHER_MAX || cp->compress >= VT_COMPRESS_MAX ||
-	    cp->offload >= VT_OFFLOAD_MAX || cp->persist > 1 || cp->has_psk > 1 ||
+	    cp->offload >= VT_OFFLOAD_MAX || cp->duplicate >= VT_DUP_MAX || cp->persist > 1 ||
+	    cp->has_psk > 1 ||
 	    cp->mss_clamp > 1 || cp->mtu_auto > 1)
 		return false;
 	if (cp->mtu < MTU_MIN || cp->mtu > MTU_MAX || cp->keepalive < 0 || cp->keepalive > 3600 ||

@@ -45,7 +45,7 @@ struct chan_peer {
 	char name[CONFIG_NAME_MAX + 1];
 	char device[CONFIG_IFNAME_MAX + 1];
 	uint8_t type, proto, cipher, compress; /* enum vt_devtype ... */
-	uint8_t persist, has_psk, offload, mss_clamp, mtu_auto;
+	uint8_t persist, has_psk, offload, mss_clamp, mtu_auto, duplicate;
 	int32_t mtu, keepalive, timeout, rekey_interval, compress_accel;
 	uint64_t rate_in, rate_out, rate_burst;
 	uint8_t public_key[32];

@@ -26,7 +26,7 @@ static const uint8_t zero_psk[32];
 /* Scratch space for compression, kept behind the LZ4 state (one allocation per session). */
 #define SCRATCH_LEN (BUF_MAX_FRAME + BUF_MAX_FRAME / 255 + 64)
 
-static struct log_ratelimit rl_replay, rl_retry;
+static struct log_ratelimit rl_replay, rl_retry, rl_duplicate;
 
 /* Wall clock seconds, for timestamps and status only (timers use the monotonic `now`). */
 static void
@@ -210,6 +210,7 @@ go_down(struct session *s, const char *why)
 		s->events |= SE_DOWN;
 	}
 	s->stats.up_since = 0;
+	dupkey_session_down(&s->dup);
 	memset(&s->kp_next, 0, sizeof(s->kp_next));
 	wipe_all_keys(s);
 	if (!s->initiator)
@@ -441,7 +442,40 @@ session_respond_open(struct session_local *l, const struct sockaddr *src, sockle
 	in->suite = msg[2];
 	memcpy(&in->src, src, srclen);
 	in->srclen = srclen;
+	in->contested = false; /* the caller knows (dupkey.h) */
+	in->holder[0] = '\0';
 	return SV_NONE;
+}
+
+/* A valid handshake from addr while the session is up with in->holder: the peer's duplicate
+ * policy decides (dupkey.h); the status to answer with. */
+static uint8_t
+contested(struct session *s, const struct session_init *in, const char *addr, uint64_t now)
+{
+	const struct vt_peer *p = s->peer;
+	uint64_t window = dupkey_window(p->timeout);
+
+	switch (dupkey_decide(&s->dup, p->duplicate, true, window, now)) {
+	case DK_ACCEPT:
+		break;
+	case DK_TAKEOVER:
+		log_info("peer %s: handshake from %s while the session with %s is up: %s takes it "
+		    "over (duplicate = replace)", p->name, addr, in->holder, addr);
+		break;
+	case DK_FLAPPING:
+		log_warnx("peer %s: the session went back and forth between %s and %s, %d times "
+		    "in %llu s: two clients with one key? Keeping %s; handshakes from elsewhere "
+		    "are refused while its session is up", p->name, in->holder, addr,
+		    DUPKEY_FLAPS, (unsigned long long)(window / 1000), in->holder);
+		return WIRE_STATUS_DUPLICATE;
+	case DK_REFUSE:
+		if (log_ratelimit_ok(&rl_duplicate))
+			log_warnx("peer %s: handshake from %s refused: the session with %s is up "
+			    "(%s)", p->name, addr, in->holder, s->dup.flapping ?
+			    "two clients with one key" : "duplicate = refuse");
+		return WIRE_STATUS_DUPLICATE;
+	}
+	return WIRE_STATUS_OK;
 }
 
 enum session_verdict
@@ -484,6 +518,8 @@ session_respond_finish(struct session *s, struct session_init *in, uint32_t loca
 		log_warnx("peer %s: handshake from %s refused: settings differ", s->peer->name,
 		    addr);
 		status = WIRE_STATUS_MISMATCH;
+	} else if (in->contested) {
+		status = contested(s, in, addr, now);
 	}
 
 	noise_set_psk(&in->hs, psk_of(s->peer));
@@ -504,7 +540,7 @@ session_respond_finish(struct session *s, struct session_init *in, uint32_t loca
 	}
 	cookie_add_macs(&s->cookie, r, WIRE_RESP_LEN, now);
 	if (status != WIRE_STATUS_OK) {
-		s->stats.drops[DROP_MISMATCH]++;
+		s->stats.drops[status == WIRE_STATUS_DUPLICATE ? DROP_DUPLICATE : DROP_MISMATCH]++;
 		v = SV_REPLY;
 		goto out;
 	}
@@ -622,6 +658,24 @@ session_consume_response(struct session *s, const uint8_t *msg, size_t len, uint
 		s->stats.drops[DROP_AUTH]++;
 		goto out;
 	}
+	if (theirs.status == WIRE_STATUS_DUPLICATE) {
+		uint64_t wait;
+		uint32_t r;
+
+		crypto_random(&r, sizeof(r));
+		s->hs_refused = backoff_count(s->hs_refused);
+		wait = backoff_wait(s->hs_refused, r);
+		log_warnx("peer %s: the server refused the handshake: another client holds this "
+		    "link's session (the same key twice?); trying again in %llu.%llu s",
+		    s->peer->name, (unsigned long long)(wait / 1000),
+		    (unsigned long long)(wait % 1000 / 100));
+		s->stats.drops[DROP_DUPLICATE]++;
+		noise_wipe(&s->hs);
+		s->hs_active = false;
+		s->hs_tries = 0;
+		s->hs_backoff_until = now + wait;
+		goto out;
+	}
 	if (!params_agree(s->peer, &theirs) || theirs.status != WIRE_STATUS_OK) {
 		if (theirs.status == WIRE_STATUS_UNKNOWN_NAME)
 			log_warnx("peer %s: the server does not know a link of that name for "
@@ -649,6 +703,7 @@ session_consume_response(struct session *s, const uint8_t *msg, size_t len, uint
 	s->hs_active = false;
 	s->hs_started = 0;
 	s->hs_tries = 0;
+	s->hs_refused = 0;
 	first = s->stats.up_since == 0;
 	s->stats.handshakes++;
 	s->stats.last_handshake = wall_seconds();

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "config.h"
 #include "cookie.h"
+#include "dupkey.h"
 #include "crypto.h"
 #include "noise.h"
 #include "replay.h"
@@ -111,6 +112,9 @@ struct session {
 	uint8_t last_timestamp[WIRE_TIMESTAMP_LEN]; /* greatest initiation timestamp seen */
 	uint8_t sent_timestamp[WIRE_TIMESTAMP_LEN]; /* initiator: the last one sent */
 	int hs_responses;               /* initiator: responses opened for this try */
+	unsigned hs_refused;            /* initiator: refusals as a duplicate since the last
+	                                   success (backoff.h) */
+	struct dupkey dup;              /* responder: the same key from two endpoints */
 	uint64_t hs_window_start;       /* per-peer initiation rate limit */
 	int hs_window_count;
 	struct cookie_maker cookie;     /* macs on messages we send to this peer */
@@ -174,6 +178,10 @@ struct session_init {
 	uint8_t suite;
 	struct sockaddr_storage src;
 	socklen_t srclen;
+	/* set by the caller before session_respond_finish: whether the session is up with
+	 * another endpoint, and that endpoint (for the log) */
+	bool contested;
+	char holder[80];
 };
 enum session_verdict session_respond_open(struct session_local *l, const struct sockaddr *src,
     socklen_t srclen, const uint8_t *msg, size_t len, bool under_load, uint64_t now,
@@ -182,8 +190,9 @@ enum session_verdict session_respond_open(struct session_local *l, const struct 
  * Finish an opened initiation for session s (whose peer has the key in->remote_static): the
  * timestamp (replays refused), the per-peer rate, the settings. SV_SEND: out holds the
  * response, and a new key pair with receiver index local_idx waits for the initiator's first
- * data packet (SE_CONFIRMED then). SV_REPLY: out holds a refusal (settings or name differ) for
- * the sender. SV_DROP: counted in s. Nothing of s changes but its timestamp and the pending key
+ * data packet (SE_CONFIRMED then). SV_REPLY: out holds a refusal (settings or name differ, or
+ * in->contested and the peer's duplicate policy says no: dupkey.h) for the sender. SV_DROP:
+ * counted in s. Nothing of s changes but its timestamp, its dupkey state and the pending key
  * pair: the endpoint, connection and timers move only when keys are confirmed. Wipes in.
  */
 enum session_verdict session_respond_finish(struct session *s, struct session_init *in,

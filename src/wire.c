@@ -146,7 +146,7 @@ wire_params_decode(const uint8_t *p, struct wire_params *params)
 	size_t n = p[P_NAME_LEN], i;
 
 	if (p[P_CIPHER] > WIRE_SUITE_CHACHAPOLY || p[P_COMPRESS] > 1 || p[P_TYPE] > 1 ||
-	    p[P_STATUS] > WIRE_STATUS_UNKNOWN_NAME)
+	    p[P_STATUS] > WIRE_STATUS_DUPLICATE)
 		return false;
 	if (wire_get16(p + P_MTU) < MTU_MIN || wire_get16(p + P_MTU) > MTU_MAX)
 		return false;

@@ -43,6 +43,7 @@ enum wire_status {
 	WIRE_STATUS_OK = 0,
 	WIRE_STATUS_MISMATCH = 1,     /* some parameter differs; both sides log which */
 	WIRE_STATUS_UNKNOWN_NAME = 2, /* the key is known but the peer name is not */
+	WIRE_STATUS_DUPLICATE = 3,    /* the session is up with another endpoint (dupkey.h) */
 };
 struct wire_params {
 	uint8_t version;

@@ -733,7 +733,7 @@ test_config_keys(void **state)
 		"defaults", "peers", "type", "device", "persist", "bridge", "proto", "remote", "mtu",
 		"mss-clamp", "address", "peer-address", "routes", "allowed-ips", "up", "down",
 		"session-up", "session-down", "keepalive", "timeout", "rekey-interval", "cipher", "compress",
-		"compress-acceleration", "offload", "rate-in", "rate-out", "rate-burst",
+		"compress-acceleration", "offload", "duplicate", "rate-in", "rate-out", "rate-burst",
 		"public-key", "preshared-key", "preshared-key-file", NULL };
 	struct config_errors e;
 	char text[1024];

@@ -388,7 +388,7 @@ test_format_text(void **state)
 	    "  rate: out 10 Mbit/s\n  drops: auth 0");
 	must_contain(out, "(0 / 0 packets)\n  mtu: 1500\n  drops:");
 	must_contain(out, "\n  drops: auth 0, replay 3, malformed 0, no_session 0, no_key 2, "
-	                  "ratelimit 0, mismatch 0, device 0, ecn 0, filter 0, rate 0\n");
+	                  "ratelimit 0, mismatch 0, device 0, ecn 0, filter 0, rate 0, duplicate 0\n");
 
 	must_contain(out, "peer: bob\n");
 	must_contain(out, "\n  role: client  device: vt-bob  type: tap  proto: tcp");
@@ -396,15 +396,15 @@ test_format_text(void **state)
 	must_contain(out, "\n  state: handshaking\n"); /* down: no uptime */
 	must_contain(out, "\n  last handshake: never");
 	must_contain(out, "\n  transfer: 0 B received, 100 B sent (0 / 0 packets)\n");
-	must_contain(out, "device 9, ecn 0, filter 0, rate 0\n");
+	must_contain(out, "device 9, ecn 0, filter 0, rate 0, duplicate 0\n");
 	/* alice first, then bob, then the daemon-wide line last. */
 	assert_true(strstr(out, "peer: alice") < strstr(out, "peer: bob"));
 	must_contain(out, "\ndrops without a session: auth 7, replay 0, malformed 4, "
 	                  "no_session 11, no_key 0, ratelimit 2, mismatch 0, device 0, ecn 0, "
-	                  "filter 0, rate 0\n");
+	                  "filter 0, rate 0, duplicate 0\n");
 	assert_string_equal(strstr(out, "drops without a session"),
 	    "drops without a session: auth 7, replay 0, malformed 4, no_session 11, no_key 0, "
-	    "ratelimit 2, mismatch 0, device 0, ecn 0, filter 0, rate 0\n");
+	    "ratelimit 2, mismatch 0, device 0, ecn 0, filter 0, rate 0, duplicate 0\n");
 	/* Only alice compresses. */
 	assert_true(strstr(out, "compression:") < strstr(out, "peer: bob"));
 	assert_null(strstr(strstr(out, "peer: bob"), "compression:"));
@@ -454,7 +454,7 @@ test_format_text(void **state)
 	assert_true(n > 0);
 	assert_string_equal(out, "drops without a session: auth 7, replay 0, malformed 4, "
 	                         "no_session 11, no_key 0, ratelimit 2, mismatch 0, device 0, "
-	                         "ecn 0, filter 0, rate 0\n");
+	                         "ecn 0, filter 0, rate 0, duplicate 0\n");
 }
 
 /* One line of Prometheus text: a HELP or TYPE comment, "# EOF", or NAME{L="V",...} VALUE. */
@@ -587,7 +587,7 @@ test_format_json(void **state)
 	                  "\"raw_packets\":12,\"ratio\":0.49}");
 	must_contain(out, "\"drops\":{\"auth\":0,\"replay\":3,\"malformed\":0,\"no_session\":0,"
 	                  "\"no_key\":2,\"ratelimit\":0,\"mismatch\":0,\"device\":0,\"ecn\":0,"
-	                  "\"filter\":0,\"rate\":0}}");
+	                  "\"filter\":0,\"rate\":0,\"duplicate\":0}}");
 	must_contain(out, "},{\"peer\":\"bob\",\"role\":\"client\",");
 	must_contain(out, "\"endpoint\":\"[2001:db8::1]:5000\",\"state\":\"handshaking\","
 	                  "\"cipher\":\"chacha20-poly1305\",\"compress\":\"none\",\"offload\":\"off\","
@@ -599,7 +599,7 @@ test_format_json(void **state)
 	assert_string_equal(strstr(out, "],\"drops_without_session\""),
 	    "],\"drops_without_session\":{\"auth\":7,\"replay\":0,\"malformed\":4,"
 	    "\"no_session\":11,\"no_key\":0,\"ratelimit\":2,\"mismatch\":0,\"device\":0,\"ecn\":0,"
-	    "\"filter\":0,\"rate\":0}}\n");
+	    "\"filter\":0,\"rate\":0,\"duplicate\":0}}\n");
 
 	/* No sessions: an empty array, still valid. */
 	n = control_format(&req, st, 0, no_session, out, sizeof(out));

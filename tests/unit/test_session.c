@@ -236,6 +236,9 @@ encap(struct session *s, struct buf *b, uint64_t now)
 	return v;
 }
 
+/* Whether the responder's caller says the session is up with another endpoint (dupkey.h). */
+static bool gcontested;
+
 /* The responder's whole path for one initiation: open, find the session by key among ss,
  * finish. SV_SEND is an accepted initiation (its response in out); SV_REPLY a cookie reply
  * (*matched NULL) or a refusal; drops of no session are counted in gdrops. */
@@ -265,6 +268,9 @@ respond_all(struct session *const *ss, int n, struct session_local *l,
 		session_init_wipe(&in);
 		return SV_DROP;
 	}
+	in.contested = gcontested;
+	if (gcontested)
+		snprintf(in.holder, sizeof(in.holder), "192.0.2.9:5000");
 	v = session_respond_finish(s, &in, fresh_index(), now, out);
 	if (v != SV_DROP)
 		*matched = s;
@@ -1273,6 +1279,68 @@ test_retransmit_backoff(void **state)
 	assert_int_equal(session_next_deadline(&f->i.s, now), now + f->i.s.hs_wait);
 }
 
+/* The same key from another endpoint while the session is up (the caller says so): with
+ * duplicate = refuse the handshake is refused with WIRE_STATUS_DUPLICATE, counted on both
+ * ends, and the client backs off 1 s, then 2 s (its session stays); with replace two takeovers
+ * pass and the third is refused as flapping, as is any later one, until the session goes
+ * down; a handshake that is not contested (the holder's own rekey) always passes. */
+static void
+test_duplicate(void **state)
+{
+	struct fx *f = *state;
+	struct session *m;
+	uint64_t now = T0;
+
+	start(f);
+	handshake(f, now);
+	assert_int_equal(f->r.s.state, SESSION_ESTABLISHED);
+	gcontested = true;
+	f->r.peer.duplicate = VT_DUP_REFUSE;
+	for (int k = 0; k < 2; k++) {
+		now += 100;
+		assert_int_equal(initiate(&f->i.s, now, &f->a), SV_SEND);
+		assert_int_equal(respond(f, &f->a, false, now, &f->b, &m), SV_REPLY);
+		assert_int_equal(f->r.s.stats.drops[DROP_DUPLICATE], k + 1);
+		assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b), f->b.len, now,
+		    &f->c), SV_DROP);
+		assert_int_equal(f->i.s.stats.drops[DROP_DUPLICATE], k + 1);
+		assert_false(f->i.s.hs_active);
+		assert_true(f->i.s.hs_backoff_until >= now + 1000 * (uint64_t)(k + 1));
+		assert_true(f->i.s.hs_backoff_until < now + 1250 * (uint64_t)(k + 1));
+		assert_int_equal(initiate(&f->i.s, now + 999, &f->a), SV_NONE);
+		assert_true(f->i.s.kp_cur.valid); /* the client's session is not touched */
+		now = f->i.s.hs_backoff_until;
+	}
+	assert_int_equal(f->r.s.stats.drops[DROP_MISMATCH], 0);
+	/* replace: two takeovers, then flapping */
+	f->r.peer.duplicate = VT_DUP_REPLACE;
+	for (int k = 0; k < 4; k++) {
+		now += 100;
+		assert_int_equal(initiate(&f->i.s, now, &f->a), SV_SEND);
+		assert_int_equal(respond(f, &f->a, false, now, &f->b, &m),
+		    k < 2 ? SV_SEND : SV_REPLY);
+		assert_int_equal(f->r.s.dup.flapping, k >= 2);
+		if (k < 2) { /* the newcomer confirms: its key is the session's now */
+			assert_int_equal(session_consume_response(&f->i.s, buf_data(&f->b),
+			    f->b.len, now, &f->c), SV_SEND);
+			assert_int_equal(to_r(f, &f->c, now), SV_NONE);
+		}
+	}
+	assert_int_equal(f->r.s.stats.drops[DROP_DUPLICATE], 4);
+	/* the holder's own handshake is not contested */
+	gcontested = false;
+	now += 100;
+	f->i.s.hs_backoff_until = 0;
+	assert_int_equal(initiate(&f->i.s, now, &f->a), SV_SEND);
+	assert_int_equal(respond(f, &f->a, false, now, &f->b, &m), SV_SEND);
+	assert_true(f->r.s.dup.flapping);
+	/* the session goes down: the history goes with it */
+	f->r.peer.timeout = 5;
+	assert_int_equal(tick(&f->r.s, now + 5000, &f->d), TV_DOWN);
+	assert_false(f->r.s.dup.flapping);
+	gcontested = false;
+}
+
 static void
 test_rekey_and_previous_key(void **state)
 {
@@ -2027,6 +2095,7 @@ main(void)
 		T(test_replays_spare_peer_budget),
 		T(test_retransmit),
 		T(test_retransmit_backoff),
+		T(test_duplicate),
 		T(test_rekey_and_previous_key),
 		T(test_prev_key_kept_until_heard),
 		T(test_prev_key_age_limit),

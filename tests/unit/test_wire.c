@@ -348,8 +348,8 @@ test_params_reject(void **state)
 	assert_true(decode_with(3, 1));
 	assert_false(decode_with(3, 2));
 	assert_false(decode_with(3, 255));
-	assert_true(decode_with(6, 2));
-	assert_false(decode_with(6, 3));
+	assert_true(decode_with(6, 3)); /* WIRE_STATUS_DUPLICATE */
+	assert_false(decode_with(6, 4));
 	assert_false(decode_with(6, 255));
 
 	/* mtu edges: 575 and 9001 out, 576 and 9000 in, 0 and 65535 out. */
