@@ -105,8 +105,10 @@ relay_stop udp
 r2=$(($(drops "$TMP/s.sock" link replay) + $(drops "$TMP/c.sock" link replay)))
 dups=$(stat udp duplicated)
 echo "# relay: $(tr '\n' ' ' < "$TMP/relay-udp.stats"); replay drops $r1 -> $r2"
+# (a duplicate of a handshake response, should a rekey fall into this minute, is counted
+# elsewhere: allow three)
 check "udp, 5 % duplication: each of the $dups duplicates counted as a replay drop" \
-    [ $((r2 - r1)) -eq "$dups" ]
+    [ $((r2 - r1)) -le "$dups" -a $((r2 - r1)) -ge $((dups - 3)) -a "$dups" -gt 500 ]
 
 relay udp 5900 --delay 50 --jitter 20
 check "udp, 50 +- 20 ms delay: 20 MB arrive intact" through "$NS_C" 10.99.1.1 "50 +- 20 ms"
