@@ -9,12 +9,14 @@
 #     session and backs off.
 #   refuse (after a reload): A is up, B is refused at once and A loses nothing; once A stops
 #     (its CLOSE takes the session down) B gets in by itself.
-# Needs root (exit 77 otherwise). Run time about 70 s.
+#   tcp, replace: the same flapping is found (each takeover binds the newcomer's connection
+#     and closes the holder's), then nothing moves for 10 s and the holder loses no ping.
+# Needs root (exit 77 otherwise). Run time about 100 s.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/netns/lib.sh"
 need_root
 need_tools timeout
-plan 12
+plan 15
 setup_netns
 NS_B=vtb$$
 add_netns "$NS_B"
@@ -34,12 +36,12 @@ peers = { link = { public-key = "$C_PUB"; address = "10.99.1.1/30";
 	peer-address = "10.99.1.2"; keepalive = 1; timeout = 4; $1 }; };
 CONF
 }
-# client WHO SERVER-ADDRESS
+# client WHO SERVER-ADDRESS [SETTINGS]
 client() {
 	cat <<CONF
 private-key = "$C_PRIV"; user = ""; control-socket = "$TMP/$1.sock";
 peers = { link = { public-key = "$S_PUB"; remote = "$2:5821"; address = "10.99.1.2/30";
-	peer-address = "10.99.1.1"; keepalive = 1; timeout = 4; }; };
+	peer-address = "10.99.1.1"; keepalive = 1; timeout = 4; ${3:-} }; };
 CONF
 }
 server "" > "$TMP/s.conf"
@@ -97,5 +99,30 @@ check "refuse: A loses nothing meanwhile" \
     sh -c "ip netns exec '$NS_C' ping -c 10 -i 0.3 -W 1 10.99.1.1 | grep -q ' 0% packet loss'"
 check "refuse: A stops (its CLOSE takes the session down) and B gets in by itself" \
     eval 'stop_daemon "$APID" && wait_for 40 grep -q "session up" "$TMP/b2.log"'
-check "the daemons exit 0" eval 'stop_daemon "$BPID" && stop_daemon "$SPID"'
+
+# tcp, replace: each takeover binds the newcomer's connection and closes the holder's, which
+# dials again at once; the third contested handshake is refused as flapping
+check "refuse: B exits 0" stop_daemon "$BPID"
+server 'proto = "tcp";' > "$TMP/s.conf"
+client a 10.98.0.1 'proto = "tcp";' > "$TMP/a.conf"
+client b 10.97.0.1 'proto = "tcp";' > "$TMP/b.conf"
+kill -HUP "$SPID"
+sleep 1
+flaps=$(grep -c "two clients with one key? Keeping" "$TMP/s.log")
+start_daemon "$NS_C" "$TMP/a3.log" -f "$TMP/a.conf" client link
+APID=$LAST_PID
+wait_for 10 grep -q "session up" "$TMP/a3.log"
+start_daemon "$NS_B" "$TMP/b3.log" -f "$TMP/b.conf" client link
+BPID=$LAST_PID
+check "tcp: flapping found" wait_for 30 sh -c \
+    "[ \$(grep -c 'two clients with one key? Keeping' '$TMP/s.log') -gt $flaps ]"
+holder=$(sed -n 's/.*Keeping \([0-9.]*\):.*/\1/p' "$TMP/s.log" | tail -n 1)
+HNS=$NS_B
+[ "$holder" = 10.98.0.2 ] && HNS=$NS_C
+takeovers=$(grep -c "takes it over" "$TMP/s.log")
+check "tcp: then 10 s without a takeover, and the holder $holder loses no ping" \
+    sh -c "ip netns exec '$HNS' ping -c 20 -i 0.5 -W 1 10.99.1.1 | grep -q ' 0% packet loss' &&
+	[ \$(grep -c 'takes it over' '$TMP/s.log') -eq $takeovers ]"
+check "the daemons exit 0" eval 'stop_daemon "$APID" && stop_daemon "$BPID" &&
+    stop_daemon "$SPID"'
 finish
