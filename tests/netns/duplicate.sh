@@ -72,7 +72,8 @@ ep0=$(status_json "$TMP/s.sock" | tr ',' '\n' | grep '"endpoint"')
 ip netns exec "$HNS" ping -c 30 -i 0.5 -W 1 10.99.1.1 > "$TMP/hping.out" 2>&1
 ep1=$(status_json "$TMP/s.sock" | tr ',' '\n' | grep '"endpoint"')
 echo "# endpoint before: $ep0, after: $ep1; $(grep 'packet loss' "$TMP/hping.out")"
-check "replace: for 15 s no takeover more" [ "$(grep -c "takes it over" "$TMP/s.log")" -eq "$takeovers" ]
+check "replace: for 15 s no takeover more" \
+    [ "$(grep -c "takes it over" "$TMP/s.log")" -eq "$takeovers" ]
 check "replace: the endpoint stayed with the holder $holder" \
     sh -c "[ '$ep0' = '$ep1' ] && echo '$ep1' | grep -q '\"$holder:'"
 check "replace: the holder lost no ping in 15 s" grep -q " 0% packet loss" "$TMP/hping.out"
