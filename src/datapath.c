@@ -1033,6 +1033,12 @@ answer(struct dp *dp, const struct hsq_item *it, bool under_load, uint64_t now)
 	/* Refuse before anything of the peer changes: the right key over the other transport,
 	 * or on a connection that already carries another peer (it belongs to that one). */
 	if ((p->cfg.proto == VT_TCP) != (c != NULL)) {
+		if (log_ratelimit_ok(&dp->rl_proto)) {
+			addr_format(src, a, sizeof(a));
+			log_warnx("peer %s: handshake from %s over %s, but the link is %s: refused",
+			    p->cfg.name, a, names_proto[c != NULL ? VT_TCP : VT_UDP],
+			    names_proto[p->cfg.proto]);
+		}
 		p->traffic.drops[DROP_MISMATCH]++;
 		session_init_wipe(&in);
 		return;

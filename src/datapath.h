@@ -54,7 +54,7 @@ struct dp {
 	struct tcp_link tcp;
 	struct hsq *hsq;
 	uint64_t drops[DROP_MAX];    /* packets of no session */
-	struct log_ratelimit rl_tcp, rl_version, rl_unknown, rl_device;
+	struct log_ratelimit rl_tcp, rl_version, rl_unknown, rl_device, rl_proto;
 	/* Wire messages from the underlay: a UDP batch (one recvmmsg), the datagrams cut out of
 	 * coalesced runs (UDP GRO, received into gro_rx), or the messages of a TCP read. */
 	struct buf rx[DP_BATCH];
