@@ -1035,9 +1035,9 @@ answer(struct dp *dp, const struct hsq_item *it, bool under_load, uint64_t now)
 	if ((p->cfg.proto == VT_TCP) != (c != NULL)) {
 		if (log_ratelimit_ok(&dp->rl_proto)) {
 			addr_format(src, a, sizeof(a));
-			log_warnx("peer %s: handshake from %s over %s, but the link is %s: refused",
-			    p->cfg.name, a, names_proto[c != NULL ? VT_TCP : VT_UDP],
-			    names_proto[p->cfg.proto]);
+			log_info("peer %s: handshake from %s over %s, but the link is %s: refused "
+			    "(a client with the other proto, or a replayed initiation)", p->cfg.name,
+			    a, names_proto[c != NULL ? VT_TCP : VT_UDP], names_proto[p->cfg.proto]);
 		}
 		p->traffic.drops[DROP_MISMATCH]++;
 		session_init_wipe(&in);

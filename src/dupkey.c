@@ -28,9 +28,14 @@ dupkey_decide(struct dupkey *d, enum vt_duplicate policy, bool contested, uint64
 		d->flapping = true;
 		return DK_FLAPPING;
 	}
+	return DK_TAKEOVER;
+}
+
+void
+dupkey_taken(struct dupkey *d, uint64_t now)
+{
 	d->at[d->next] = now != 0 ? now : 1;
 	d->next = (d->next + 1) % (DUPKEY_FLAPS - 1);
-	return DK_TAKEOVER;
 }
 
 void

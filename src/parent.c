@@ -518,8 +518,8 @@ tell_remove(struct parent *pr, uint32_t id)
 /* ---- reload -------------------------------------------------------------------------------- */
 
 /* Settings that need a new device, and settings that need a new session; the rest apply in
- * place (keepalive, timeout, rekey-interval, compress-acceleration, rates, mss-clamp,
- * hooks). */
+ * place (keepalive, timeout, rekey-interval, compress-acceleration, routes, allowed-ips,
+ * rates, mss-clamp, mtu = "auto" against the same number, duplicate, hooks). */
 static bool
 device_differs(const struct vt_peer *a, const struct vt_peer *b)
 {

@@ -211,6 +211,7 @@ go_down(struct session *s, const char *why)
 	}
 	s->stats.up_since = 0;
 	dupkey_session_down(&s->dup);
+	s->next_takes_over = false;
 	memset(&s->kp_next, 0, sizeof(s->kp_next));
 	wipe_all_keys(s);
 	if (!s->initiator)
@@ -450,7 +451,8 @@ session_respond_open(struct session_local *l, const struct sockaddr *src, sockle
 /* A valid handshake from addr while the session is up with in->holder: the peer's duplicate
  * policy decides (dupkey.h); the status to answer with. */
 static uint8_t
-contested(struct session *s, const struct session_init *in, const char *addr, uint64_t now)
+contested(struct session *s, const struct session_init *in, const char *addr, uint64_t now,
+    bool *takeover)
 {
 	const struct vt_peer *p = s->peer;
 	uint64_t window = dupkey_window(p->timeout);
@@ -460,7 +462,9 @@ contested(struct session *s, const struct session_init *in, const char *addr, ui
 		break;
 	case DK_TAKEOVER:
 		log_info("peer %s: handshake from %s while the session with %s is up: %s takes it "
-		    "over (duplicate = replace)", p->name, addr, in->holder, addr);
+		    "over once it confirms the keys (duplicate = replace)", p->name, addr,
+		    in->holder, addr);
+		*takeover = true;
 		break;
 	case DK_FLAPPING:
 		log_warnx("peer %s: the session went back and forth between %s and %s, %d times "
@@ -488,6 +492,7 @@ session_respond_finish(struct session *s, struct session_init *in, uint32_t loca
 	uint8_t status, *r;
 	size_t wlen;
 	enum session_verdict v = SV_DROP;
+	bool takeover = false;
 
 	addr_format((const struct sockaddr *)&in->src, addr, sizeof(addr));
 	/* The timestamp first: replayed initiations must not use up the peer's budget. */
@@ -507,8 +512,6 @@ session_respond_finish(struct session *s, struct session_init *in, uint32_t loca
 		s->stats.drops[DROP_MALFORMED]++;
 		goto out;
 	}
-	memcpy(s->last_timestamp, in->payload, WIRE_TIMESTAMP_LEN);
-
 	status = WIRE_STATUS_OK;
 	if (strcmp(theirs.name, s->peer->name) != 0) {
 		log_warnx("peer %s: %s calls this link '%s', not '%s': refused", s->peer->name,
@@ -519,8 +522,12 @@ session_respond_finish(struct session *s, struct session_init *in, uint32_t loca
 		    addr);
 		status = WIRE_STATUS_MISMATCH;
 	} else if (in->contested) {
-		status = contested(s, in, addr, now);
+		status = contested(s, in, addr, now, &takeover);
 	}
+	/* A refused duplicate changes nothing, not even the timestamp: a client whose clock is
+	 * ahead must not lock the holder's own handshakes out as replays. */
+	if (status != WIRE_STATUS_DUPLICATE)
+		memcpy(s->last_timestamp, in->payload, WIRE_TIMESTAMP_LEN);
 
 	noise_set_psk(&in->hs, psk_of(s->peer));
 	params_of(s->peer, &ours, status);
@@ -552,6 +559,7 @@ session_respond_finish(struct session *s, struct session_init *in, uint32_t loca
 		buf_reset(out);
 		goto out;
 	}
+	s->next_takes_over = takeover;
 	log_debug("peer %s: handshake from %s answered", s->peer->name, addr);
 	v = SV_SEND;
 out:
@@ -841,6 +849,9 @@ promote_next(struct session *s, uint64_t now)
 	memset(&s->kp_next, 0, sizeof(s->kp_next));
 	s->kp_cur.confirmed = true;
 	s->prev_retired = now;
+	if (s->next_takes_over && s->stats.up_since != 0)
+		dupkey_taken(&s->dup, now);
+	s->next_takes_over = false;
 	/* The response went out when the pair was made: it counts as sent (keepalive timer),
 	 * now that the initiator has shown it got it. */
 	if (s->last_sent < s->kp_cur.created)

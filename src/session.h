@@ -115,6 +115,7 @@ struct session {
 	unsigned hs_refused;            /* initiator: refusals as a duplicate since the last
 	                                   success (backoff.h) */
 	struct dupkey dup;              /* responder: the same key from two endpoints */
+	bool next_takes_over;           /* responder: kp_next came from a contested handshake */
 	uint64_t hs_window_start;       /* per-peer initiation rate limit */
 	int hs_window_count;
 	struct cookie_maker cookie;     /* macs on messages we send to this peer */

@@ -72,10 +72,10 @@ gaps() {
 	    "$TMP/tries"
 }
 # follows PROTO N: the first N gaps are 1, 2, 4, 8, 16 s, each up to a quarter longer (and
-# 150 ms either way for the sniffer and the timers)
+# 100 ms early or 300 ms late for the sniffer and the timers of a loaded machine)
 follows() {
 	gaps "$1" | head -n "$2" | awk -v n="$2" '
-	    { base = 1000 * 2 ^ (NR - 1); if ($1 < base - 150 || $1 > base * 1.25 + 150) bad = 1 }
+	    { base = 1000 * 2 ^ (NR - 1); if ($1 < base - 100 || $1 > base * 1.25 + 300) bad = 1 }
 	    END { exit (bad || NR != n) }'
 }
 check "both clients try at once and again, five times within 25 s" \
@@ -85,7 +85,7 @@ echo "# udp waits (ms): $(gaps udp | tr '\n' ' ')"
 echo "# tcp waits (ms): $(gaps tcp | tr '\n' ' ')"
 check "udp: the waits are 1, 2, 4, 8 s, each up to a quarter longer" follows udp 4
 check "tcp: the waits are 1, 2, 4, 8 s, each up to a quarter longer" follows tcp 4
-check "tcp: the client logs its next dial" grep -Eq "peer t: reconnecting in (8|9|10)\\." "$TMP/t.log"
+check "tcp: the client logs its next dial" grep -Eq "peer t: reconnecting in (8|9)\\." "$TMP/t.log"
 # The server comes up before the sixth try (16 s after the fifth, up to 20).
 start_daemon "$NS_S" "$TMP/s.log" -f "$TMP/s.conf" -s
 SPID=$LAST_PID

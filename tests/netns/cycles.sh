@@ -62,10 +62,12 @@ rss() {
 }
 # cycles N: N UDP cycles as u and N TCP cycles as t, at the same time
 cycles() {
-	ip netns exec "$NS_C" "$VT_ATTACK" cycles 10.98.0.1 5811 --server-pub "$S_PUB" --key "$U_PRIV:u" \
+	timeout 300 ip netns exec "$NS_C" "$VT_ATTACK" cycles 10.98.0.1 5811 \
+	    --server-pub "$S_PUB" --key "$U_PRIV:u" \
 	    --count "$1" > "$TMP/cu.out" 2>&1 &
 	_u=$!
-	ip netns exec "$NS_C" "$VT_ATTACK" cycles 10.98.0.1 5811 --server-pub "$S_PUB" --key "$T_PRIV:t" \
+	timeout 300 ip netns exec "$NS_C" "$VT_ATTACK" cycles 10.98.0.1 5811 \
+	    --server-pub "$S_PUB" --key "$T_PRIV:t" \
 	    --count "$1" --tcp > "$TMP/ct.out" 2>&1
 	_t=$?
 	wait "$_u" && [ "$_t" -eq 0 ] && return 0
@@ -91,8 +93,10 @@ if ldd "$VTUND" 2>/dev/null | grep -q libasan; then
 else
 	check "RSS grew less than 512 KiB ($rss0 -> $rss1 kB)" [ $((rss1 - rss0)) -lt 512 ]
 fi
+# (the last echo may still be on its way when ping stops: one short is no loss)
 check "the real client's session stayed up: no ping lost" \
-    sh -c "kill -INT $PING; sleep 1; grep -q ' 0% packet loss' '$TMP/ping.out'"
+    sh -c "kill -INT $PING; sleep 1; awk '/packets transmitted/ { exit !(\$4 >= \$1 - 1) }' \
+	'$TMP/ping.out'"
 
 # hostile: garbage datagrams, garbage and silent TCP connections, unknown keys' initiations
 hostile() {
@@ -109,7 +113,8 @@ for i in range(100):
         t.sendall(os.urandom(i * 7 % 3000))
     t.close()
 ' > "$TMP/hostile.out" 2>&1
-	ip netns exec "$NS_C" "$VT_ATTACK" initiate 10.98.0.1 5811 --server-pub "$S_PUB" --key "$X_PRIV:nobody" \
+	ip netns exec "$NS_C" "$VT_ATTACK" initiate 10.98.0.1 5811 --server-pub "$S_PUB" \
+	    --key "$X_PRIV:nobody" \
 	    --wait 200 >> "$TMP/hostile.out" 2>&1
 }
 if [ "$SOAK" -gt 0 ]; then

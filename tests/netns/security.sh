@@ -187,7 +187,7 @@ fi
 SSOCK=$TMP/server.sock
 
 # ---------------------------------------------------------------------------------------------
-# a. Wrong keys: no session within 6 s (the client retries every 5 s, so twice).
+# a. Wrong keys: no session within 6 s (the client retries after 1, 2 and 4 s).
 
 start_daemon "$NS_C" "$TMP/wkey.log" -f "$TMP/wkey.conf" client alice
 WKEY=$LAST_PID

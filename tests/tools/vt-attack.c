@@ -511,11 +511,11 @@ recv_msg(int fd, bool tcp, uint8_t *rx, size_t len, long wait)
 {
 	size_t have = 0;
 
-	for (uint64_t end = now_ms() + (uint64_t)wait; now_ms() < end;) {
+	for (int64_t end = (int64_t)now_ms() + wait, left; (left = end - (int64_t)now_ms()) > 0;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t n;
 
-		if (poll(&pfd, 1, (int)(end - now_ms())) <= 0)
+		if (poll(&pfd, 1, (int)left) <= 0)
 			continue;
 		n = recv(fd, rx + have, len - have, 0);
 		if (n <= 0 && tcp)

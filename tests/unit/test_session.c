@@ -77,11 +77,16 @@ default_peer(struct vt_peer *p, const char *name, const uint8_t pub[32], const u
 	p->has_psk = true;
 }
 
+/* Whether the responder's caller says the session is up with another endpoint (dupkey.h). */
+static bool gcontested;
+
 static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	uint8_t psk[32], dpriv[32], dpub[32];
+
+	gcontested = false; /* a failed test must not leave it set */
 
 	if (f == NULL)
 		return -1;
@@ -235,9 +240,6 @@ encap(struct session *s, struct buf *b, uint64_t now)
 	}
 	return v;
 }
-
-/* Whether the responder's caller says the session is up with another endpoint (dupkey.h). */
-static bool gcontested;
 
 /* The responder's whole path for one initiation: open, find the session by key among ss,
  * finish. SV_SEND is an accepted initiation (its response in out); SV_REPLY a cookie reply
@@ -1312,8 +1314,28 @@ test_duplicate(void **state)
 		now = f->i.s.hs_backoff_until;
 	}
 	assert_int_equal(f->r.s.stats.drops[DROP_MISMATCH], 0);
-	/* replace: two takeovers, then flapping */
+	/* a refused initiation does not move the responder's timestamp */
+	{
+		uint8_t ts[WIRE_TIMESTAMP_LEN];
+
+		memcpy(ts, f->r.s.last_timestamp, sizeof(ts));
+		now += 100;
+		f->i.s.hs_backoff_until = 0;
+		assert_int_equal(initiate(&f->i.s, now, &f->a), SV_SEND);
+		assert_int_equal(respond(f, &f->a, false, now, &f->b, &m), SV_REPLY);
+		assert_memory_equal(ts, f->r.s.last_timestamp, sizeof(ts));
+		now = f->i.s.hs_backoff_until;
+		f->i.s.hs_backoff_until = 0;
+	}
+	/* replace: unconfirmed takeovers never flap */
 	f->r.peer.duplicate = VT_DUP_REPLACE;
+	for (int k = 0; k < 4; k++) {
+		now += 100;
+		assert_int_equal(initiate(&f->i.s, now, &f->a), SV_SEND);
+		assert_int_equal(respond(f, &f->a, false, now, &f->b, &m), SV_SEND);
+	}
+	assert_false(f->r.s.dup.flapping);
+	/* two confirmed takeovers, then flapping */
 	for (int k = 0; k < 4; k++) {
 		now += 100;
 		assert_int_equal(initiate(&f->i.s, now, &f->a), SV_SEND);
@@ -1326,7 +1348,7 @@ test_duplicate(void **state)
 			assert_int_equal(to_r(f, &f->c, now), SV_NONE);
 		}
 	}
-	assert_int_equal(f->r.s.stats.drops[DROP_DUPLICATE], 4);
+	assert_int_equal(f->r.s.stats.drops[DROP_DUPLICATE], 5);
 	/* the holder's own handshake is not contested */
 	gcontested = false;
 	now += 100;
