@@ -1130,6 +1130,62 @@ test_tcp_many_messages_one_read(void **state)
 	assert_false(sc->dead);
 }
 
+/* The same key from a second TCP connection while the session is up (dupkey.h, through
+ * mark_contested): with duplicate = refuse it is answered with status DUPLICATE, counted on
+ * both ends, and A keeps its connection and talks both ways; with replace the newcomer's
+ * confirmed keys take the session and its connection, the takeover is recorded, and A's
+ * connection is closed. */
+static void
+test_tcp_duplicate_key(void **state)
+{
+	struct fx *f = *state;
+	struct tcp_lconn *sc;
+
+	tcp_link(f, false);
+	rawc_init(f, &f->ra, "link", f->cpriv);
+	rawc_init(f, &f->rb, "link", f->cpriv); /* B holds A's key */
+	raw_connect(f, &f->ra, "127.0.0.2");
+	raw_handshake(f, &f->ra, NULL, NULL);
+	raw_frame_out(f, &f->ra, 1);
+	expect_frames(f->ls.tun, 1, 1);
+	sc = f->ls.p->tcp.conn;
+	assert_non_null(sc);
+
+	f->ls.p->cfg.duplicate = VT_DUP_REFUSE;
+	raw_connect(f, &f->rb, "127.0.0.3");
+	f->now += 100;
+	assert_int_equal(session_initiate(&f->rb.s, fresh_index(), f->now, &f->m), SV_SEND);
+	raw_send_on(f->rb.fd, &f->m);
+	pump(f);
+	assert_true(raw_recv_on(f->rb.fd, &f->m));
+	assert_int_equal(session_consume_response(&f->rb.s, buf_data(&f->m), f->m.len, f->now,
+	    &f->out), SV_DROP);
+	assert_int_equal(f->rb.s.stats.drops[DROP_DUPLICATE], 1);
+	assert_int_equal(f->ls.p->s.stats.drops[DROP_DUPLICATE], 1);
+	assert_ptr_equal(f->ls.p->tcp.conn, sc);
+	raw_frame_out(f, &f->ra, 2);
+	expect_frames(f->ls.tun, 2, 1);
+	raw_frame_in(f, &f->ra, &f->ls, 3);
+
+	f->ls.p->cfg.duplicate = VT_DUP_REPLACE;
+	f->now += 100;
+	f->rb.s.hs_backoff_until = 0;
+	raw_handshake(f, &f->rb, NULL, NULL);
+	assert_non_null(f->ls.p->tcp.conn);
+	assert_ptr_not_equal(f->ls.p->tcp.conn, sc);
+	assert_true(f->ls.p->s.dup.at[0] != 0 || f->ls.p->s.dup.at[1] != 0);
+	assert_false(f->ls.p->s.dup.flapping);
+	raw_frame_out(f, &f->rb, 4);
+	expect_frames(f->ls.tun, 4, 1);
+	raw_frame_in(f, &f->rb, &f->ls, 5);
+	{ /* A's connection went with the takeover: end of stream, nothing before it */
+		uint8_t x;
+
+		assert_true(ut_readable(f->ra.fd, 1000));
+		assert_true(read(f->ra.fd, &x, 1) <= 0);
+	}
+}
+
 /* An initiation for peer B on the connection peer A is bound to is refused: A keeps its
  * connection and its traffic, B learns nothing. The test drives the whole story before it
  * checks: B confirms whatever answer it got, A talks both ways, the connection closes and
@@ -1464,6 +1520,7 @@ main(void)
 		T(test_tcp_client_redials),
 		T(test_tcp_many_messages_one_read),
 		T(test_tcp_initiation_of_other_peer_on_bound_connection),
+		T(test_tcp_duplicate_key),
 		T(test_tcp_replayed_initiation_new_connection),
 		T(test_tcp_close_under_previous_keys),
 		T(test_wrong_transport),
