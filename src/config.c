@@ -44,6 +44,7 @@
 	X(BRIDGE, "bridge", p_bridge, 0)                         \
 	X(PROTO, "proto", p_proto, 0)                            \
 	X(REMOTE, "remote", p_remote, 0)                         \
+	X(FAILBACK, "failback", p_failback, 0)                   \
 	X(MTU, "mtu", p_mtu, 0)                                  \
 	X(MSS_CLAMP, "mss-clamp", p_mss_clamp, 0)                \
 	X(ADDRESS, "address", p_address, ONE_PEER)               \
@@ -182,32 +183,86 @@ p_persist(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 	return config_get_bool(ld, s, &p->persist);
 }
 
+/* "udp", "tcp", or a list of them: the first is proto, every one is in protos. */
 static int
 p_proto(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 {
-	int v;
+	int type = config_setting_type(s), n = 1, v;
+	unsigned protos = 0;
 
-	if (config_get_choice(ld, s, names_proto, &v) < 0)
+	if (type == CONFIG_TYPE_ARRAY || type == CONFIG_TYPE_LIST) {
+		n = config_setting_length(s);
+		if (n == 0) {
+			config_err(ld, config_line(s), "proto: an empty list (name \"udp\", \"tcp\" "
+			    "or both)");
+			return -1;
+		}
+	} else if (type != CONFIG_TYPE_STRING) {
+		config_err(ld, config_line(s), "proto must be \"udp\", \"tcp\" or a list of them, "
+		    "not %s", config_type_name(s));
 		return -1;
-	p->proto = (enum vt_proto)v;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = n == 1 && type == CONFIG_TYPE_STRING ? s :
+		    config_setting_get_elem(s, (unsigned)i);
+
+		if (e == NULL || config_get_choice(ld, e, names_proto, &v) < 0)
+			return -1;
+		if (protos & (1u << v)) {
+			config_err(ld, config_line(e), "proto: '%s' is named twice", names_proto[v]);
+			return -1;
+		}
+		if (protos == 0)
+			p->proto = (enum vt_proto)v;
+		protos |= 1u << v;
+	}
+	p->protos = protos;
+	return 0;
+}
+
+/* "host:port", "host:port tcp", or a list of them (the client's servers, in order); a
+ * transport left out is filled in from proto once the peer is complete (check_remotes). */
+static int
+p_remote(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
+{
+	int type = config_setting_type(s), n = 1;
+	const char *v, *why;
+
+	if (type == CONFIG_TYPE_ARRAY || type == CONFIG_TYPE_LIST) {
+		n = config_setting_length(s);
+	} else if (type != CONFIG_TYPE_STRING) {
+		config_err(ld, config_line(s), "remote must be a string or a list of strings, not "
+		    "%s", config_type_name(s));
+		return -1;
+	}
+	if (n == 0 || n > CONFIG_MAX_REMOTES) {
+		config_err(ld, config_line(s), "remote: %s (1 to %d of them)", n == 0 ?
+		    "an empty list" : "too many", CONFIG_MAX_REMOTES);
+		return -1;
+	}
+	p->nremotes = 0;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = type == CONFIG_TYPE_STRING ? s :
+		    config_setting_get_elem(s, (unsigned)i);
+		struct vt_remote *r = &p->remotes[i];
+
+		if (config_get_string(ld, e, &v) < 0)
+			return -1;
+		if ((why = config_parse_remote(v, r->host, &r->port, CONFIG_DEFAULT_PORT,
+		    &r->proto)) != NULL) {
+			config_err(ld, config_line(e), "remote '%s': %s", v, why);
+			return -1;
+		}
+		r->line = config_line(e);
+		p->nremotes++;
+	}
 	return 0;
 }
 
 static int
-p_remote(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
+p_failback(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 {
-	const char *v, *why;
-
-	if (config_get_string(ld, s, &v) < 0)
-		return -1;
-	if ((why = config_parse_hostport(v, false, p->remote_host, &p->remote_port,
-	    CONFIG_DEFAULT_PORT)) != NULL) {
-		config_err(ld, config_line(s), "remote '%s': %s", v, why);
-		return -1;
-	}
-	p->has_remote = true;
-	p->remote_line = config_line(s);
-	return 0;
+	return config_get_int(ld, s, 0, 86400, &p->failback);
 }
 
 static int
@@ -589,7 +644,8 @@ builtin_defaults(struct peer_work *w)
 	memset(w, 0, sizeof(*w));
 	w->p.type = VT_TUN;
 	w->p.proto = VT_UDP;
-	w->p.remote_port = CONFIG_DEFAULT_PORT;
+	w->p.protos = 1u << VT_UDP;
+	w->p.failback = CONFIG_FAILBACK_DEFAULT;
 	w->p.mtu = 0;
 	w->p.mtu_auto = true;
 	w->p.keepalive = 10;
@@ -650,6 +706,48 @@ check_routes(struct loader *ld, struct peer_work *w)
 	}
 }
 
+/* The remotes, complete: one without a transport once for each of proto's, in its order;
+ * none twice. protos takes in the remotes' transports. */
+static void
+check_remotes(struct loader *ld, struct peer_work *w)
+{
+	struct vt_peer *p = &w->p;
+	struct vt_remote out[CONFIG_MAX_REMOTES];
+	enum vt_proto order[VT_PROTO_MAX];
+	int n = 0, norder = 0;
+
+	order[norder++] = p->proto;
+	for (int i = 0; i < VT_PROTO_MAX; i++)
+		if ((p->protos & (1u << i)) && i != (int)p->proto)
+			order[norder++] = (enum vt_proto)i;
+	for (int i = 0; i < p->nremotes; i++) {
+		const struct vt_remote *r = &p->remotes[i];
+
+		for (int j = 0; j < (r->proto == VT_PROTO_MAX ? norder : 1); j++) {
+			if (n == CONFIG_MAX_REMOTES) {
+				config_err(ld, r->line, "remote: more than %d with every transport of "
+				    "proto", CONFIG_MAX_REMOTES);
+				return;
+			}
+			out[n] = *r;
+			if (r->proto == VT_PROTO_MAX)
+				out[n].proto = order[j];
+			for (int k = 0; k < n; k++) {
+				if (out[k].port == out[n].port && out[k].proto == out[n].proto &&
+				    strcmp(out[k].host, out[n].host) == 0) {
+					config_err(ld, r->line, "remote '%s' port %u over %s is listed "
+					    "twice", r->host, r->port, names_proto[out[n].proto]);
+					return;
+				}
+			}
+			p->protos |= 1u << out[n].proto;
+			n++;
+		}
+	}
+	memcpy(p->remotes, out, sizeof(out[0]) * (size_t)n);
+	p->nremotes = n;
+}
+
 /* Checks that involve several keys of one peer, after defaults and the peer are merged. */
 static void
 check_peer(struct loader *ld, struct peer_work *w, int peer_line)
@@ -673,6 +771,8 @@ check_peer(struct loader *ld, struct peer_work *w, int peer_line)
 		}
 	}
 	check_routes(ld, w);
+	if (!w->bad[PK_REMOTE] && !w->bad[PK_PROTO])
+		check_remotes(ld, w);
 	/* The kernel turns IPv6 off on a device below 1280: refuse here, not after other
 	 * devices are made. */
 	for (int i = 0; i < p->naddrs && !p->mtu_auto && !w->bad[PK_MTU] &&

@@ -23,6 +23,8 @@
 #define CONFIG_MAX_ERRORS 64
 #define CONFIG_ERR_LEN 512
 #define CONFIG_HOST_MAX 255
+#define CONFIG_MAX_REMOTES 8    /* servers a client may try, in order (failover) */
+#define CONFIG_FAILBACK_DEFAULT 30 /* seconds between tries of a preferred remote */
 #define VT_THREADS_MAX 8        /* "threads"; POOL_LANES_MAX */
 
 
@@ -52,6 +54,15 @@ struct vt_hook {
 	int ncmds;                          /* at most CONFIG_MAX_HOOKS */
 };
 
+/* One server a client may use, and how. */
+struct vt_remote {
+	char host[CONFIG_HOST_MAX + 1];     /* a host name or a numeric address, stored without
+	                                       brackets */
+	uint16_t port;                      /* default 5000 */
+	enum vt_proto proto;
+	int line;                           /* where it was set (for -t's messages) */
+};
+
 /* A peer: one end of one link. The same name appears in the configs of both sides. */
 struct vt_peer {
 	char name[CONFIG_NAME_MAX + 1];
@@ -64,13 +75,20 @@ struct vt_peer {
 	                                       `vtund-ng device add -a` */
 	char bridge[CONFIG_IFNAME_MAX + 1]; /* "bridge": tap only, an existing Linux bridge
 	                                       the device becomes a port of ("" = none) */
-	enum vt_proto proto;                /* "proto": "udp" | "tcp" (default udp) */
-	char remote_host[CONFIG_HOST_MAX + 1]; /* "remote": "host:port" / "[v6]:port" (client);
-	                                       a host name or a numeric address, stored without
-	                                       brackets */
-	uint16_t remote_port;               /* default 5000 when "remote" has no port */
-	int remote_line;                    /* where "remote" was set (for -t's messages) */
-	bool has_remote;
+	enum vt_proto proto;                /* "proto": "udp" | "tcp", or a list of both
+	                                       (default udp): the first one named */
+	unsigned protos;                    /* the transports the peer may use, bits
+	                                       1 << enum vt_proto: proto's list and the
+	                                       remotes' (a server takes handshakes over each) */
+	struct vt_remote remotes[CONFIG_MAX_REMOTES]; /* "remote": "host:port", "host:port
+	                                       tcp" or a list of such (client), tried in
+	                                       order; one without a transport is there once
+	                                       for each of proto's */
+	int nremotes;                       /* 0: none (a server, or a client given HOST) */
+	int failback;                       /* "failback": seconds 0..86400 (30): how often
+	                                       a client on a later remote tries the ones
+	                                       before it again (0 = only when its session
+	                                       goes down) */
 	int mtu;                            /* "mtu": 576..9000, or "auto" (the default):
 	                                       0 until the parent sets it from the underlay
 	                                       (priv_auto_mtu) */

@@ -287,6 +287,39 @@ config_parse_hostport(const char *s, bool numeric, char host[CONFIG_HOST_MAX + 1
 	return NULL;
 }
 
+/*
+ * One remote: "host[:port]" as config_parse_hostport reads it, then optionally a space and a
+ * transport ("udp" or "tcp"); *proto is VT_PROTO_MAX when none is named.
+ */
+const char *
+config_parse_remote(const char *s, char host[CONFIG_HOST_MAX + 1], uint16_t *port,
+    uint16_t default_port, enum vt_proto *proto)
+{
+	char hp[CONFIG_HOST_MAX + 16];
+	const char *sp = strchr(s, ' ');
+	size_t len = sp != NULL ? (size_t)(sp - s) : strlen(s);
+
+	*proto = VT_PROTO_MAX;
+	if (len >= sizeof(hp))
+		return "host name too long";
+	memcpy(hp, s, len);
+	hp[len] = '\0';
+	if (sp != NULL) {
+		int i;
+
+		while (*sp == ' ')
+			sp++;
+		for (i = 0; names_proto[i] != NULL; i++)
+			if (strcmp(sp, names_proto[i]) == 0)
+				break;
+		if (names_proto[i] == NULL)
+			return "after the address comes a transport, \"udp\" or \"tcp\", and "
+			    "nothing else";
+		*proto = (enum vt_proto)i;
+	}
+	return config_parse_hostport(hp, false, host, port, default_port);
+}
+
 /* Parse "addr/prefix" (with_prefix) or "addr"; returns NULL or what is wrong. */
 const char *
 config_parse_addr(const char *s, bool with_prefix, struct vt_addr *a)

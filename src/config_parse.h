@@ -21,6 +21,10 @@
  */
 const char *config_parse_hostport(const char *s, bool numeric, char host[CONFIG_HOST_MAX + 1],
     uint16_t *port, uint16_t default_port);
+/* One remote: "host[:port]", then optionally " udp" or " tcp" (*proto VT_PROTO_MAX if
+ * absent). NULL, or what is wrong. */
+const char *config_parse_remote(const char *s, char host[CONFIG_HOST_MAX + 1], uint16_t *port,
+    uint16_t default_port, enum vt_proto *proto);
 /* Parse "addr/prefix" (with_prefix) or a bare "addr" into a; returns NULL or what is wrong. */
 const char *config_parse_addr(const char *s, bool with_prefix, struct vt_addr *a);
 /* Device names as Linux dev_valid_name() takes them, and no '%'. */

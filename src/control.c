@@ -262,6 +262,10 @@ format_text(struct out *o, const struct control_status *s)
 		put_text(o, s->endpoint);
 	else
 		put(o, "(none)");
+	if (s->remote[0] != '\0') {
+		put(o, "  remote: ");
+		put_text(o, s->remote);
+	}
 	put(o, "  offload: ");
 	put_text(o, s->offload[0] != '\0' ? s->offload : "off");
 	if (st->split > 0 || st->coalesced > 0)
@@ -348,6 +352,10 @@ format_json(struct out *o, const struct control_status *s)
 	put_json_str(o, s->proto);
 	put(o, ",\"endpoint\":");
 	put_json_str(o, s->endpoint);
+	if (s->remote[0] != '\0') {
+		put(o, ",\"remote\":");
+		put_json_str(o, s->remote);
+	}
 	put(o, ",\"state\":");
 	put_json_str(o, s->state);
 	put(o, ",\"cipher\":");

@@ -54,6 +54,8 @@ struct control_status {
 	const char *proto;     /* "udp" | "tcp" */
 	char device[NAMES_DEVICE_MAX + 1];
 	char endpoint[64];     /* "203.0.113.1:5000", "[2001:db8::1]:5000" or "" */
+	char remote[304];      /* client: the remote in use or being tried, "vpn.example.net:443
+	                          tcp (2 of 2)"; "" on a server */
 	const char *state;     /* session_state_name() */
 	const char *cipher;    /* "aes-256-gcm" | "chacha20-poly1305" */
 	const char *compress;  /* "none" | "lz4" */

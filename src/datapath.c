@@ -23,6 +23,9 @@
 #include "wire.h"
 
 static void conn_lost(struct dp *dp, struct tcp_lconn *c, uint64_t now);
+static void probe_over(struct dp *dp, struct peer *p, uint64_t now);
+static void client_answered(struct dp *dp, struct peer *p, enum vt_proto over, uint64_t now);
+static void client_timers(struct dp *dp, struct peer *p, uint64_t now);
 
 /* ---- after every session call ------------------------------------------------------------ */
 
@@ -31,10 +34,36 @@ static void
 peer_where(const struct peer *p, char *a, size_t len)
 {
 	snprintf(a, len, "-");
-	if (p->tcp.conn != NULL)
+	if (p->link == VT_TCP && p->tcp.conn != NULL)
 		addr_format((const struct sockaddr *)&p->tcp.conn->addr, a, len);
 	else if (p->udp.ep_len != 0)
 		addr_format((const struct sockaddr *)&p->udp.ep, a, len);
+}
+
+/* Remote i of a client, for the log and status: "vpn.example.net:443 tcp (2 of 2)". */
+static void
+remote_name(const struct peer *p, int i, char *s, size_t len)
+{
+	const struct vt_remote *r = &p->cfg.remotes[i];
+	bool v6 = strchr(r->host, ':') != NULL;
+
+	snprintf(s, len, "%s%s%s:%u %s (%d of %d)", v6 ? "[" : "", r->host, v6 ? "]" : "",
+	    r->port, names_proto[r->proto], i + 1, p->cfg.nremotes);
+}
+
+static uint64_t
+failback_ms(const struct peer *p)
+{
+	return (uint64_t)p->cfg.failback * 1000;
+}
+
+/* Look remote at up before going on (the engine asks the root parent: dp_peer_resolved). */
+static void
+want_resolve(struct dp *dp, struct peer *p, int at, bool probe)
+{
+	p->cl->resolve = at;
+	p->cl->resolve_probe = probe;
+	peer_changed(&dp->peers, p);
 }
 
 /* Client, TCP: dial again after the back-off. */
@@ -74,9 +103,18 @@ peer_events(struct dp *dp, struct peer *p, uint64_t now, unsigned ev)
 		notify(p, false);
 	if (ev & (SE_UP | SE_REKEYED)) {
 		peer_where(p, a, sizeof(a));
-		if (ev & SE_UP) {
+		if ((ev & SE_UP) && p->cl != NULL) {
+			char n[CONFIG_HOST_MAX + 48];
+
+			remote_name(p, p->cl->fo.cur, n, sizeof(n));
+			log_info("peer %s: session up (%s, %s, remote %s)", p->cfg.name, a,
+			    names_proto[p->link], n);
+			failover_up(&p->cl->fo, p->cl->fo.cur, failback_ms(p), now);
+		} else if (ev & SE_UP) {
 			log_info("peer %s: session up (%s, %s)", p->cfg.name, a,
-			    names_proto[p->cfg.proto]);
+			    names_proto[p->link]);
+		}
+		if (ev & SE_UP) {
 			snprintf(p->notify_ep, sizeof(p->notify_ep), "%s", a);
 			notify(p, true);
 		}
@@ -86,15 +124,23 @@ peer_events(struct dp *dp, struct peer *p, uint64_t now, unsigned ev)
 			tcp_link_backoff_reset(&p->tcp);
 	}
 	if (ev & SE_DOWN) {
+		/* A client starts again from its first remote, without a probe. */
+		if (p->cl != NULL) {
+			failover_down(&p->cl->fo);
+			p->cl->probe_live = false;
+		}
 		/* Drop the TCP connection (a client dials again); a UDP client connects its socket
 		 * again, in case the host moved and its old source address leads nowhere now. */
-		if (p->tcp.conn != NULL) {
+		if (p->link == VT_TCP && p->tcp.conn != NULL) {
 			struct tcp_lconn *c = p->tcp.conn;
 
 			tcp_link_flush(&dp->tcp, c); /* a close message may be queued */
 			conn_lost(dp, c, now);
-		} else if (p->cfg.proto == VT_UDP) {
-			udp_link_session_down(&dp->udp);
+		} else {
+			if (p->tcp.conn != NULL) /* a probe's, or one the session moved off */
+				tcp_link_close(&dp->tcp, p->tcp.conn);
+			if (p->link == VT_UDP)
+				udp_link_session_down(&dp->udp);
 		}
 	}
 	peer_reindex(&dp->peers, p);
@@ -137,13 +183,79 @@ conn_flush(struct dp *dp, struct tcp_lconn *c, uint64_t now)
 		peer_pause(dp, p, tcp_link_backlogged(c));
 }
 
+static void peer_send(struct dp *dp, struct peer *p, const struct buf *b, uint64_t now);
+
+/* The client moves to remote at for its next try: the old remote's connection closes, the
+ * new remote's transport carries the session from now; a TCP remote is dialled at once, a
+ * UDP one gets an initiation now. */
+static void
+relink(struct dp *dp, struct peer *p, int at, uint64_t now)
+{
+	char n[CONFIG_HOST_MAX + 48];
+
+	remote_name(p, at, n, sizeof(n));
+	log_info("peer %s: trying remote %s", p->cfg.name, n);
+	if (p->tcp.conn != NULL)
+		tcp_link_close(&dp->tcp, p->tcp.conn);
+	p->tun_paused = false;
+	p->link = p->cfg.remotes[at].proto;
+	p->dial_at = UINT64_MAX;
+	if (p->link == VT_TCP)
+		p->dial_at = now;
+	else if (session_initiate(&p->s, peer_new_index(&dp->peers), now, &dp->out) == SV_SEND)
+		peer_send(dp, p, &dp->out, now);
+	peer_changed(&dp->peers, p);
+}
+
+/*
+ * A client's initiation: where it goes (*via), or false if not now. While a probe is live it
+ * goes to the probed remote; while the session is up (a rekey), or over the TCP connection
+ * whose dial was the try, where the session is. Otherwise it is a UDP try (failover.h): of
+ * the current remote, or of the next (relink); held until its remote is looked up again.
+ */
+static bool
+client_initiation(struct dp *dp, struct peer *p, const struct buf *b, uint64_t now,
+    enum vt_proto *via)
+{
+	struct peer_client *cl = p->cl;
+	char n[CONFIG_HOST_MAX + 48];
+	int was = cl->fo.cur, at;
+
+	if (cl->fo.probe != -1 && cl->probe_live) {
+		*via = p->cfg.remotes[cl->fo.probe].proto;
+		return true;
+	}
+	if (session_is_up(&p->s) || p->link == VT_TCP)
+		return true;
+	at = failover_where(&cl->fo);
+	if (p->cfg.remotes[at].proto != VT_UDP) {
+		relink(dp, p, at, now);
+		return false;
+	}
+	if (at != was) {
+		remote_name(p, at, n, sizeof(n));
+		log_info("peer %s: trying remote %s", p->cfg.name, n);
+	}
+	failover_tried(&cl->fo);
+	memcpy(cl->held, buf_data((struct buf *)b), WIRE_INIT_LEN);
+	cl->has_held = true;
+	want_resolve(dp, p, at, false);
+	return false;
+}
+
 /* Send one wire message (a handshake message, keepalive, close) to the peer by its link. */
 static void
 peer_send(struct dp *dp, struct peer *p, const struct buf *b, uint64_t now)
 {
-	struct tcp_lconn *c = p->tcp.conn;
+	enum vt_proto via = p->link;
+	struct tcp_lconn *c;
 
-	if (p->cfg.proto == VT_TCP) {
+	if (p->cl != NULL && b->len == WIRE_INIT_LEN &&
+	    wire_classify(buf_data((struct buf *)b), b->len) == WIRE_HS_INIT &&
+	    !client_initiation(dp, p, b, now, &via))
+		return;
+	c = p->tcp.conn;
+	if (via == VT_TCP) {
 		if (c == NULL || tcp_link_queue(c, buf_data((struct buf *)b), b->len) == -1)
 			p->traffic.drops[DROP_DEVICE]++;
 		else if (tcp_link_backlogged(c))
@@ -204,7 +316,7 @@ stage_flush(struct dp *dp, struct peer *p, uint64_t now)
 
 		if (session_encap(&p->s, b, now) != SV_SEND) {
 			p->traffic.drops[DROP_NO_KEY]++;
-		} else if (p->cfg.proto == VT_TCP) {
+		} else if (p->link == VT_TCP) {
 			tcp_send_frame(dp, p, b, len, now);
 		} else if (udp_link_send(&dp->udp, &p->udp, b) == 0) {
 			p->traffic.tx_packets++;
@@ -450,7 +562,7 @@ tun_to_udp(struct dp *dp, struct peer *p, uint64_t now)
 void
 dp_tun_readable(struct dp *dp, struct peer *p, uint64_t now)
 {
-	if (p->cfg.proto == VT_TCP)
+	if (p->link == VT_TCP)
 		tun_to_tcp(dp, p, now);
 	else
 		tun_to_udp(dp, p, now);
@@ -639,7 +751,7 @@ rx_data(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr
 	/* A TCP peer's data only on the connection that carries it (or that carried the
 	 * handshake of exactly this key); a UDP peer's never over TCP, and the reverse. Counted
 	 * on the peer whose key it names. */
-	if (c != NULL ? !tcp_link_accepts(c, p, idx) : p->cfg.proto == VT_TCP) {
+	if (c != NULL ? !tcp_link_accepts(c, p, idx) : !(p->cfg.protos & (1u << VT_UDP))) {
 		p->traffic.drops[DROP_NO_SESSION]++;
 		return;
 	}
@@ -654,13 +766,28 @@ rx_data(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr
 			char a[80];
 
 			addr_format((const struct sockaddr *)&c->addr, a, sizeof(a));
-			log_info("peer %s: tcp connection from %s", p->cfg.name, a);
+			log_info("peer %s: tcp connection from %s%s", p->cfg.name, a,
+			    p->link != VT_TCP ? ": the session moves to tcp" : "");
+			p->link = VT_TCP;
 			/* The old connection went with its backlog: read the device again. */
 			peer_pause(dp, p, tcp_link_backlogged(c));
 		} else if (c == NULL && slot != SLOT_PREVIOUS) {
 			/* Not under the previous key: after a takeover (dupkey.h) it is the other
 			 * client's, and its packets must not pull the endpoint back. */
 			udp_link_set_endpoint(&dp->udp, &p->udp, p->cfg.name, src, srclen);
+			/* New keys confirmed over UDP while the session was on TCP: the client
+			 * came back to UDP (failover); its connection goes. */
+			if ((ev & SE_CONFIRMED) && dp->server && p->link == VT_TCP) {
+				char a[80];
+
+				addr_format(src, a, sizeof(a));
+				log_info("peer %s: keys confirmed over udp from %s: the session moves "
+				    "to udp", p->cfg.name, a);
+				p->link = VT_UDP;
+				if (p->tcp.conn != NULL)
+					tcp_link_close(&dp->tcp, p->tcp.conn);
+				p->tun_paused = false;
+			}
 		}
 		/* Only from the addresses the peer speaks for (the cryptokey filter). */
 		if (v == SV_DELIVER && !prefix_set_allows(&p->filter, buf_data(b), b->len))
@@ -689,13 +816,15 @@ rx_handshake_reply(struct dp *dp, struct tcp_lconn *c, struct buf *b, enum wire_
 
 	p = peer_by_index(&dp->peers, idx, &slot, &kp);
 	if (dp->server || p == NULL || slot != SLOT_HANDSHAKE ||
-	    (c != NULL && c->peer != p) || (c == NULL && p->cfg.proto == VT_TCP)) {
+	    (c != NULL && c->peer != p) || (c == NULL && !(p->cfg.protos & (1u << VT_UDP)))) {
 		dp->drops[DROP_NO_SESSION]++;
 		return;
 	}
 	if (t == WIRE_COOKIE) {
 		session_consume_cookie(&p->s, m, b->len, now);
 	} else if (session_consume_response(&p->s, m, b->len, now, &dp->out) == SV_SEND) {
+		if (p->cl != NULL)
+			client_answered(dp, p, c != NULL ? VT_TCP : VT_UDP, now);
 		peer_send(dp, p, &dp->out, now);
 		stage_flush(dp, p, now);
 		if (p->tcp.conn != NULL)
@@ -780,7 +909,7 @@ rx_batch(struct dp *dp, int from, int to, uint64_t now)
 		if (wire_classify(buf_data(b), b->len) != WIRE_DATA)
 			continue;
 		p = peer_by_index(&dp->peers, wire_get32(buf_data(b) + 4), &slot, &kp);
-		if (p == NULL || kp == NULL || p->cfg.proto != VT_UDP)
+		if (p == NULL || kp == NULL || !(p->cfg.protos & (1u << VT_UDP)))
 			continue;
 		if (session_decap_ready(kp, b, now, &dp->rx_job[jobs]))
 			dp->rx_job_of[i] = jobs++;
@@ -879,6 +1008,14 @@ conn_lost(struct dp *dp, struct tcp_lconn *c, uint64_t now)
 
 	if ((p = tcp_link_close(&dp->tcp, c)) == NULL)
 		return;
+	if (p->link != VT_TCP) {
+		/* Not the session's link: one it moved off, or a client's probe. */
+		if (p->cl != NULL && p->cl->fo.probe != -1 &&
+		    p->cfg.remotes[p->cl->fo.probe].proto == VT_TCP)
+			probe_over(dp, p, now);
+		peer_changed(&dp->peers, p);
+		return;
+	}
 	p->tun_paused = false;
 	session_reset(&p->s);
 	if (!dp->server)
@@ -958,6 +1095,12 @@ dp_tcp_writable(struct dp *dp, struct tcp_lconn *c, uint64_t now)
 	if (c->tc.connecting) {
 		addr_format((const struct sockaddr *)&c->addr, a, sizeof(a));
 		if (tcp_link_connected(&dp->tcp, c, err, sizeof(err)) == -1) {
+			if (p->link != VT_TCP) { /* a probe */
+				log_debug("peer %s: connect to %s: %s", p->cfg.name, a, err);
+				if (p->cl != NULL)
+					probe_over(dp, p, now);
+				return;
+			}
 			log_warnx("peer %s: connect to %s: %s", p->cfg.name, a, err);
 			schedule_dial(dp, p, now);
 			peer_finish(dp, p, now);
@@ -982,8 +1125,22 @@ mark_contested(const struct peer *p, const struct tcp_lconn *c, const struct soc
     socklen_t srclen, struct session_init *in)
 {
 	in->contested = false;
+	in->moving = false;
 	if (!session_is_up(&p->s))
 		return;
+	/* Over the other transport: a client failing over or back (or a second client). */
+	if ((c != NULL) != (p->link == VT_TCP)) {
+		in->contested = in->moving = true;
+		if (p->link == VT_TCP && p->tcp.conn != NULL)
+			addr_format((const struct sockaddr *)&p->tcp.conn->addr, in->holder,
+			    sizeof(in->holder));
+		else if (p->link == VT_UDP && p->udp.ep_len != 0)
+			addr_format((const struct sockaddr *)&p->udp.ep, in->holder,
+			    sizeof(in->holder));
+		else
+			in->contested = in->moving = false;
+		return;
+	}
 	if (c != NULL && p->tcp.conn != NULL && p->tcp.conn != c) {
 		in->contested = true;
 		addr_format((const struct sockaddr *)&p->tcp.conn->addr, in->holder,
@@ -1032,12 +1189,13 @@ answer(struct dp *dp, const struct hsq_item *it, bool under_load, uint64_t now)
 	}
 	/* Refuse before anything of the peer changes: the right key over the other transport,
 	 * or on a connection that already carries another peer (it belongs to that one). */
-	if ((p->cfg.proto == VT_TCP) != (c != NULL)) {
+	if (!(p->cfg.protos & (1u << (c != NULL ? VT_TCP : VT_UDP)))) {
 		if (log_ratelimit_ok(&dp->rl_proto)) {
 			addr_format(src, a, sizeof(a));
-			log_info("peer %s: handshake from %s over %s, but the link is %s: refused "
-			    "(a client with the other proto, or a replayed initiation)", p->cfg.name,
-			    a, names_proto[c != NULL ? VT_TCP : VT_UDP], names_proto[p->cfg.proto]);
+			log_info("peer %s: handshake from %s over %s, but the link is %s only: "
+			    "refused (a client with the other proto, or a replayed initiation)",
+			    p->cfg.name, a, names_proto[c != NULL ? VT_TCP : VT_UDP],
+			    names_proto[p->cfg.proto]);
 		}
 		p->traffic.drops[DROP_MISMATCH]++;
 		session_init_wipe(&in);
@@ -1075,7 +1233,7 @@ dp_handshakes(struct dp *dp, uint64_t now)
 static bool
 session_runs(const struct dp *dp, const struct peer *p)
 {
-	return dp->server || p->cfg.proto != VT_TCP ||
+	return dp->server || p->link != VT_TCP ||
 	    (p->tcp.conn != NULL && !p->tcp.conn->tc.connecting);
 }
 
@@ -1087,6 +1245,8 @@ dp_peer_timer(struct dp *dp, struct peer *p, uint64_t now)
 		peer_changed(&dp->peers, p);
 	}
 	inq_drain(dp, p, now, false);
+	if (p->cl != NULL)
+		client_timers(dp, p, now);
 	for (int i = 0; i < 8 && session_runs(dp, p); i++) {
 		if (session_tick(&p->s, peer_new_index(&dp->peers), now, &dp->out) != SV_SEND)
 			break;
@@ -1109,18 +1269,25 @@ dp_peer_deadline(const struct dp *dp, const struct peer *p, uint64_t now)
 		at = t;
 	if (!fq_empty(&p->inq) && (t = tb_when(&p->shape_in, now)) < at)
 		at = t;
+	/* A client's probe (not while a lookup is out), and a connection left behind. */
+	if (p->cl != NULL && p->cl->resolve == -1 && !p->cl->resolving &&
+	    (t = failover_deadline(&p->cl->fo)) < at)
+		at = t;
+	if (p->cl != NULL && p->link != VT_TCP && p->tcp.conn != NULL && p->cl->fo.probe == -1 &&
+	    p->cl->old_conn_until < at)
+		at = p->cl->old_conn_until;
 	return at;
 }
 
-void
-dp_peer_dial(struct dp *dp, struct peer *p, uint64_t now)
+/* Dial the client's server at p->remote. */
+static void
+dial(struct dp *dp, struct peer *p, uint64_t now)
 {
 	char err[256], a[80];
 
-	p->dial_at = UINT64_MAX;
-	if (p->tcp.conn != NULL)
-		return;
 	addr_format((const struct sockaddr *)&p->remote, a, sizeof(a));
+	if (p->cl != NULL)
+		p->cl->tcp_at = p->cl->fo.cur;
 	if (tcp_link_dial(&dp->tcp, &p->tcp, p, (const struct sockaddr *)&p->remote,
 	    p->remote_len, now, err, sizeof(err)) == NULL) {
 		log_warnx("peer %s: %s", p->cfg.name, err);
@@ -1129,6 +1296,239 @@ dp_peer_dial(struct dp *dp, struct peer *p, uint64_t now)
 	}
 	log_debug("peer %s: connecting to %s", p->cfg.name, a);
 	peer_changed(&dp->peers, p);
+}
+
+void
+dp_peer_dial(struct dp *dp, struct peer *p, uint64_t now)
+{
+	struct peer_client *cl = p->cl;
+	int at;
+
+	p->dial_at = UINT64_MAX;
+	if (p->tcp.conn != NULL)
+		return;
+	if (cl == NULL) {
+		dial(dp, p, now);
+		return;
+	}
+	/* A try (failover.h): of this remote, or of the next; looked up again first. */
+	at = failover_where(&cl->fo);
+	if (p->cfg.remotes[at].proto != VT_TCP) {
+		relink(dp, p, at, now);
+		return;
+	}
+	if (at != (int)cl->tcp_at || p->link != VT_TCP) {
+		char n[CONFIG_HOST_MAX + 48];
+
+		remote_name(p, at, n, sizeof(n));
+		log_info("peer %s: trying remote %s", p->cfg.name, n);
+	}
+	p->link = VT_TCP;
+	failover_tried(&cl->fo);
+	want_resolve(dp, p, at, false);
+}
+
+/* ---- a client's remotes -------------------------------------------------------------------- */
+
+/* The client's UDP socket, connected to addr: the same socket connected again, or a new one
+ * for another address family. 0 or -1 (logged). */
+static int
+client_udp_to(struct dp *dp, struct peer *p, int at, const struct sockaddr *addr,
+    socklen_t len)
+{
+	bool gro = dp->udp.gro_wanted, no_gso = p->udp.no_gso;
+	char err[256];
+
+	if (udp_link_retarget(&dp->udp, addr, len) == -1) {
+		udp_link_close(&dp->udp);
+		if (udp_link_client(&dp->udp, -1, addr, len, err, sizeof(err)) == -1) {
+			log_warnx("peer %s: %s", p->cfg.name, err);
+			return -1;
+		}
+		if (gro)
+			udp_link_want_gro(&dp->udp);
+	}
+	udp_link_peer_init(&dp->udp, &p->udp);
+	p->udp.no_gso = no_gso;
+	p->cl->udp_at = at;
+	return 0;
+}
+
+static void
+probe_over(struct dp *dp, struct peer *p, uint64_t now)
+{
+	struct peer_client *cl = p->cl;
+
+	if (p->link != VT_TCP && p->tcp.conn != NULL)
+		tcp_link_close(&dp->tcp, p->tcp.conn);
+	cl->probe_live = false;
+	failover_probe_over(&cl->fo, failback_ms(p), now);
+	peer_changed(&dp->peers, p);
+}
+
+/* Remote at, probed while the session is up elsewhere, is looked up: a handshake goes there
+ * (UDP: at the next tick; TCP: once the connection is up, dp_tcp_writable). */
+static void
+probe_start(struct dp *dp, struct peer *p, int at, uint64_t now)
+{
+	struct peer_client *cl = p->cl;
+	const struct sockaddr *addr = (const struct sockaddr *)&cl->addr[at];
+	char n[CONFIG_HOST_MAX + 48], err[256];
+
+	if (cl->fo.probe != at || !session_is_up(&p->s))
+		return;
+	remote_name(p, at, n, sizeof(n));
+	log_debug("peer %s: probing remote %s", p->cfg.name, n);
+	if (p->cfg.remotes[at].proto == VT_UDP) {
+		if (client_udp_to(dp, p, at, addr, cl->addr_len[at]) == -1) {
+			probe_over(dp, p, now);
+			return;
+		}
+		session_want_handshake(&p->s);
+	} else {
+		if (p->tcp.conn != NULL)
+			tcp_link_close(&dp->tcp, p->tcp.conn);
+		if (tcp_link_dial(&dp->tcp, &p->tcp, p, addr, cl->addr_len[at], now, err,
+		    sizeof(err)) == NULL) {
+			log_debug("peer %s: %s", p->cfg.name, err);
+			probe_over(dp, p, now);
+			return;
+		}
+		cl->tcp_at = at;
+	}
+	cl->probe_live = true;
+	peer_changed(&dp->peers, p);
+}
+
+/* A response completed a handshake over transport over: if that is not where the session
+ * is, the remote there answered a probe, and the session moves to it. */
+static void
+client_answered(struct dp *dp, struct peer *p, enum vt_proto over, uint64_t now)
+{
+	struct peer_client *cl = p->cl;
+	char n[CONFIG_HOST_MAX + 48];
+	int at = over == VT_UDP ? cl->udp_at : cl->tcp_at;
+	enum vt_proto old = p->link;
+
+	if (over == p->link) {
+		if (cl->fo.probe != -1)
+			probe_over(dp, p, now); /* it finished here, as a rekey */
+		return;
+	}
+	if (at < 0 || at >= p->cfg.nremotes || cl->addr_len[at] == 0)
+		return;
+	remote_name(p, at, n, sizeof(n));
+	log_info("peer %s: remote %s answers: the session moves there", p->cfg.name, n);
+	p->link = over;
+	memcpy(&p->remote, &cl->addr[at], cl->addr_len[at]);
+	p->remote_len = cl->addr_len[at];
+	cl->probe_live = false;
+	failover_up(&cl->fo, at, failback_ms(p), now);
+	/* The connection the session leaves stays a while for what is in flight (the server
+	 * closes it once the keys are confirmed over UDP). */
+	if (old == VT_TCP && p->tcp.conn != NULL)
+		cl->old_conn_until = now + SESSION_PREV_KEY_LINGER;
+	p->tun_paused = false;
+	peer_changed(&dp->peers, p);
+}
+
+/* Probes that are due or over, and a connection left behind that may go. */
+static void
+client_timers(struct dp *dp, struct peer *p, uint64_t now)
+{
+	struct peer_client *cl = p->cl;
+	int at;
+
+	if (cl->fo.probe == -1 && p->link != VT_TCP && p->tcp.conn != NULL &&
+	    now >= cl->old_conn_until)
+		tcp_link_close(&dp->tcp, p->tcp.conn);
+	if (cl->fo.probe != -1 && now >= cl->fo.probe_until) {
+		char n[CONFIG_HOST_MAX + 48];
+
+		remote_name(p, cl->fo.probe, n, sizeof(n));
+		log_debug("peer %s: remote %s did not answer", p->cfg.name, n);
+		probe_over(dp, p, now);
+	}
+	if (session_is_up(&p->s) && cl->resolve == -1 && !cl->resolving &&
+	    (at = failover_probe(&cl->fo, now)) != -1) {
+		/* One socket per transport: a remote of the session's own transport waits until
+		 * the session goes down. */
+		if (p->cfg.remotes[at].proto == p->link)
+			failover_probe_over(&cl->fo, failback_ms(p), now);
+		else
+			want_resolve(dp, p, at, true);
+	}
+}
+
+void
+dp_peer_resolved(struct dp *dp, struct peer *p, int at, const struct sockaddr *addr,
+    socklen_t len, const char *err, uint64_t now)
+{
+	struct peer_client *cl = p->cl;
+	char n[CONFIG_HOST_MAX + 48];
+	bool probe;
+
+	if (cl == NULL || !cl->resolving || at < 0 || at >= p->cfg.nremotes)
+		return; /* unasked: for the peer before a restart */
+	probe = cl->asked_probe;
+	cl->resolving = false;
+	remote_name(p, at, n, sizeof(n));
+	if (addr != NULL && len > 0 && len <= sizeof(cl->addr[at])) {
+		memcpy(&cl->addr[at], addr, len);
+		cl->addr_len[at] = len;
+	} else if (cl->addr_len[at] != 0) {
+		if (!probe)
+			log_warnx("peer %s: remote %s: %s; trying its last address", p->cfg.name,
+			    n, err);
+	} else {
+		if (!probe)
+			log_warnx("peer %s: remote %s: %s", p->cfg.name, n, err);
+		cl->has_held = false;
+		if (probe)
+			probe_over(dp, p, now);
+		else if (p->link == VT_TCP)
+			schedule_dial(dp, p, now);
+		peer_changed(&dp->peers, p);
+		return;
+	}
+	addr = (const struct sockaddr *)&cl->addr[at];
+	len = cl->addr_len[at];
+	if (probe) {
+		probe_start(dp, p, at, now);
+		return;
+	}
+	if (at != cl->fo.cur || p->cfg.remotes[at].proto != p->link) {
+		cl->has_held = false; /* it moved on meanwhile */
+		return;
+	}
+	memcpy(&p->remote, addr, len);
+	p->remote_len = len;
+	if (p->link == VT_TCP) {
+		dial(dp, p, now);
+		return;
+	}
+	if (client_udp_to(dp, p, at, addr, len) == 0 && cl->has_held) {
+		buf_reset(&dp->out);
+		memcpy(buf_put(&dp->out, WIRE_INIT_LEN), cl->held, WIRE_INIT_LEN);
+		if (udp_link_send(&dp->udp, &p->udp, &dp->out) == -1)
+			p->traffic.drops[DROP_DEVICE]++;
+	}
+	cl->has_held = false;
+	peer_changed(&dp->peers, p);
+}
+
+int
+dp_peer_want_resolve(struct peer *p, bool *probe)
+{
+	int at;
+
+	if (p->cl == NULL || p->cl->resolve == -1 || p->cl->resolving)
+		return -1;
+	at = p->cl->resolve;
+	*probe = p->cl->asked_probe = p->cl->resolve_probe;
+	p->cl->resolve = -1;
+	p->cl->resolving = true;
+	return at;
 }
 
 void
@@ -1282,7 +1682,8 @@ shape_setup(struct dp *dp, struct peer *p, uint64_t now)
 
 struct peer *
 dp_peer_add(struct dp *dp, uint32_t id, const struct vt_peer *cfg,
-    const struct sockaddr *remote, socklen_t remote_len, int fd, uint64_t now)
+    const struct sockaddr *remote, socklen_t remote_len, int remote_index, int fd,
+    uint64_t now)
 {
 	struct peer *p = peer_add(&dp->peers, id, cfg, &dp->local, !dp->server);
 
@@ -1298,6 +1699,28 @@ dp_peer_add(struct dp *dp, uint32_t id, const struct vt_peer *cfg,
 		memcpy(&p->remote, remote, remote_len);
 		p->remote_len = remote_len;
 	}
+	p->link = cfg->proto;
+	if (!dp->server && cfg->nremotes > 0) {
+		struct peer_client *cl = calloc(1, sizeof(*cl));
+
+		if (cl == NULL || remote_index < 0 || remote_index >= cfg->nremotes) {
+			free(cl);
+			p->tun_fd = -1;
+			peer_remove(&dp->peers, p);
+			close(fd);
+			return NULL;
+		}
+		p->cl = cl;
+		failover_init(&cl->fo, cfg->nremotes, remote_index);
+		cl->resolve = cl->udp_at = cl->tcp_at = -1;
+		p->link = cfg->remotes[remote_index].proto;
+		if (remote_len > 0) {
+			memcpy(&cl->addr[remote_index], remote, remote_len);
+			cl->addr_len[remote_index] = remote_len;
+			if (p->link == VT_UDP)
+				cl->udp_at = remote_index;
+		}
+	}
 	if (!dp->server) {
 		p->stage = calloc(PEER_STAGE, sizeof(*p->stage));
 		if (p->stage == NULL) {
@@ -1310,9 +1733,9 @@ dp_peer_add(struct dp *dp, uint32_t id, const struct vt_peer *cfg,
 	shape_setup(dp, p, now);
 	udp_link_peer_init(&dp->udp, &p->udp);
 	p->udp.no_gso = cfg->offload == VT_OFFLOAD_OFF;
-	if (cfg->proto == VT_UDP && cfg->offload == VT_OFFLOAD_AUTO)
+	if ((cfg->protos & (1u << VT_UDP)) && cfg->offload == VT_OFFLOAD_AUTO)
 		udp_link_want_gro(&dp->udp);
-	if (!dp->server && cfg->proto == VT_TCP)
+	if (!dp->server && p->link == VT_TCP)
 		p->dial_at = now + tcp_link_backoff(&p->tcp, 0); /* at once; a retry after 1 s */
 	peer_changed(&dp->peers, p);
 	return p;
@@ -1354,6 +1777,7 @@ dp_peer_update(struct dp *dp, struct peer *p, const struct vt_peer *cfg, uint64_
 	}
 	p->cfg.keepalive = cfg->keepalive;
 	p->cfg.duplicate = cfg->duplicate;
+	p->cfg.failback = cfg->failback;
 	p->cfg.mss_clamp = cfg->mss_clamp;
 	p->cfg.mtu_auto = cfg->mtu_auto; /* the same mtu, now from "auto" or not */
 	p->cfg.timeout = cfg->timeout;
@@ -1394,8 +1818,8 @@ offload_names(const struct dp *dp, const struct peer *p, char *s, size_t len)
 		{ p->vnet && (p->offload & (TUN_F_USO4 | TUN_F_USO6)), "uso" },
 		{ p->vnet && (p->gro & OFF_GRO_TCP), "gro" },
 		{ p->vnet && (p->gro & OFF_GRO_UDP), "gro-udp" },
-		{ p->cfg.proto == VT_UDP && dp->udp.gso && !p->udp.no_gso, "udp-gso" },
-		{ p->cfg.proto == VT_UDP && dp->udp.gro && !p->udp.no_gso, "udp-gro" },
+		{ p->link == VT_UDP && dp->udp.gso && !p->udp.no_gso, "udp-gso" },
+		{ p->link == VT_UDP && dp->udp.gro && !p->udp.no_gso, "udp-gro" },
 	};
 	size_t o = 0;
 
@@ -1418,7 +1842,9 @@ snapshot(const struct dp *dp, const struct peer *p, const char *role, int64_t wa
 	snprintf(c->peer, sizeof(c->peer), "%s", p->cfg.name);
 	c->role = role;
 	c->type = names_devtype[p->cfg.type];
-	c->proto = names_proto[p->cfg.proto];
+	c->proto = names_proto[p->link];
+	if (p->cl != NULL)
+		remote_name(p, p->cl->fo.cur, c->remote, sizeof(c->remote));
 	snprintf(c->device, sizeof(c->device), "%s", p->cfg.device);
 	peer_where(p, c->endpoint, sizeof(c->endpoint));
 	if (strcmp(c->endpoint, "-") == 0)
@@ -1427,7 +1853,7 @@ snapshot(const struct dp *dp, const struct peer *p, const char *role, int64_t wa
 	c->cipher = names_cipher[p->cfg.cipher];
 	c->compress = names_compress[p->cfg.compress];
 	offload_names(dp, p, c->offload, sizeof(c->offload));
-	c->threads = p->cfg.proto == VT_UDP ? pool_lanes(dp->pool) : 1;
+	c->threads = p->link == VT_UDP ? pool_lanes(dp->pool) : 1;
 	c->mtu = p->cfg.mtu;
 	c->mtu_auto = p->cfg.mtu_auto;
 	c->mss_clamp = p->cfg.mss_clamp;

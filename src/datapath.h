@@ -96,7 +96,8 @@ int dp_udp_client(struct dp *dp, int fd, const struct sockaddr *remote, socklen_
 /* Add a peer with its device fd (taken over); remote: the client's server. NULL if the table
  * refuses it (id, name or key taken) or without memory; fd is then closed. */
 struct peer *dp_peer_add(struct dp *dp, uint32_t id, const struct vt_peer *cfg,
-    const struct sockaddr *remote, socklen_t remote_len, int fd, uint64_t now);
+    const struct sockaddr *remote, socklen_t remote_len, int remote_index, int fd,
+    uint64_t now);
 /* Close the peer's session (a close message goes out), its connection and its device fd, and
  * free it. The engine releases the peer's events first. keep_fd: hand the fd back instead of
  * closing it (a restart on the same device); returns it, or -1. */
@@ -119,8 +120,14 @@ bool dp_tcp_readable(struct dp *dp, struct tcp_lconn *c, uint64_t now);
 void dp_tcp_writable(struct dp *dp, struct tcp_lconn *c, uint64_t now);
 void dp_tun_readable(struct dp *dp, struct peer *p, uint64_t now);
 void dp_peer_timer(struct dp *dp, struct peer *p, uint64_t now);
-/* Client, TCP: dial the peer's server. */
+/* Client, TCP: dial the peer's server (a try: the remote is looked up first). */
 void dp_peer_dial(struct dp *dp, struct peer *p, uint64_t now);
+/* Client: the remote p wants looked up now (*probe: for a probe), marked asked; or -1. The
+ * engine asks the root parent and gives the answer to dp_peer_resolved: the address (addr
+ * NULL with err when it did not resolve: the last one is tried, if any). */
+int dp_peer_want_resolve(struct peer *p, bool *probe);
+void dp_peer_resolved(struct dp *dp, struct peer *p, int at, const struct sockaddr *addr,
+    socklen_t len, const char *err, uint64_t now);
 /* Answer up to DP_HS_BUDGET queued initiations: true if more wait. */
 bool dp_handshakes(struct dp *dp, uint64_t now);
 /* Once a second: unidentified connections that said nothing time out. */

@@ -37,6 +37,7 @@ struct engine {
 	struct dp *dp;
 	int tcp_fd;
 	struct event *udp_ev, *tcp_ev, *ctl_ev, *chan_ev, *hs_ev, *housekeeping;
+	int udp_fd;                     /* the socket udp_ev watches, or -1 */
 	struct event *tcp_rest, *ctl_rest;
 	struct event *sig_term, *sig_int, *sig_hup;
 	int ctl_clients;
@@ -155,6 +156,46 @@ report_sessions(struct engine *e, struct peer *p)
 	p->nnotify = 0;
 }
 
+static void set_udp(struct engine *e, int fd);
+
+/* A client's remote looked up (or not): to the data path. */
+static void
+resolved(struct engine *e, struct peer *p, const struct chan_addr *a)
+{
+	dp_peer_resolved(e->dp, p, (int)a->index, a->status == 0 ?
+	    (const struct sockaddr *)&a->addr : NULL, a->status == 0 ? a->len : 0, a->err,
+	    now_ms());
+}
+
+/* A client wants a remote looked up before its next try or probe: the root parent does it
+ * (the engine may have no resolver); without one, the call the parent gave. */
+static void
+ask_resolve(struct engine *e, struct peer *p)
+{
+	struct chan_msg m;
+	bool probe;
+	int at = dp_peer_want_resolve(p, &probe);
+
+	if (at < 0)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.u.addr.index = (uint32_t)at;
+	m.u.addr.status = 1;
+	if (e->setup.chan_fd != -1) {
+		m.type = CHAN_RESOLVE;
+		m.arg = p->id;
+		if (chan_send(e->setup.chan_fd, &m, -1) == 0)
+			return;
+		snprintf(m.u.addr.err, sizeof(m.u.addr.err), "the privileged parent does not "
+		    "answer");
+	} else if (e->setup.resolve != NULL) {
+		e->setup.resolve(e->setup.arg, p->id, (uint32_t)at, &m.u.addr);
+	} else {
+		snprintf(m.u.addr.err, sizeof(m.u.addr.err), "no resolver");
+	}
+	resolved(e, p, &m.u.addr);
+}
+
 /* A peer changed: device reading, timer and dial time as the data path wants them. */
 static void
 sync_peer(struct engine *e, struct peer *p, uint64_t now)
@@ -165,6 +206,8 @@ sync_peer(struct engine *e, struct peer *p, uint64_t now)
 
 	if (p->nnotify > 0)
 		report_sessions(e, p);
+	if (p->cl != NULL)
+		ask_resolve(e, p);
 	if (io == NULL)
 		return;
 	on = !p->tun_paused && !p->rate_paused && p->tun_fd != -1;
@@ -200,10 +243,21 @@ sync_all(struct engine *e)
 	struct tcp_lconn *c;
 	struct peer *p;
 
-	while ((c = tcp_link_take_changed(&e->dp->tcp)) != NULL)
-		sync_conn(e, c);
-	while ((p = peer_take_changed(&e->dp->peers)) != NULL)
-		sync_peer(e, p, now);
+	/* A client's lookup, answered at once without a parent, may change more. */
+	for (bool any = true; any;) {
+		any = false;
+		while ((c = tcp_link_take_changed(&e->dp->tcp)) != NULL) {
+			sync_conn(e, c);
+			any = true;
+		}
+		while ((p = peer_take_changed(&e->dp->peers)) != NULL) {
+			sync_peer(e, p, now);
+			any = true;
+		}
+	}
+	/* A client's data path may have moved its UDP link to a new socket (failover). */
+	if (!e->setup.server && e->dp->udp.fd != e->udp_fd)
+		set_udp(e, e->dp->udp.fd);
 	/* Initiations wait: answer a budget of them after the next poll, so that the sockets get
 	 * their turn in between and a flood shows as a growing queue (the load measure). */
 	if (hsq_len(e->dp->hsq) > 0 && !evtimer_pending(e->hs_ev, NULL)) {
@@ -375,6 +429,7 @@ set_udp(struct engine *e, int fd)
 	if (e->udp_ev != NULL)
 		event_free(e->udp_ev);
 	e->udp_ev = NULL;
+	e->udp_fd = fd;
 	if (fd == -1)
 		return;
 	e->udp_ev = event_new(e->base, fd, EV_READ | EV_PERSIST, udp_cb, e);
@@ -402,14 +457,16 @@ set_tcp(struct engine *e, int fd)
 
 int
 engine_add_peer(struct engine *e, uint32_t id, const struct vt_peer *cfg,
-    const struct sockaddr *remote, socklen_t remote_len, int fd)
+    const struct sockaddr *remote, socklen_t remote_len, int remote_index, int fd)
 {
+	enum vt_proto first = cfg->nremotes > 0 && remote_index >= 0 &&
+	    remote_index < cfg->nremotes ? cfg->remotes[remote_index].proto : cfg->proto;
 	char err[256];
 	struct peer *p;
 
 	/* A client sends from its own socket, connected to the server: one the parent made (a
 	 * copy, so that a restart of the peer can take it again), else a new one. */
-	if (!e->setup.server && cfg->proto == VT_UDP) {
+	if (!e->setup.server && first == VT_UDP && remote != NULL) {
 		int s = e->setup.client_udp[remote->sa_family == AF_INET6];
 
 		if (s != -1 && (s = fcntl(s, F_DUPFD_CLOEXEC, 0)) == -1)
@@ -421,7 +478,7 @@ engine_add_peer(struct engine *e, uint32_t id, const struct vt_peer *cfg,
 		}
 		set_udp(e, e->dp->udp.fd);
 	}
-	p = dp_peer_add(e->dp, id, cfg, remote, remote_len, fd, now_ms());
+	p = dp_peer_add(e->dp, id, cfg, remote, remote_len, remote_index, fd, now_ms());
 	if (p == NULL) {
 		log_warnx("peer %s: cannot add it (name, key or id in use, or out of memory)",
 		    cfg->name);
@@ -463,7 +520,7 @@ engine_remove_peer(struct engine *e, uint32_t id)
 
 int
 engine_restart_peer(struct engine *e, uint32_t id, const struct vt_peer *cfg,
-    const struct sockaddr *remote, socklen_t remote_len)
+    const struct sockaddr *remote, socklen_t remote_len, int remote_index)
 {
 	struct peer *p = peer_by_id(&e->dp->peers, id);
 	int fd;
@@ -476,7 +533,7 @@ engine_restart_peer(struct engine *e, uint32_t id, const struct vt_peer *cfg,
 		set_udp(e, -1);
 		udp_link_close(&e->dp->udp);
 	}
-	return engine_add_peer(e, id, cfg, remote, remote_len, fd);
+	return engine_add_peer(e, id, cfg, remote, remote_len, remote_index, fd);
 }
 
 int
@@ -545,11 +602,13 @@ chan_message(struct engine *e, struct chan_msg *m, int fd)
 	/* A peer the engine cannot take (or no longer has) is reported gone: the parent then
 	 * takes its device down. */
 	case CHAN_PEER_ADD:
-		if (engine_add_peer(e, cp->id, &cfg, remote, cp->remote_len, fd) == -1)
+		if (engine_add_peer(e, cp->id, &cfg, remote, cp->remote_len, cp->remote_index,
+		    fd) == -1)
 			chan_send_simple(e->setup.chan_fd, CHAN_PEER_GONE, cp->id);
 		break;
 	case CHAN_PEER_RESTART:
-		if (engine_restart_peer(e, cp->id, &cfg, remote, cp->remote_len) == -1)
+		if (engine_restart_peer(e, cp->id, &cfg, remote, cp->remote_len,
+		    cp->remote_index) == -1)
 			chan_send_simple(e->setup.chan_fd, CHAN_PEER_GONE, cp->id);
 		break;
 	case CHAN_PEER_UPDATE:
@@ -572,6 +631,15 @@ chan_message(struct engine *e, struct chan_msg *m, int fd)
 	case CHAN_RELOAD_DONE:
 		reload_done(e, m->u.text.status, m->u.text.text);
 		break;
+	case CHAN_RESOLVED: {
+		struct peer *p = peer_by_id(&e->dp->peers, m->arg);
+
+		if (p != NULL) {
+			resolved(e, p, &m->u.addr);
+			sync_all(e);
+		}
+		break;
+	}
 	default: /* chan_recv lets only requests for the engine through */
 		if (fd != -1)
 			close(fd);
@@ -778,6 +846,7 @@ engine_new(const struct engine_setup *st)
 
 	e->setup = *st;
 	e->tcp_fd = -1;
+	e->udp_fd = -1;
 	e->base = event_base_new();
 	if (e->base == NULL)
 		fatalx("event_base_new failed");

@@ -15,6 +15,8 @@
 
 #include "config.h"
 
+struct chan_addr;
+
 struct engine_setup {
 	const uint8_t *private_key;      /* 32 bytes */
 	bool server;
@@ -35,6 +37,9 @@ struct engine_setup {
 	                                      channel: CHAN_ALIVE instead) */
 	void (*session)(void *arg, uint32_t id, bool up, const char *endpoint); /* a session
 	                                      came up or died (with a channel: CHAN_SESSION) */
+	void (*resolve)(void *arg, uint32_t id, uint32_t index, struct chan_addr *out); /* a
+	                                      client's remote, now (with a channel:
+	                                      CHAN_RESOLVE and CHAN_RESOLVED) */
 	void *arg;
 };
 
@@ -42,15 +47,16 @@ struct engine;
 
 /* Set up the loop (no peers yet); NULL with a logged error. */
 struct engine *engine_new(const struct engine_setup *setup);
-/* Add a peer with its device fd (taken over); remote: a client's server. 0 or -1. */
+/* Add a peer with its device fd (taken over); remote: a client's server, its remote number
+ * remote_index resolved. 0 or -1. */
 int engine_add_peer(struct engine *e, uint32_t id, const struct vt_peer *cfg,
-    const struct sockaddr *remote, socklen_t remote_len, int fd);
+    const struct sockaddr *remote, socklen_t remote_len, int remote_index, int fd);
 /* The same for what the parent changes on a reload: the peer with that id is removed (its
  * device fd closed), restarted with new settings on the same device, or its in-place
  * settings changed. 0, or -1 if there is no such peer. */
 int engine_remove_peer(struct engine *e, uint32_t id);
 int engine_restart_peer(struct engine *e, uint32_t id, const struct vt_peer *cfg,
-    const struct sockaddr *remote, socklen_t remote_len);
+    const struct sockaddr *remote, socklen_t remote_len, int remote_index);
 int engine_update_peer(struct engine *e, uint32_t id, const struct vt_peer *cfg);
 /* A server socket the configuration needs now (taken over). */
 void engine_set_socket(struct engine *e, bool tcp, int fd);

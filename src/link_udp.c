@@ -83,6 +83,21 @@ udp_link_client(struct udp_link *l, int fd, const struct sockaddr *remote, sockl
 	return 0;
 }
 
+int
+udp_link_retarget(struct udp_link *l, const struct sockaddr *remote, socklen_t len)
+{
+	if (!l->client || l->fd == -1 || remote->sa_family != l->remote.ss_family ||
+	    len > sizeof(l->remote))
+		return -1;
+	if (l->remote_len == len && memcmp(&l->remote, remote, len) == 0 && l->connected)
+		return 0;
+	memcpy(&l->remote, remote, len);
+	l->remote_len = len;
+	l->tried = false;
+	client_connect(l);
+	return 0;
+}
+
 void
 udp_link_close(struct udp_link *l)
 {

@@ -43,6 +43,9 @@ void udp_link_set_fd(struct udp_link *l, int fd);
  * while privileged, with large buffers), or on a new socket if fd is -1. 0 or -1 with err. */
 int udp_link_client(struct udp_link *l, int fd, const struct sockaddr *remote, socklen_t len,
     char *err, size_t errlen);
+/* A client's link to another server of the same address family, on the same socket
+ * (connected again): 0, or -1 if the family differs (the caller makes a new link). */
+int udp_link_retarget(struct udp_link *l, const struct sockaddr *remote, socklen_t len);
 /* Close the socket. */
 void udp_link_close(struct udp_link *l);
 /* A client's peer starts with the server as its endpoint. */

@@ -531,8 +531,9 @@ device_mtu(struct vt_peer *p)
 	char err[256];
 
 	p->persist = false; /* the device is being made: no MTU of its own yet */
-	if (p->has_remote && transport_resolve(p->remote_host, p->remote_port,
-	    p->proto == VT_TCP ? SOCK_STREAM : SOCK_DGRAM, &ss, &len, err, sizeof(err)) == 0)
+	if (p->nremotes > 0 && transport_resolve(p->remotes[0].host, p->remotes[0].port,
+	    p->remotes[0].proto == VT_TCP ? SOCK_STREAM : SOCK_DGRAM, &ss, &len, err,
+	    sizeof(err)) == 0)
 		priv_auto_mtu(p, (struct sockaddr *)&ss);
 	else
 		priv_auto_mtu(p, NULL);

@@ -52,8 +52,9 @@ struct pdev {
 	int cfg;                     /* index into the current configuration's peers */
 	int fd;                      /* the parent's copy of the device fd */
 	int ifindex;                 /* of a device we created; 0 for a persistent one */
-	struct sockaddr_storage remote;
+	struct sockaddr_storage remote; /* client: the first remote that resolved, */
 	socklen_t remote_len;
+	int remote_index;               /* which one it is */
 };
 
 struct parent {
@@ -120,9 +121,19 @@ load(const char *path, struct vt_config *cfg, bool to_log)
 }
 
 /* Client: the peer to serve, with the command line's HOST[:PORT], resolved; -1 with err. */
+/* One remote's address now (blocking: the parent's resolver, never the engine's). */
+static int
+parent_resolve(const struct vt_remote *r, struct sockaddr_storage *ss, socklen_t *len,
+    char *err, size_t errlen)
+{
+	return transport_resolve(r->host, r->port, r->proto == VT_TCP ? SOCK_STREAM : SOCK_DGRAM,
+	    ss, len, err, errlen);
+}
+
 static int
 client_peer(const struct parent_opts *o, struct vt_config *cfg, int *index,
-    struct sockaddr_storage *remote, socklen_t *remote_len, char *err, size_t errlen)
+    struct sockaddr_storage *remote, socklen_t *remote_len, int *first, char *err,
+    size_t errlen)
 {
 	const struct vt_peer *found = config_find_peer(cfg, o->client_peer);
 	struct vt_peer *p;
@@ -135,27 +146,64 @@ client_peer(const struct parent_opts *o, struct vt_config *cfg, int *index,
 	}
 	*index = (int)(found - cfg->peers);
 	p = &cfg->peers[*index];
+	/* HOST[:PORT] takes the place of every remote's host (and port), each keeping its
+	 * transport; a peer without remotes gets it over each of its transports. */
 	if (o->client_override != NULL) {
-		why = config_parse_hostport(o->client_override, false, p->remote_host, &port,
-		    p->has_remote ? p->remote_port : CONFIG_DEFAULT_PORT);
+		char host[CONFIG_HOST_MAX + 1];
+
+		why = config_parse_hostport(o->client_override, false, host, &port, 0);
 		if (why != NULL) {
 			snprintf(err, errlen, "bad server address '%s': %s (HOST, HOST:PORT or "
 			    "[V6]:PORT)", o->client_override, why);
 			return -2;
 		}
-		p->remote_port = port;
-		p->has_remote = true;
+		if (p->nremotes == 0) {
+			for (int i = 0; i < VT_PROTO_MAX; i++) {
+				enum vt_proto pr = i == 0 ? p->proto : (enum vt_proto)(p->proto ^ 1);
+
+				if (!(p->protos & (1u << pr)))
+					continue;
+				p->remotes[p->nremotes].proto = pr;
+				p->remotes[p->nremotes].port = CONFIG_DEFAULT_PORT;
+				p->remotes[p->nremotes++].line = p->line;
+			}
+		}
+		for (int i = 0; i < p->nremotes; i++) {
+			snprintf(p->remotes[i].host, sizeof(p->remotes[i].host), "%s", host);
+			if (port != 0)
+				p->remotes[i].port = port;
+		}
 	}
-	if (!p->has_remote) {
+	if (p->nremotes == 0) {
 		snprintf(err, errlen, "%s:%d: peer '%s': no remote: a client needs remote = "
 		    "\"host:port\" or a HOST argument", cfg->path, p->line, p->name);
 		return -1;
 	}
-	if (transport_resolve(p->remote_host, p->remote_port,
-	    p->proto == VT_TCP ? SOCK_STREAM : SOCK_DGRAM, remote, remote_len, err,
-	    errlen) == -1)
-		return -1;
-	return 0;
+	/* The first remote that resolves now is where the client starts (it resolves each one
+	 * again before every try: parent_resolve). */
+	for (int i = 0; i < p->nremotes; i++) {
+		if (parent_resolve(&p->remotes[i], remote, remote_len, err, errlen) == 0) {
+			*first = i;
+			return 0;
+		}
+		if (p->nremotes > 1)
+			log_warnx("peer %s: remote %d of %d: %s", p->name, i + 1, p->nremotes, err);
+	}
+	return -1;
+}
+
+/* Whether two peers' remotes differ (hosts, ports, transports or their order). */
+static bool
+remotes_differ(const struct vt_peer *a, const struct vt_peer *b)
+{
+	if (a->nremotes != b->nremotes)
+		return true;
+	for (int i = 0; i < a->nremotes; i++)
+		if (a->remotes[i].port != b->remotes[i].port ||
+		    a->remotes[i].proto != b->remotes[i].proto ||
+		    strcmp(a->remotes[i].host, b->remotes[i].host) != 0)
+			return true;
+	return false;
 }
 
 /* Whether new peer p may keep the mtu that "auto" gave running peer old (a reload): the same
@@ -168,9 +216,8 @@ keeps_auto_mtu(const struct vt_config *oldcfg, const struct vt_config *cfg,
 {
 	*old = oldcfg != NULL ? config_find_peer(oldcfg, p->name) : NULL;
 	return *old != NULL && (*old)->mtu_auto && p->mtu_auto && (*old)->mtu > 0 &&
-	    (*old)->type == p->type && (*old)->proto == p->proto &&
-	    strcmp((*old)->remote_host, p->remote_host) == 0 &&
-	    (*old)->remote_port == p->remote_port &&
+	    (*old)->type == p->type && (*old)->protos == p->protos &&
+	    !remotes_differ(*old, p) &&
 	    strcmp(oldcfg->listen_host, cfg->listen_host) == 0;
 }
 
@@ -236,12 +283,13 @@ check_system(const struct vt_config *cfg, int client_index, bool check)
 	for (int i = 0; i < cfg->npeers; i++) {
 		const struct vt_peer *p = &cfg->peers[i];
 
-		if (!check || !p->has_remote || (client_index >= 0 && i != client_index))
+		if (!check || (client_index >= 0 && i != client_index))
 			continue;
-		if (transport_resolve(p->remote_host, p->remote_port, p->proto == VT_TCP ?
-		    SOCK_STREAM : SOCK_DGRAM, &ss, &len, err, sizeof(err)) == -1)
-			fprintf(stderr, "%s:%d: warning: peer '%s': %s (a client resolves it when "
-			    "it starts)\n", cfg->path, p->remote_line, p->name, err);
+		for (int j = 0; j < p->nremotes; j++)
+			if (parent_resolve(&p->remotes[j], &ss, &len, err, sizeof(err)) == -1)
+				fprintf(stderr, "%s:%d: warning: peer '%s': %s (a client resolves it "
+				    "before every try)\n", cfg->path, p->remotes[j].line, p->name,
+				    err);
 	}
 	return rc;
 }
@@ -358,16 +406,18 @@ tell_peer(struct parent *pr, enum chan_type type, const struct pdev *d)
 		if (type == CHAN_PEER_UPDATE)
 			return engine_update_peer(pr->e, d->id, p);
 		if (type == CHAN_PEER_RESTART)
-			return engine_restart_peer(pr->e, d->id, p, remote, d->remote_len);
+			return engine_restart_peer(pr->e, d->id, p, remote, d->remote_len,
+			    d->remote_index);
 		if ((fd = dup(d->fd)) == -1) {
 			log_warn("peer %s: dup", p->name);
 			return -1;
 		}
-		return engine_add_peer(pr->e, d->id, p, remote, d->remote_len, fd);
+		return engine_add_peer(pr->e, d->id, p, remote, d->remote_len, d->remote_index,
+		    fd);
 	}
 	memset(&m, 0, sizeof(m));
 	m.type = type;
-	chan_peer_from(&m.u.peer, d->id, p, remote, d->remote_len);
+	chan_peer_from(&m.u.peer, d->id, p, remote, d->remote_len, d->remote_index);
 	rc = send_down(pr, &m, type == CHAN_PEER_ADD ? d->fd : -1);
 	crypto_wipe(&m, sizeof(m));
 	if (rc == -1)
@@ -439,6 +489,31 @@ session_event(struct parent *pr, uint32_t id, bool up, const char *endpoint)
 			priv_session_hook(peer_of(pr, &pr->devs[i]), pr->role, up, endpoint);
 }
 
+/* The engine is about to try remote index of peer id: its address now, or why not. */
+static void
+resolve_for(struct parent *pr, uint32_t id, uint32_t index, struct chan_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->index = index;
+	out->status = 1;
+	for (int i = 0; i < pr->ndevs; i++) {
+		const struct vt_peer *p = peer_of(pr, &pr->devs[i]);
+		socklen_t len = 0;
+
+		if (pr->devs[i].id != id)
+			continue;
+		if (index >= (uint32_t)p->nremotes)
+			break;
+		if (parent_resolve(&p->remotes[index], &out->addr, &len, out->err,
+		    sizeof(out->err)) == 0) {
+			out->status = 0;
+			out->len = len;
+		}
+		return;
+	}
+	snprintf(out->err, sizeof(out->err), "no such remote (a reload changed them)");
+}
+
 /* A message from the engine, other than the PEER_GONE a removal waits for. A reload request
  * is remembered (answered when the current work is done); anything else unexpected stops the
  * engine. */
@@ -463,6 +538,17 @@ take_up(struct parent *pr, const struct chan_msg *m)
 	case CHAN_SESSION:
 		session_event(pr, m->arg, m->u.text.status == 1, m->u.text.text);
 		break;
+	case CHAN_RESOLVE: {
+		struct chan_msg r;
+
+		memset(&r, 0, sizeof(r));
+		r.type = CHAN_RESOLVED;
+		r.arg = m->arg;
+		resolve_for(pr, m->arg, m->u.addr.index, &r.u.addr);
+		if (send_down(pr, &r, -1) == -1)
+			log_warn("answering the engine's lookup");
+		break;
+	}
 	case CHAN_PEER_GONE:
 		/* Unasked: the engine could not add or restart that peer (it logged why), and
 		 * its device goes once the current work is done. A late answer to a removal the
@@ -536,10 +622,9 @@ device_differs(const struct vt_peer *a, const struct vt_peer *b)
 static bool
 session_differs(const struct vt_peer *a, const struct vt_peer *b)
 {
-	return a->proto != b->proto || a->cipher != b->cipher || a->compress != b->compress ||
-	    memcmp(a->public_key, b->public_key, 32) != 0 || a->has_psk != b->has_psk ||
-	    memcmp(a->psk, b->psk, 32) != 0 || strcmp(a->remote_host, b->remote_host) != 0 ||
-	    a->remote_port != b->remote_port;
+	return a->proto != b->proto || a->protos != b->protos || a->cipher != b->cipher ||
+	    a->compress != b->compress || memcmp(a->public_key, b->public_key, 32) != 0 ||
+	    a->has_psk != b->has_psk || memcmp(a->psk, b->psk, 32) != 0 || remotes_differ(a, b);
 }
 
 static bool
@@ -563,7 +648,8 @@ inplace_differs(const struct vt_peer *a, const struct vt_peer *b)
 	    prefixes_differ(a->allowed_ips, a->nallowed_ips, b->allowed_ips, b->nallowed_ips) ||
 	    a->rate_in != b->rate_in || a->rate_out != b->rate_out ||
 	    a->rate_burst != b->rate_burst || a->mss_clamp != b->mss_clamp ||
-	    a->mtu_auto != b->mtu_auto || a->duplicate != b->duplicate;
+	    a->mtu_auto != b->mtu_auto || a->duplicate != b->duplicate ||
+	    a->failback != b->failback;
 }
 
 /* Replace *to with a copy of from (either may be NULL). */
@@ -679,6 +765,7 @@ reload(struct parent *pr, char *text, size_t textlen)
 	struct vt_config new;
 	struct sockaddr_storage remote;
 	socklen_t remote_len = 0;
+	int remote_index = 0;
 	struct pdev *devs;
 	const struct vt_peer **olds;
 	enum change *how;
@@ -695,8 +782,8 @@ reload(struct parent *pr, char *text, size_t textlen)
 		daemon_notify("READY=1");
 		return 1;
 	}
-	if (!pr->o.server && client_peer(&pr->o, &new, &client_index, &remote, &remote_len, err,
-	    sizeof(err)) != 0) {
+	if (!pr->o.server && client_peer(&pr->o, &new, &client_index, &remote, &remote_len,
+	    &remote_index, err, sizeof(err)) != 0) {
 		log_warnx("reload: %s", err);
 		snprintf(text, textlen, "%.400s: nothing changed", err);
 		config_free(&new);
@@ -747,6 +834,7 @@ reload(struct parent *pr, char *text, size_t textlen)
 				how[ndevs] = RESTART;
 			devs[ndevs].remote = remote;
 			devs[ndevs].remote_len = remote_len;
+			devs[ndevs].remote_index = remote_index;
 		}
 		if (session_differs(old, p))
 			how[ndevs] = RESTART;
@@ -799,6 +887,7 @@ reload(struct parent *pr, char *text, size_t textlen)
 		if (!pr->o.server) {
 			d->remote = remote;
 			d->remote_len = remote_len;
+			d->remote_index = remote_index;
 		}
 		if (dev_up(pr, j, d) == -1) {
 			failed++;
@@ -813,8 +902,8 @@ reload(struct parent *pr, char *text, size_t textlen)
 		added++;
 	}
 	for (int i = 0; i < pr->ndevs; i++) {
-		udp |= peer_of(pr, &pr->devs[i])->proto == VT_UDP;
-		tcp |= peer_of(pr, &pr->devs[i])->proto == VT_TCP;
+		udp |= (peer_of(pr, &pr->devs[i])->protos & (1u << VT_UDP)) != 0;
+		tcp |= (peer_of(pr, &pr->devs[i])->protos & (1u << VT_TCP)) != 0;
 	}
 	if (udp)
 		need_socket(pr, false);
@@ -1067,8 +1156,8 @@ bind_sockets(struct parent *pr)
 	char err[512];
 
 	for (int i = 0; i < pr->ndevs; i++) {
-		pr->have_udp |= peer_of(pr, &pr->devs[i])->proto == VT_UDP;
-		pr->have_tcp |= peer_of(pr, &pr->devs[i])->proto == VT_TCP;
+		pr->have_udp |= (peer_of(pr, &pr->devs[i])->protos & (1u << VT_UDP)) != 0;
+		pr->have_tcp |= (peer_of(pr, &pr->devs[i])->protos & (1u << VT_TCP)) != 0;
 	}
 	if (transport_resolve(pr->cfg.listen_host, pr->cfg.listen_port, SOCK_DGRAM, &ss, &sslen,
 	    err, sizeof(err)) == -1)
@@ -1126,6 +1215,12 @@ inproc_session(void *arg, uint32_t id, bool up, const char *endpoint)
 	session_event(arg, id, up, endpoint);
 }
 
+static void
+inproc_resolve(void *arg, uint32_t id, uint32_t index, struct chan_addr *out)
+{
+	resolve_for(arg, id, index, out);
+}
+
 /* Without privilege separation: the engine runs here, and a reload calls it directly. */
 static int
 run_inprocess(struct parent *pr)
@@ -1147,6 +1242,7 @@ run_inprocess(struct parent *pr)
 	st.reload = inproc_reload;
 	st.ready = inproc_ready;
 	st.alive = inproc_alive;
+	st.resolve = inproc_resolve;
 	st.session = inproc_session;
 	st.arg = pr;
 	pr->udp_fd = pr->tcp_fd = pr->ctl_fd = -1; /* the engine's now */
@@ -1271,7 +1367,7 @@ parent_run(const struct parent_opts *o)
 		pr.ndevs = pr.cfg.npeers;
 	} else {
 		rc = client_peer(o, &pr.cfg, &index, &pr.devs[0].remote, &pr.devs[0].remote_len,
-		    err, sizeof(err));
+		    &pr.devs[0].remote_index, err, sizeof(err));
 		if (rc != 0) {
 			fprintf(stderr, "vtund-ng: %s\n", err);
 			return rc == -2 ? 2 : 1;

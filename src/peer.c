@@ -154,6 +154,8 @@ peer_add(struct peer_table *t, uint32_t id, const struct vt_peer *cfg,
 	memset(&p->cfg.down, 0, sizeof(p->cfg.down));
 	memset(&p->cfg.session_up, 0, sizeof(p->cfg.session_up));
 	memset(&p->cfg.session_down, 0, sizeof(p->cfg.session_down));
+	if (p->cfg.protos == 0) /* a peer made by hand: its one transport */
+		p->cfg.protos = 1u << p->cfg.proto;
 	p->tun_fd = -1;
 	p->dial_at = UINT64_MAX;
 	if (prefix_set_build(&p->filter, cfg) == -1)
@@ -221,6 +223,7 @@ peer_remove(struct peer_table *t, struct peer *p)
 	prefix_set_free(&p->filter);
 	fq_free(&p->inq);
 	free(p->stage);
+	free(p->cl);
 	crypto_wipe(p, sizeof(*p));
 	free(p);
 }

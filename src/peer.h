@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "failover.h"
 #include "hmap.h"
 #include "link_tcp.h"
 #include "link_udp.h"
@@ -34,6 +35,24 @@ struct peer_traffic {
 #define PEER_STAGE 8 /* frames a client keeps while its first handshake completes */
 #define PEER_NOTIFY 4 /* session events queued between two syncs of the engine */
 
+/* A client's remotes: which one it uses or tries (failover.h), each one's last address, and
+ * the lookup it waits for (the engine asks the root parent: dp_peer_resolved). */
+struct peer_client {
+	struct failover fo;
+	struct sockaddr_storage addr[CONFIG_MAX_REMOTES]; /* as last resolved */
+	socklen_t addr_len[CONFIG_MAX_REMOTES];           /* 0: never */
+	int resolve;                 /* the remote to look up now, -1 none */
+	bool resolve_probe;          /* ... for a probe (else for a try) */
+	bool resolving;              /* the engine asked; the answer has not come */
+	bool asked_probe;            /* what it asked for: a probe's lookup */
+	int udp_at, tcp_at;          /* the remotes the UDP socket and the TCP connection
+	                                were last pointed at, -1 none */
+	bool probe_live;             /* the probe's link is ready: initiations go there */
+	uint8_t held[WIRE_INIT_LEN]; /* a UDP try's initiation, until its remote resolves */
+	bool has_held;
+	uint64_t old_conn_until;     /* a connection the session moved off closes then */
+};
+
 struct peer {
 	uint32_t id;                 /* chosen by the root parent; stable across reloads */
 	struct vt_peer cfg;          /* own copy, without hooks (the parent runs those) */
@@ -50,6 +69,9 @@ struct peer {
 	unsigned offload;            /* TUN_F_* the device took: what its reads may hold */
 	unsigned gro;                /* OFF_GRO_*: what is coalesced before writing to it */
 	struct peer_traffic traffic;
+	enum vt_proto link;          /* the transport the session uses: a client's remote's; a
+	                                server's where the peer's keys were last confirmed */
+	struct peer_client *cl;      /* a client's remotes; NULL on a server */
 	struct prefix_set filter;    /* inner sources it may send from */
 	struct udp_peer udp;
 	struct tcp_peer tcp;

@@ -214,9 +214,15 @@ priv_auto_mtu(struct vt_peer *p, const struct sockaddr *toward)
 {
 	char dev[IF_NAMESIZE + 1] = "", err[256] = "", where[80];
 	int under = 0, family = toward != NULL ? toward->sa_family : AF_INET6, got, rc;
+	enum vt_proto pr = p->proto;
 
 	if (!p->mtu_auto)
 		return;
+	/* A peer that may use either transport (failover) takes the MTU the heavier leaves. */
+	for (int i = 0; i < VT_PROTO_MAX; i++)
+		if ((p->protos & (1u << i)) && mtu_overhead(AF_INET6, (enum vt_proto)i, p->type) >
+		    mtu_overhead(AF_INET6, pr, p->type))
+			pr = (enum vt_proto)i;
 	/* A persistent device was configured by whoever made it: its MTU is the truth. */
 	if (p->persist && (got = netlink_device_mtu(p->device)) >= MTU_MIN && got <= MTU_MAX) {
 		p->mtu = got;
@@ -227,10 +233,10 @@ priv_auto_mtu(struct vt_peer *p, const struct sockaddr *toward)
 	 * same MTU, and their underlays may differ (PPPoE's 1492 and 1500): both take that of a
 	 * 1500-byte IPv6 path; the underlay fragments if it is smaller. */
 	if (p->type == VT_TAP) {
-		p->mtu = mtu_for_underlay(1500, AF_INET6, p->proto, p->type, has_ipv6(p));
+		p->mtu = mtu_for_underlay(1500, AF_INET6, pr, p->type, has_ipv6(p));
 		log_info("peer %s: mtu %d (auto: a tap link's, the same at both ends: 1500 minus "
 		    "%d for tap over IPv6)", p->name, p->mtu,
-		    mtu_overhead(AF_INET6, p->proto, p->type));
+		    mtu_overhead(AF_INET6, pr, p->type));
 		return;
 	}
 	if (toward != NULL && !wildcard(toward)) {
@@ -265,11 +271,11 @@ priv_auto_mtu(struct vt_peer *p, const struct sockaddr *toward)
 		under = 1500;
 		snprintf(dev, sizeof(dev), "?");
 	}
-	p->mtu = mtu_for_underlay(under, family, p->proto, p->type, has_ipv6(p));
+	p->mtu = mtu_for_underlay(under, family, pr, p->type, has_ipv6(p));
 	log_info("peer %s: mtu %d (auto: %d on %s, %s, minus %d for %s over %s)", p->name,
-	    p->mtu, under, dev, where, mtu_overhead(family, p->proto, p->type),
+	    p->mtu, under, dev, where, mtu_overhead(family, pr, p->type),
 	    names_devtype[p->type], family == AF_INET ? "IPv4" : "IPv6");
-	if (p->mtu + mtu_overhead(family, p->proto, p->type) > under)
+	if (p->mtu + mtu_overhead(family, pr, p->type) > under)
 		log_warnx("peer %s: mtu %d: the least this device takes%s; the underlay (%d) will "
 		    "fragment", p->name, p->mtu, has_ipv6(p) ? " with IPv6" : "", under);
 }

@@ -35,11 +35,13 @@ static const struct {
 	[CHAN_RELOAD] = { HDR_LEN, false, false },
 	[CHAN_ALIVE] = { HDR_LEN, false, false },
 	[CHAN_SESSION] = { HDR_LEN + sizeof(struct chan_text), false, false },
+	[CHAN_RESOLVE] = { HDR_LEN + sizeof(struct chan_addr), false, false },
+	[CHAN_RESOLVED] = { HDR_LEN + sizeof(struct chan_addr), false, true },
 };
 
 void
 chan_peer_from(struct chan_peer *cp, uint32_t id, const struct vt_peer *p,
-    const struct sockaddr *remote, socklen_t remote_len)
+    const struct sockaddr *remote, socklen_t remote_len, int remote_index)
 {
 	memset(cp, 0, sizeof(*cp));
 	cp->id = id;
@@ -47,6 +49,16 @@ chan_peer_from(struct chan_peer *cp, uint32_t id, const struct vt_peer *p,
 	snprintf(cp->device, sizeof(cp->device), "%s", p->device);
 	cp->type = (uint8_t)p->type;
 	cp->proto = (uint8_t)p->proto;
+	cp->protos = (uint8_t)(p->protos != 0 ? p->protos : 1u << p->proto);
+	cp->nremotes = (uint8_t)p->nremotes;
+	cp->remote_index = (uint8_t)remote_index;
+	cp->failback = p->failback;
+	for (int i = 0; i < p->nremotes; i++) {
+		snprintf(cp->remotes[i].host, sizeof(cp->remotes[i].host), "%s",
+		    p->remotes[i].host);
+		cp->remotes[i].port = p->remotes[i].port;
+		cp->remotes[i].proto = (uint8_t)p->remotes[i].proto;
+	}
 	cp->cipher = (uint8_t)p->cipher;
 	cp->compress = (uint8_t)p->compress;
 	cp->persist = p->persist;
@@ -85,6 +97,14 @@ chan_peer_to(const struct chan_peer *cp, struct vt_peer *p)
 	memcpy(p->device, cp->device, sizeof(p->device));
 	p->type = (enum vt_devtype)cp->type;
 	p->proto = (enum vt_proto)cp->proto;
+	p->protos = cp->protos;
+	p->nremotes = cp->nremotes;
+	p->failback = cp->failback;
+	for (int i = 0; i < cp->nremotes; i++) {
+		memcpy(p->remotes[i].host, cp->remotes[i].host, sizeof(p->remotes[i].host));
+		p->remotes[i].port = cp->remotes[i].port;
+		p->remotes[i].proto = (enum vt_proto)cp->remotes[i].proto;
+	}
 	p->cipher = (enum vt_cipher)cp->cipher;
 	p->compress = (enum vt_compress)cp->compress;
 	p->persist = cp->persist;
@@ -115,6 +135,14 @@ static bool
 terminated(const char *s, size_t cap)
 {
 	return memchr(s, '\0', cap) != NULL;
+}
+
+/* An IPv4 or IPv6 socket address of its family's size. */
+static bool
+addr_valid(const struct sockaddr_storage *ss, uint32_t len)
+{
+	return (ss->ss_family == AF_INET && len == sizeof(struct sockaddr_in)) ||
+	    (ss->ss_family == AF_INET6 && len == sizeof(struct sockaddr_in6));
 }
 
 /* n prefixes of a list: IPv4 or IPv6, prefix lengths in range (exactly the address's length
@@ -151,8 +179,18 @@ peer_valid(const struct chan_peer *cp)
 	    cp->timeout < 0 || cp->timeout > 86400 || cp->rekey_interval < 10 ||
 	    cp->rekey_interval > 120 || cp->compress_accel < 1 || cp->compress_accel > 65537)
 		return false;
-	if (cp->remote_len > sizeof(cp->remote))
+	if (cp->remote_len > sizeof(cp->remote) || cp->protos == 0 ||
+	    cp->protos >= (1u << VT_PROTO_MAX) || !(cp->protos & (1u << cp->proto)) ||
+	    cp->nremotes > CONFIG_MAX_REMOTES || (cp->nremotes > 0 &&
+	    cp->remote_index >= cp->nremotes) || (cp->nremotes == 0 && cp->remote_index != 0) ||
+	    cp->failback < 0 || cp->failback > 86400)
 		return false;
+	for (int i = 0; i < cp->nremotes; i++)
+		if (!terminated(cp->remotes[i].host, sizeof(cp->remotes[i].host)) ||
+		    cp->remotes[i].host[0] == '\0' || cp->remotes[i].port == 0 ||
+		    cp->remotes[i].proto >= VT_PROTO_MAX ||
+		    !(cp->protos & (1u << cp->remotes[i].proto)))
+			return false;
 	if ((cp->rate_in != 0 && (cp->rate_in < SHAPER_RATE_MIN || cp->rate_in > SHAPER_RATE_MAX))
 	    || (cp->rate_out != 0 && (cp->rate_out < SHAPER_RATE_MIN ||
 	    cp->rate_out > SHAPER_RATE_MAX)) || (cp->rate_burst != 0 &&
@@ -162,9 +200,7 @@ peer_valid(const struct chan_peer *cp)
 	    !prefixes_valid(cp->routes, cp->nroutes, CONFIG_MAX_ROUTES, false) ||
 	    !prefixes_valid(cp->allowed_ips, cp->nallowed_ips, CONFIG_MAX_ROUTES, false))
 		return false;
-	if (cp->remote_len > 0 && !((cp->remote.ss_family == AF_INET &&
-	    cp->remote_len == sizeof(struct sockaddr_in)) || (cp->remote.ss_family == AF_INET6 &&
-	    cp->remote_len == sizeof(struct sockaddr_in6))))
+	if (cp->remote_len > 0 && !addr_valid(&cp->remote, cp->remote_len))
 		return false;
 	return true;
 }
@@ -208,6 +244,12 @@ chan_valid(const void *msg, size_t size, bool has_fd, bool down)
 		    terminated(m.u.text.text, sizeof(m.u.text.text)) &&
 		    strspn(m.u.text.text, "0123456789abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ.:[]%-_") == strlen(m.u.text.text);
+	case CHAN_RESOLVE:
+		return m.arg != 0 && m.u.addr.index < CONFIG_MAX_REMOTES;
+	case CHAN_RESOLVED:
+		return m.arg != 0 && m.u.addr.index < CONFIG_MAX_REMOTES &&
+		    terminated(m.u.addr.err, sizeof(m.u.addr.err)) && (m.u.addr.status == 1 ||
+		    (m.u.addr.status == 0 && addr_valid(&m.u.addr.addr, m.u.addr.len)));
 	case CHAN_TYPE_MAX:
 		break;
 	}

@@ -326,6 +326,13 @@ next_timestamp(struct session *s, uint8_t ts[WIRE_TIMESTAMP_LEN])
 	memcpy(s->sent_timestamp, ts, WIRE_TIMESTAMP_LEN);
 }
 
+void
+session_want_handshake(struct session *s)
+{
+	if (s->initiator && !s->hs_active)
+		s->want_handshake = true;
+}
+
 enum session_verdict
 session_initiate(struct session *s, uint32_t idx, uint64_t now, struct buf *out)
 {
@@ -443,7 +450,7 @@ session_respond_open(struct session_local *l, const struct sockaddr *src, sockle
 	in->suite = msg[2];
 	memcpy(&in->src, src, srclen);
 	in->srclen = srclen;
-	in->contested = false; /* the caller knows (dupkey.h) */
+	in->contested = in->moving = false; /* the caller knows (dupkey.h) */
 	in->holder[0] = '\0';
 	return SV_NONE;
 }
@@ -457,13 +464,21 @@ contested(struct session *s, const struct session_init *in, const char *addr, ui
 	const struct vt_peer *p = s->peer;
 	uint64_t window = dupkey_window(p->timeout);
 
-	switch (dupkey_decide(&s->dup, p->duplicate, true, window, now)) {
+	/* Over the other transport it is a client failing over or back (a second client on one
+	 * key is still caught as flapping): taken over whatever the policy. */
+	switch (dupkey_decide(&s->dup, in->moving ? VT_DUP_REPLACE : p->duplicate, true, window,
+	    now)) {
 	case DK_ACCEPT:
 		break;
 	case DK_TAKEOVER:
-		log_info("peer %s: handshake from %s while the session with %s is up: %s takes it "
-		    "over once it confirms the keys (duplicate = replace)", p->name, addr,
-		    in->holder, addr);
+		if (in->moving)
+			log_info("peer %s: handshake from %s over the other transport while the "
+			    "session with %s is up: the session moves there once it confirms the "
+			    "keys", p->name, addr, in->holder);
+		else
+			log_info("peer %s: handshake from %s while the session with %s is up: %s "
+			    "takes it over once it confirms the keys (duplicate = replace)", p->name,
+			    addr, in->holder, addr);
 		*takeover = true;
 		break;
 	case DK_FLAPPING:

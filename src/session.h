@@ -156,6 +156,9 @@ void session_free(struct session *s);
 /* The session_event bits raised since the last call, cleared. */
 unsigned session_take_events(struct session *s);
 
+/* Initiator: start a handshake at the next tick even though none is due (a client probing
+ * another remote); nothing if one is under way. */
+void session_want_handshake(struct session *s);
 /* Initiator: build a handshake initiation with receiver index idx (unique among our indices:
  * the caller chooses it) into out. SV_SEND, or SV_NONE if backing off. */
 enum session_verdict session_initiate(struct session *s, uint32_t idx, uint64_t now,
@@ -182,6 +185,8 @@ struct session_init {
 	/* set by the caller before session_respond_finish: whether the session is up with
 	 * another endpoint, and that endpoint (for the log) */
 	bool contested;
+	bool moving;           /* ... over the other transport (a client failing over or back):
+	                          taken over whatever the policy, counted for flapping */
 	char holder[80];
 };
 enum session_verdict session_respond_open(struct session_local *l, const struct sockaddr *src,

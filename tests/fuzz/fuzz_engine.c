@@ -204,7 +204,7 @@ setup(void)
 			abort();
 		fcntl(p->dev[0], F_SETFL, O_NONBLOCK);
 		fcntl(p->dev[1], F_SETFL, O_NONBLOCK);
-		if (engine_add_peer(F.e, (uint32_t)k + 1, &p->server_cfg, NULL, 0, p->dev[0]) == -1)
+		if (engine_add_peer(F.e, (uint32_t)k + 1, &p->server_cfg, NULL, 0, 0, p->dev[0]) == -1)
 			abort();
 		p->conn = -1;
 	}

@@ -193,9 +193,9 @@ test_good_full(void **state)
 	assert_string_equal(a->device, "vt-alice");
 	assert_false(a->persist);
 	assert_int_equal(a->proto, VT_TCP); /* inherited */
-	assert_true(a->has_remote);
-	assert_string_equal(a->remote_host, "fd00::1");
-	assert_int_equal(a->remote_port, 5001);
+	assert_int_equal(a->nremotes, 1);
+	assert_string_equal(a->remotes[0].host, "fd00::1");
+	assert_int_equal(a->remotes[0].port, 5001);
 	assert_int_equal(a->mtu, 1300);
 	assert_int_equal(a->naddrs, 2);
 	assert_addr(&a->addrs[0], AF_INET, "10.9.0.1", 24);
@@ -228,8 +228,8 @@ test_good_full(void **state)
 	assert_int_equal(b->proto, VT_TCP);
 	assert_string_equal(b->device, "tap-bob");
 	assert_int_equal(b->mtu, 9000);
-	assert_string_equal(b->remote_host, "198.51.100.7");
-	assert_int_equal(b->remote_port, 6000);
+	assert_string_equal(b->remotes[0].host, "198.51.100.7");
+	assert_int_equal(b->remotes[0].port, 6000);
 	assert_int_equal(b->naddrs, 1);
 	assert_addr(&b->addrs[0], AF_INET, "10.10.0.1", 16);
 	assert_int_equal(b->npeer_addrs, 0);
@@ -245,8 +245,8 @@ test_good_full(void **state)
 	assert_non_null(c);
 	assert_string_equal(c->device, "vt-carol_the_lo");
 	assert_true(c->persist);
-	assert_string_equal(c->remote_host, "vpn.example.net"); /* from defaults */
-	assert_int_equal(c->remote_port, 5000);
+	assert_string_equal(c->remotes[0].host, "vpn.example.net"); /* from defaults */
+	assert_int_equal(c->remotes[0].port, 5000);
 	assert_null(config_find_peer(&cfg, "dave"));
 	assert_null(config_find_peer(&cfg, "alic"));
 	config_free(&cfg);
@@ -276,7 +276,7 @@ test_good_minimal(void **state)
 	assert_string_equal(p->device, "vt-x");
 	assert_false(p->persist);
 	assert_int_equal(p->proto, VT_UDP);
-	assert_false(p->has_remote);
+	assert_int_equal(p->nremotes, 0);
 	assert_int_equal(p->mtu, 0); /* auto: the parent sets it from the underlay */
 	assert_true(p->mtu_auto);
 	assert_false(p->mss_clamp);
@@ -317,13 +317,13 @@ test_good_syntax_variants(void **state)
 	assert_addr(&p->addrs[1], AF_INET, "10.1.1.1", 32);
 	assert_int_equal(p->npeer_addrs, 1);
 	assert_addr(&p->peer_addrs[0], AF_INET6, "fd00:1::2", 128);
-	assert_string_equal(p->remote_host, "fd00::20");
-	assert_int_equal(p->remote_port, 5000);
+	assert_string_equal(p->remotes[0].host, "fd00::20");
+	assert_int_equal(p->remotes[0].port, 5000);
 	p = config_find_peer(&cfg, "Second-peer_2");
 	assert_non_null(p);
 	assert_int_equal(p->type, VT_TAP);
 	assert_string_equal(p->device, "vt-Second-peer_");
-	assert_string_equal(p->remote_host, "203.0.113.5");
+	assert_string_equal(p->remotes[0].host, "203.0.113.5");
 	config_free(&cfg);
 }
 
@@ -430,8 +430,8 @@ test_examples_match(void **state)
 	assert_addr(&alice_c->peer_addrs[0], AF_INET, "10.99.1.1", 32);
 	assert_addr(&alice_c->addrs[1], AF_INET6, "fd99:1::2", 64);
 	assert_addr(&alice_c->peer_addrs[1], AF_INET6, "fd99:1::1", 128);
-	assert_string_equal(alice_c->remote_host, "10.98.0.1");
-	assert_int_equal(alice_c->remote_port, 5000);
+	assert_string_equal(alice_c->remotes[0].host, "10.98.0.1");
+	assert_int_equal(alice_c->remotes[0].port, 5000);
 	assert_int_equal(bob->type, VT_TAP);
 	assert_int_equal(bob->proto, VT_TCP);
 	assert_addr(&bob->addrs[0], AF_INET, "10.99.2.1", 24);
@@ -446,8 +446,8 @@ test_examples_match(void **state)
 	assert_int_equal(lc->up.ncmds, 2);
 	assert_string_equal(ls->up.cmds[0].argv[0], "/sbin/ip");
 	assert_string_equal(ls->up.cmds[0].argv[ls->up.cmds[0].argc - 1], "%d");
-	assert_true(lc->has_remote);
-	assert_int_equal(lc->remote_port, sa.listen_port);
+	assert_int_equal(lc->nremotes, 1);
+	assert_int_equal(lc->remotes[0].port, sa.listen_port);
 	assert_int_equal(ls->naddrs, 2);
 	assert_int_equal(lc->naddrs, 2);
 	config_free(&srv);
@@ -730,8 +730,8 @@ test_config_keys(void **state)
 {
 	static const char *const expected[] = { "listen", "pid-file", "control-socket",
 		"log-level", "threads", "user", "group", "private-key", "private-key-file",
-		"defaults", "peers", "type", "device", "persist", "bridge", "proto", "remote", "mtu",
-		"mss-clamp", "address", "peer-address", "routes", "allowed-ips", "up", "down",
+		"defaults", "peers", "type", "device", "persist", "bridge", "proto", "remote",
+		"failback", "mtu", "mss-clamp", "address", "peer-address", "routes", "allowed-ips", "up", "down",
 		"session-up", "session-down", "keepalive", "timeout", "rekey-interval", "cipher", "compress",
 		"compress-acceleration", "offload", "duplicate", "rate-in", "rate-out", "rate-burst",
 		"public-key", "preshared-key", "preshared-key-file", NULL };
@@ -889,6 +889,76 @@ test_routes(void **state)
 	expect_error(text, 6, "routes: too many prefixes (at most 64)");
 }
 
+/* Failover: remote as a list, each with its transport or proto's (once for each of a list of
+ * them, in its order); protos holds every transport named; none twice; at most
+ * CONFIG_MAX_REMOTES; failback 0..86400, 30 by default. */
+static void
+test_remotes(void **state)
+{
+	struct vt_config cfg;
+	const struct vt_peer *p;
+	char text[2048];
+
+	(void)state;
+	snprintf(text, sizeof(text), WITH("", "remote = ( \"vpn.example.net:5000\", "
+	    "\"vpn.example.net:443 tcp\", \"[fd00::1]:6000  udp\" ); failback = 5;"));
+	load_string_ok(text, &cfg);
+	p = &cfg.peers[0];
+	assert_int_equal(p->nremotes, 3);
+	assert_string_equal(p->remotes[0].host, "vpn.example.net");
+	assert_int_equal(p->remotes[0].port, 5000);
+	assert_int_equal(p->remotes[0].proto, VT_UDP);
+	assert_int_equal(p->remotes[1].port, 443);
+	assert_int_equal(p->remotes[1].proto, VT_TCP);
+	assert_string_equal(p->remotes[2].host, "fd00::1");
+	assert_int_equal(p->remotes[2].proto, VT_UDP);
+	assert_int_equal(p->remotes[2].line, 6);
+	assert_int_equal(p->proto, VT_UDP);
+	assert_int_equal(p->protos, (1u << VT_UDP) | (1u << VT_TCP));
+	assert_int_equal(p->failback, 5);
+	config_free(&cfg);
+	/* one remote, proto a list: tried over each, in the list's order */
+	snprintf(text, sizeof(text), WITH("", "proto = [ \"tcp\", \"udp\" ]; remote = "
+	    "\"192.0.2.1\";"));
+	load_string_ok(text, &cfg);
+	p = &cfg.peers[0];
+	assert_int_equal(p->nremotes, 2);
+	assert_int_equal(p->remotes[0].proto, VT_TCP);
+	assert_int_equal(p->remotes[1].proto, VT_UDP);
+	assert_int_equal(p->remotes[1].port, 5000);
+	assert_int_equal(p->proto, VT_TCP);
+	assert_int_equal(p->failback, CONFIG_FAILBACK_DEFAULT);
+	config_free(&cfg);
+	/* a server's peer: the transports it takes, no remotes */
+	snprintf(text, sizeof(text), WITH("", "proto = ( \"udp\", \"tcp\" );"));
+	load_string_ok(text, &cfg);
+	assert_int_equal(cfg.peers[0].nremotes, 0);
+	assert_int_equal(cfg.peers[0].protos, 3);
+	config_free(&cfg);
+	/* a single remote with a transport of its own, proto left alone */
+	snprintf(text, sizeof(text), WITH("", "remote = \"192.0.2.1:443 tcp\";"));
+	load_string_ok(text, &cfg);
+	assert_int_equal(cfg.peers[0].nremotes, 1);
+	assert_int_equal(cfg.peers[0].remotes[0].proto, VT_TCP);
+	assert_int_equal(cfg.peers[0].protos, 3);
+	config_free(&cfg);
+
+	expect_error(WITH("", "remote = \"192.0.2.1 sctp\";"), 6, "a transport");
+	expect_error(WITH("", "remote = \"192.0.2.1 tcp udp\";"), 6, "a transport");
+	expect_error(WITH("", "remote = ();"), 6, "an empty list");
+	expect_error(WITH("", "remote = 5;"), 6, "a string or a list");
+	expect_error(WITH("", "remote = ( \"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", "
+	    "\"h\", \"i\" );"), 6, "too many");
+	expect_error(WITH("", "proto = [ \"udp\", \"tcp\" ];\nremote = ( \"a\", \"b\", \"c\", "
+	    "\"d\", \"e\" );"), 7, "more than 8");
+	expect_error(WITH("", "remote = ( \"a:5000\", \"a udp\" );"), 6, "listed twice");
+	expect_error(WITH("", "proto = [ ];"), 6, "an empty list");
+	expect_error(WITH("", "proto = [ \"udp\", \"udp\" ];"), 6, "named twice");
+	expect_error(WITH("", "proto = [ \"udp\", \"sctp\" ];"), 6, "not one of");
+	expect_error(WITH("", "failback = -1;"), 6, "failback");
+	expect_error(WITH("", "failback = 86401;"), 6, "failback");
+}
+
 static void
 test_hostport(void **state)
 {
@@ -918,9 +988,9 @@ test_hostport(void **state)
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		snprintf(text, sizeof(text), WITH("", "remote = \"%s\";"), ok[i].remote);
 		load_string_ok(text, &cfg);
-		assert_true(cfg.peers[0].has_remote);
-		assert_string_equal(cfg.peers[0].remote_host, ok[i].host);
-		assert_int_equal(cfg.peers[0].remote_port, ok[i].port);
+		assert_int_equal(cfg.peers[0].nremotes, 1);
+		assert_string_equal(cfg.peers[0].remotes[0].host, ok[i].host);
+		assert_int_equal(cfg.peers[0].remotes[0].port, ok[i].port);
 		config_free(&cfg);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1218,6 +1288,7 @@ main(void)
 		cmocka_unit_test(test_inline_secrets_exposed),
 		cmocka_unit_test(test_config_keys),
 		cmocka_unit_test(test_hostport),
+		cmocka_unit_test(test_remotes),
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_hook_substitutions),
 		cmocka_unit_test(test_prescan),

@@ -374,7 +374,7 @@ add_peer(struct fx *f, struct dp *dp, struct link *l, uint32_t id, const char *n
 	ut_fake_tun(fds);
 	ut_peer_cfg(&cfg, name, pub, proto, f->psk);
 	l->p = dp_peer_add(dp, id, &cfg, (const struct sockaddr *)remote,
-	    remote != NULL ? sizeof(*remote) : 0, fds[0], f->now);
+	    remote != NULL ? sizeof(*remote) : 0, 0, fds[0], f->now);
 	assert_non_null(l->p);
 	l->tun = fds[1];
 	sync_dp(dp);

@@ -32,6 +32,7 @@
 #define HDR offsetof(struct chan_msg, u)
 #define PEER_SIZE (HDR + sizeof(struct chan_peer))
 #define TEXT_SIZE (HDR + sizeof(struct chan_text))
+#define ADDR_SIZE (HDR + sizeof(struct chan_addr))
 
 struct fx {
 	int sv[2];     /* sv[0] the parent's end, sv[1] the engine's */
@@ -92,9 +93,16 @@ sample_peer(struct vt_peer *p)
 	p->compress_accel = 8;
 	p->psk[0] = 0x99;
 	p->line = 12;
-	p->has_remote = true;
-	snprintf(p->remote_host, sizeof(p->remote_host), "vpn.example");
-	p->remote_port = 5001;
+	p->nremotes = 2;
+	snprintf(p->remotes[0].host, sizeof(p->remotes[0].host), "vpn.example");
+	p->remotes[0].port = 5001;
+	p->remotes[0].proto = VT_UDP;
+	p->remotes[0].line = 7;
+	snprintf(p->remotes[1].host, sizeof(p->remotes[1].host), "vpn.example");
+	p->remotes[1].port = 443;
+	p->remotes[1].proto = VT_TCP;
+	p->protos = (1u << VT_UDP) | (1u << VT_TCP);
+	p->failback = 45;
 	p->naddrs = 1;
 	p->addrs[0].family = AF_INET;
 	p->addrs[0].prefix = 24;
@@ -114,7 +122,7 @@ valid_msg(struct chan_msg *m, enum chan_type type)
 	case CHAN_PEER_RESTART:
 	case CHAN_PEER_UPDATE:
 		sample_peer(&p);
-		chan_peer_from(&m->u.peer, 42, &p, UT_SA(remote), sizeof(remote));
+		chan_peer_from(&m->u.peer, 42, &p, UT_SA(remote), sizeof(remote), 0);
 		break;
 	case CHAN_PEER_REMOVE:
 	case CHAN_PEER_GONE:
@@ -129,6 +137,16 @@ valid_msg(struct chan_msg *m, enum chan_type type)
 	case CHAN_RELOAD_DONE:
 		m->u.text.status = 1;
 		snprintf(m->u.text.text, sizeof(m->u.text.text), "line 3: no such peer");
+		break;
+	case CHAN_RESOLVE:
+		m->arg = 42;
+		m->u.addr.index = 1;
+		break;
+	case CHAN_RESOLVED:
+		m->arg = 42;
+		m->u.addr.index = 1;
+		memcpy(&m->u.addr.addr, &remote, sizeof(remote));
+		m->u.addr.len = sizeof(remote);
 		break;
 	default:
 		break;
@@ -154,6 +172,8 @@ static const struct {
 	{ CHAN_PEER_GONE, HDR, false, false },
 	{ CHAN_RELOAD, HDR, false, false },
 	{ CHAN_ALIVE, HDR, false, false },
+	{ CHAN_RESOLVE, ADDR_SIZE, false, false },
+	{ CHAN_RESOLVED, ADDR_SIZE, false, true },
 };
 #define NTYPES (sizeof(types) / sizeof(types[0]))
 
@@ -406,6 +426,23 @@ EDIT(name_digit, cp->name[0] = '1')
 EDIT(name_slash, cp->name[2] = '/')
 EDIT(device_unterminated, memset(cp->device, 'v', sizeof(cp->device)))
 EDIT(device_empty, cp->device[0] = '\0')
+EDIT(protos_none, cp->protos = 0)
+EDIT(protos_beyond, cp->protos = 4)
+EDIT(protos_without_proto, { cp->protos = 1u << VT_UDP; cp->remotes[1].proto = VT_UDP; })
+EDIT(remotes_max, { cp->nremotes = CONFIG_MAX_REMOTES; for (int i = 2; i < CONFIG_MAX_REMOTES;
+    i++) cp->remotes[i] = cp->remotes[0]; })
+EDIT(remotes_over, cp->nremotes = CONFIG_MAX_REMOTES + 1)
+EDIT(remote_index_last, cp->remote_index = 1)
+EDIT(remote_index_over, cp->remote_index = 2)
+EDIT(remote_index_none, { cp->nremotes = 0; cp->remote_index = 1; })
+EDIT(remote_host_unterminated, memset(cp->remotes[1].host, 'h', sizeof(cp->remotes[1].host)))
+EDIT(remote_host_empty, cp->remotes[1].host[0] = '\0')
+EDIT(remote_port_zero, cp->remotes[1].port = 0)
+EDIT(remote_proto_bad, cp->remotes[1].proto = VT_PROTO_MAX)
+EDIT(remote_proto_not_allowed, cp->protos = 1u << VT_TCP)
+EDIT(failback_low, cp->failback = -1)
+EDIT(failback_max, cp->failback = 86400)
+EDIT(failback_high, cp->failback = 86401)
 EDIT(device_slash, cp->device[1] = '/')
 EDIT(device_dotdot, snprintf(cp->device, sizeof(cp->device), ".."))
 EDIT(id_zero, cp->id = 0)
@@ -459,6 +496,18 @@ static const struct {
 	{ "rate-out 100gbit", rate_out_max, true }, { "rate-out over", rate_out_high, false },
 	{ "burst under 2kb", burst_low, false }, { "burst 64mb", burst_max, true },
 	{ "burst over 64mb", burst_high, false },
+	{ "protos none", protos_none, false }, { "protos beyond", protos_beyond, false },
+	{ "protos without proto", protos_without_proto, false },
+	{ "8 remotes", remotes_max, true }, { "9 remotes", remotes_over, false },
+	{ "remote_index last", remote_index_last, true },
+	{ "remote_index over", remote_index_over, false },
+	{ "remote_index, no remotes", remote_index_none, false },
+	{ "remote host unterminated", remote_host_unterminated, false },
+	{ "remote host empty", remote_host_empty, false },
+	{ "remote port 0", remote_port_zero, false }, { "remote proto", remote_proto_bad, false },
+	{ "remote proto not in protos", remote_proto_not_allowed, false },
+	{ "failback -1", failback_low, false }, { "failback 86400", failback_max, true },
+	{ "failback 86401", failback_high, false },
 };
 
 /* Each field at and beyond its limits, for each peer type; the refusals also through the
@@ -541,6 +590,32 @@ test_other_fields(void **state)
 	expect_refused(f, &m, TEXT_SIZE, NULL, 0, true);
 	m.u.text.text[CHAN_TEXT_MAX - 1] = '\0';
 	assert_true(chan_valid(&m, TEXT_SIZE, false, true));
+	/* A lookup: for a peer, of a remote in range; its answer an address of its family's
+	 * size, or a failure with a terminated reason. */
+	valid_msg(&m, CHAN_RESOLVE);
+	assert_true(chan_valid(&m, ADDR_SIZE, false, false));
+	m.u.addr.index = CONFIG_MAX_REMOTES;
+	assert_false(chan_valid(&m, ADDR_SIZE, false, false));
+	valid_msg(&m, CHAN_RESOLVE);
+	m.arg = 0;
+	assert_false(chan_valid(&m, ADDR_SIZE, false, false));
+	valid_msg(&m, CHAN_RESOLVED);
+	assert_true(chan_valid(&m, ADDR_SIZE, false, true));
+	assert_false(chan_valid(&m, ADDR_SIZE, false, false)); /* it goes down only */
+	m.u.addr.len = sizeof(struct sockaddr_in6);
+	assert_false(chan_valid(&m, ADDR_SIZE, false, true));
+	m.u.addr.status = 1; /* a failure carries no address to check */
+	snprintf(m.u.addr.err, sizeof(m.u.addr.err), "Name or service not known");
+	assert_true(chan_valid(&m, ADDR_SIZE, false, true));
+	memset(m.u.addr.err, 'e', sizeof(m.u.addr.err));
+	assert_false(chan_valid(&m, ADDR_SIZE, false, true));
+	expect_refused(f, &m, ADDR_SIZE, NULL, 0, true);
+	valid_msg(&m, CHAN_RESOLVED);
+	m.u.addr.status = 2;
+	assert_false(chan_valid(&m, ADDR_SIZE, false, true));
+	valid_msg(&m, CHAN_RESOLVED);
+	m.u.addr.index = CONFIG_MAX_REMOTES;
+	assert_false(chan_valid(&m, ADDR_SIZE, false, true));
 }
 
 /* chan_valid takes any bytes of any length without reading past them (ASan watches). */
@@ -592,7 +667,7 @@ test_peer_round_trip(void **state)
 	r6.sin6_family = AF_INET6;
 	r6.sin6_port = htons(5001);
 	r6.sin6_addr.s6_addr[15] = 1;
-	chan_peer_from(&cp, 77, &in, UT_SA(r6), sizeof(r6));
+	chan_peer_from(&cp, 77, &in, UT_SA(r6), sizeof(r6), 0);
 	assert_int_equal(cp.id, 77);
 	assert_int_equal(cp.remote_len, sizeof(r6));
 	assert_memory_equal(&cp.remote, &r6, sizeof(r6));
@@ -615,13 +690,21 @@ test_peer_round_trip(void **state)
 	assert_int_equal(out.up.ncmds, 0);
 	assert_null(out.up.cmds);
 	assert_int_equal(out.naddrs, 0);
-	assert_false(out.has_remote);
-	assert_string_equal(out.remote_host, "");
+	/* The remotes travel (the engine tries them and shows which), not their lines. */
+	assert_int_equal(out.nremotes, 2);
+	assert_string_equal(out.remotes[1].host, "vpn.example");
+	assert_int_equal(out.remotes[1].port, 443);
+	assert_int_equal(out.remotes[1].proto, VT_TCP);
+	assert_int_equal(out.remotes[0].line, 0);
+	assert_int_equal(out.protos, in.protos);
+	assert_int_equal(out.failback, 45);
 	assert_int_equal(out.line, 0);
+	chan_peer_from(&cp, 77, &in, UT_SA(r6), sizeof(r6), 1);
+	assert_int_equal(cp.remote_index, 1);
 	/* No remote, or one too long for the message: none is sent. */
-	chan_peer_from(&cp, 77, &in, NULL, 0);
+	chan_peer_from(&cp, 77, &in, NULL, 0, 0);
 	assert_int_equal(cp.remote_len, 0);
-	chan_peer_from(&cp, 77, &in, UT_SA(r6), sizeof(struct sockaddr_storage) + 1);
+	chan_peer_from(&cp, 77, &in, UT_SA(r6), sizeof(struct sockaddr_storage) + 1, 0);
 	assert_int_equal(cp.remote_len, 0);
 	/* A message built from a configured peer is valid as it is. */
 	{
@@ -629,7 +712,7 @@ test_peer_round_trip(void **state)
 
 		memset(&m, 0, sizeof(m));
 		m.type = CHAN_PEER_RESTART;
-		chan_peer_from(&m.u.peer, 77, &in, UT_SA(r6), sizeof(r6));
+		chan_peer_from(&m.u.peer, 77, &in, UT_SA(r6), sizeof(r6), 0);
 		assert_true(chan_valid(&m, PEER_SIZE, false, true));
 	}
 }

@@ -101,21 +101,21 @@ test_review_restart_swapped_keys(void **state)
 	ut_peer_cfg(&b, "beta", kb, VT_UDP, NULL);
 	ut_fake_tun(ta);
 	ut_fake_tun(tb);
-	assert_int_equal(engine_add_peer(e, 1, &a, NULL, 0, ta[0]), 0);
-	assert_int_equal(engine_add_peer(e, 2, &b, NULL, 0, tb[0]), 0);
+	assert_int_equal(engine_add_peer(e, 1, &a, NULL, 0, 0, ta[0]), 0);
+	assert_int_equal(engine_add_peer(e, 2, &b, NULL, 0, 0, tb[0]), 0);
 	memcpy(a.public_key, kb, 32);
 	memcpy(b.public_key, ka, 32);
 	/* A restart onto a key another peer holds fails and the peer is gone, not half there;
 	 * the other peer is untouched. */
-	assert_int_equal(engine_restart_peer(e, 1, &a, NULL, 0), -1);
+	assert_int_equal(engine_restart_peer(e, 1, &a, NULL, 0, 0), -1);
 	assert_int_equal(engine_update_peer(e, 1, &a), -1);
 	assert_int_equal(engine_update_peer(e, 2, &b), 0);
 	/* What the parent sends for a swap: remove both, then add both with their new keys. */
 	assert_int_equal(engine_remove_peer(e, 2), 0);
 	ut_fake_tun(ta2);
 	ut_fake_tun(tb2);
-	assert_int_equal(engine_add_peer(e, 1, &a, NULL, 0, ta2[0]), 0);
-	assert_int_equal(engine_add_peer(e, 2, &b, NULL, 0, tb2[0]), 0);
+	assert_int_equal(engine_add_peer(e, 1, &a, NULL, 0, 0, ta2[0]), 0);
+	assert_int_equal(engine_add_peer(e, 2, &b, NULL, 0, 0, tb2[0]), 0);
 	assert_int_equal(engine_update_peer(e, 1, &a), 0);
 	assert_int_equal(engine_update_peer(e, 2, &b), 0);
 	engine_free(e);
@@ -149,7 +149,7 @@ test_review_client_readd_leaks_udp_socket(void **state)
 		int t[2];
 
 		ut_fake_tun(t);
-		assert_int_equal(engine_add_peer(e, id, &c, UT_SA(srv), sizeof(srv), t[0]), 0);
+		assert_int_equal(engine_add_peer(e, id, &c, UT_SA(srv), sizeof(srv), 0, t[0]), 0);
 		assert_int_equal(engine_remove_peer(e, id), 0);
 		close(t[1]);
 		if (n1 == -1)
