@@ -75,6 +75,10 @@ schedule_dial(struct dp *dp, struct peer *p, uint64_t now)
 
 	crypto_random(&r, sizeof(r));
 	d = tcp_link_backoff(&p->tcp, r);
+	/* A refused or lost connection is a known failure: once this remote had its tries, the
+	 * next one is tried at once. */
+	if (p->cl != NULL && failover_exhausted(&p->cl->fo))
+		d = 0;
 	if (d > 0)
 		log_info("peer %s: reconnecting in %llu.%llu s", p->cfg.name,
 		    (unsigned long long)(d / 1000), (unsigned long long)(d % 1000 / 100));
@@ -200,10 +204,13 @@ relink(struct dp *dp, struct peer *p, int at, uint64_t now)
 	p->tun_paused = false;
 	p->link = p->cfg.remotes[at].proto;
 	p->dial_at = UINT64_MAX;
-	if (p->link == VT_TCP)
+	if (p->link == VT_TCP) {
 		p->dial_at = now;
-	else if (session_initiate(&p->s, peer_new_index(&dp->peers), now, &dp->out) == SV_SEND)
+	} else if (session_initiate(&p->s, peer_new_index(&dp->peers), now, &dp->out) ==
+	    SV_SEND) {
+		peer_reindex(&dp->peers, p); /* the response names the new index */
 		peer_send(dp, p, &dp->out, now);
+	}
 	peer_changed(&dp->peers, p);
 }
 
@@ -767,7 +774,7 @@ rx_data(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr
 
 			addr_format((const struct sockaddr *)&c->addr, a, sizeof(a));
 			log_info("peer %s: tcp connection from %s%s", p->cfg.name, a,
-			    p->link != VT_TCP ? ": the session moves to tcp" : "");
+			    p->link != VT_TCP && !(ev & SE_UP) ? ": the session moves to tcp" : "");
 			p->link = VT_TCP;
 			/* The old connection went with its backlog: read the device again. */
 			peer_pause(dp, p, tcp_link_backlogged(c));
@@ -781,8 +788,9 @@ rx_data(struct dp *dp, struct tcp_lconn *c, struct buf *b, const struct sockaddr
 				char a[80];
 
 				addr_format(src, a, sizeof(a));
-				log_info("peer %s: keys confirmed over udp from %s: the session moves "
-				    "to udp", p->cfg.name, a);
+				if (!(ev & SE_UP))
+					log_info("peer %s: keys confirmed over udp from %s: the session "
+					    "moves to udp", p->cfg.name, a);
 				p->link = VT_UDP;
 				if (p->tcp.conn != NULL)
 					tcp_link_close(&dp->tcp, p->tcp.conn);
@@ -1271,6 +1279,7 @@ dp_peer_deadline(const struct dp *dp, const struct peer *p, uint64_t now)
 		at = t;
 	/* A client's probe (not while a lookup is out), and a connection left behind. */
 	if (p->cl != NULL && p->cl->resolve == -1 && !p->cl->resolving &&
+	    (p->cl->fo.probe != -1 || !session_handshaking(&p->s)) &&
 	    (t = failover_deadline(&p->cl->fo)) < at)
 		at = t;
 	if (p->cl != NULL && p->link != VT_TCP && p->tcp.conn != NULL && p->cl->fo.probe == -1 &&
@@ -1302,7 +1311,7 @@ void
 dp_peer_dial(struct dp *dp, struct peer *p, uint64_t now)
 {
 	struct peer_client *cl = p->cl;
-	int at;
+	int was, at;
 
 	p->dial_at = UINT64_MAX;
 	if (p->tcp.conn != NULL)
@@ -1312,12 +1321,13 @@ dp_peer_dial(struct dp *dp, struct peer *p, uint64_t now)
 		return;
 	}
 	/* A try (failover.h): of this remote, or of the next; looked up again first. */
+	was = cl->fo.cur;
 	at = failover_where(&cl->fo);
 	if (p->cfg.remotes[at].proto != VT_TCP) {
 		relink(dp, p, at, now);
 		return;
 	}
-	if (at != (int)cl->tcp_at || p->link != VT_TCP) {
+	if (at != was) {
 		char n[CONFIG_HOST_MAX + 48];
 
 		remote_name(p, at, n, sizeof(n));
@@ -1449,8 +1459,10 @@ client_timers(struct dp *dp, struct peer *p, uint64_t now)
 		log_debug("peer %s: remote %s did not answer", p->cfg.name, n);
 		probe_over(dp, p, now);
 	}
-	if (session_is_up(&p->s) && cl->resolve == -1 && !cl->resolving &&
-	    (at = failover_probe(&cl->fo, now)) != -1) {
+	/* Not while a handshake is under way: after a probe that got no answer, the handshake
+	 * finishes where the session is before the next probe. */
+	if (session_is_up(&p->s) && !session_handshaking(&p->s) && cl->resolve == -1 &&
+	    !cl->resolving && (at = failover_probe(&cl->fo, now)) != -1) {
 		/* One socket per transport: a remote of the session's own transport waits until
 		 * the session goes down. */
 		if (p->cfg.remotes[at].proto == p->link)

@@ -23,6 +23,12 @@ failover_where(struct failover *f)
 	return f->cur;
 }
 
+bool
+failover_exhausted(const struct failover *f)
+{
+	return f->n > 1 && f->tries >= FAILOVER_TRIES;
+}
+
 void
 failover_tried(struct failover *f)
 {

@@ -37,6 +37,8 @@ struct failover {
 void failover_init(struct failover *f, int n, int first);
 /* Where the next try goes: cur, or the next remote once cur had its tries (not counted). */
 int failover_where(struct failover *f);
+/* Whether cur had its tries and the next try goes elsewhere (more than one remote). */
+bool failover_exhausted(const struct failover *f);
 /* A try of cur is being made. */
 void failover_tried(struct failover *f);
 /* A session came up on remote at (cur, or the remote just probed) at now: stay there; with

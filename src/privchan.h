@@ -28,7 +28,6 @@ enum chan_type {
 	CHAN_SOCKET,         /* a server socket the configuration now needs: arg 0 UDP, 1 TCP */
 	CHAN_GO,             /* every initial peer is there: start, answer READY */
 	CHAN_RELOAD_DONE,    /* the result of a reload the engine asked for (chan_text) */
-	CHAN_RESOLVED,       /* peer arg's remote, resolved as the engine asked (chan_addr) */
 	/* up: engine -> parent */
 	CHAN_READY,          /* the loop runs */
 	CHAN_PEER_GONE,      /* id: the engine closed that peer's device fd */
@@ -39,6 +38,8 @@ enum chan_type {
 	                        (0); text: its endpoint (chan_text): session-up/-down hooks */
 	CHAN_RESOLVE,        /* client: resolve remote number index of peer arg now
 	                        (chan_addr, only index set): before every try */
+	/* down again (numbered after the others: the numbers of a release stay) */
+	CHAN_RESOLVED,       /* peer arg's remote, resolved as the engine asked (chan_addr) */
 	CHAN_TYPE_MAX
 };
 

@@ -326,6 +326,12 @@ next_timestamp(struct session *s, uint8_t ts[WIRE_TIMESTAMP_LEN])
 	memcpy(s->sent_timestamp, ts, WIRE_TIMESTAMP_LEN);
 }
 
+bool
+session_handshaking(const struct session *s)
+{
+	return s->initiator && s->hs_active;
+}
+
 void
 session_want_handshake(struct session *s)
 {

@@ -156,6 +156,8 @@ void session_free(struct session *s);
 /* The session_event bits raised since the last call, cleared. */
 unsigned session_take_events(struct session *s);
 
+/* Initiator: a handshake is under way (sent, not answered yet). */
+bool session_handshaking(const struct session *s);
 /* Initiator: start a handshake at the next tick even though none is due (a client probing
  * another remote); nothing if one is under way. */
 void session_want_handshake(struct session *s);

@@ -263,7 +263,7 @@ o=$(ip netns exec "$NS_C" "$VT_ATTACK" initiate "$SADDR" "$PORT" --tcp --bind 10
 echo "# $o"
 check "w3: alice's key over TCP (her link is UDP) is refused, counted as a mismatch, logged" \
     sh -c "[ $(peer_num alice mismatch) -gt $m0 ] && grep -q 'peer alice: handshake from \
-10.98.0.3:[0-9]* over tcp, but the link is udp: refused' '$TMP/s.log'"
+10.98.0.3:[0-9]* over tcp, but the link is udp only: refused' '$TMP/s.log'"
 check "w3: ... and alice's endpoint stays, her tunnel works" \
     sh -c "[ '$(endpoint alice)' = '$ALICE_EP' ] &&
     ip netns exec $NS_C ping -c 2 -i 0.2 -W 2 10.99.1.1 >/dev/null"

@@ -107,6 +107,9 @@ cleanup() {
 	for _n in $EXTRA_NS; do
 		ip netns del "$_n" 2>/dev/null
 	done
+	for _d in $EXTRA_DIRS; do
+		rm -rf "$_d"
+	done
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 	[ -n "$finished" ] || [ "$failed" -eq 0 ] || exit 1
 }
@@ -121,7 +124,9 @@ finish() {
 }
 
 # add_netns NAME: one more namespace (loopback up), deleted by cleanup like the two below.
+# EXTRA_DIRS: directories a test made outside $TMP (/etc/netns/NS), removed by cleanup too.
 EXTRA_NS=""
+EXTRA_DIRS=""
 add_netns() {
 	ip netns add "$1" || exit 1
 	EXTRA_NS="$EXTRA_NS $1"

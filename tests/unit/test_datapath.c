@@ -30,6 +30,7 @@
 #include "backoff.h"
 #include "crypto.h"
 #include "datapath.h"
+#include "failover.h"
 #include "log.h"
 #include "ut.h"
 #include "wire.h"
@@ -67,7 +68,11 @@ struct fx {
 	int nagain;
 	struct buf m, out;
 	struct buf keep[2];           /* messages a test holds back or replays */
+	bool udp_blocked;             /* datagrams go nowhere */
 };
+
+static int lookups;               /* how many remotes sync_dp looked up */
+static const uint64_t *test_now;  /* the fake clock of the test that runs */
 
 static int
 setup_n(void **state, int threads)
@@ -91,6 +96,7 @@ setup_n(void **state, int threads)
 	f->ls.tun = f->lc.tun = f->lb.tun = -1;
 	f->ra.fd = f->rb.fd = -1;
 	f->now = UT_T0;
+	test_now = &f->now;
 	*state = f;
 	return 0;
 }
@@ -141,19 +147,46 @@ teardown(void **state)
 
 /* ---- the engine in miniature -------------------------------------------------------------- */
 
-/* What engine.c's sync_all does with the changed-lists: dead connections are released. */
+
+/* What the root parent does when the engine asks: a client's remote (numeric here) now. */
+static void
+look_up(struct dp *dp, struct peer *p)
+{
+	struct sockaddr_in a;
+	bool probe;
+	int at = dp_peer_want_resolve(p, &probe);
+
+	if (at < 0)
+		return;
+	lookups++;
+	a = ut_addr(p->cfg.remotes[at].host, p->cfg.remotes[at].port);
+	dp_peer_resolved(dp, p, at, UT_SA(a), sizeof(a), "", *test_now);
+}
+
+/* What engine.c's sync_all does with the changed-lists: dead connections are released, and a
+ * client's lookups are answered. */
 static void
 sync_dp(struct dp *dp)
 {
 	struct tcp_lconn *c;
+	struct peer *p;
+	bool any = true;
 
 	if (dp == NULL)
 		return;
-	while ((c = tcp_link_take_changed(&dp->tcp)) != NULL)
-		if (c->dead)
-			tcp_link_release(&dp->tcp, c);
-	while (peer_take_changed(&dp->peers) != NULL)
-		;
+	while (any) {
+		any = false;
+		while ((c = tcp_link_take_changed(&dp->tcp)) != NULL) {
+			if (c->dead)
+				tcp_link_release(&dp->tcp, c);
+			any = true;
+		}
+		while ((p = peer_take_changed(&dp->peers)) != NULL) {
+			if (p->cl != NULL)
+				look_up(dp, p);
+			any = true;
+		}
+	}
 }
 
 /* Timers, dials, queued handshakes and connections with messages left: true if any ran. */
@@ -214,7 +247,12 @@ watch_dp(struct fx *f, struct dp *dp, struct pollfd *pfd, struct watch *w, int n
 {
 	if (dp == NULL)
 		return n;
-	if (dp->udp.fd != -1) {
+	if (dp->udp.fd != -1 && f->udp_blocked) {
+		char junk[2048];
+
+		while (recv(dp->udp.fd, junk, sizeof(junk), MSG_DONTWAIT) >= 0)
+			; /* blocked: what arrives is lost */
+	} else if (dp->udp.fd != -1) {
 		pfd[n] = (struct pollfd){ .fd = dp->udp.fd, .events = POLLIN };
 		w[n++] = (struct watch){ W_UDP, dp, NULL, 0 };
 	}
@@ -1411,6 +1449,196 @@ test_wrong_transport(void **state)
 	close(x);
 }
 
+/* Failover: the server's peer "link", taken over UDP and TCP. */
+static void
+fo_server_peer(struct fx *f)
+{
+	struct vt_peer cfg;
+	int fds[2];
+
+	ut_peer_cfg(&cfg, "link", f->cpub, VT_UDP, f->psk);
+	cfg.protos = (1u << VT_UDP) | (1u << VT_TCP);
+	cfg.keepalive = 1;
+	cfg.timeout = 4;
+	ut_fake_tun(fds);
+	f->ls.p = dp_peer_add(f->s, 1, &cfg, NULL, 0, 0, fds[0], f->now);
+	assert_non_null(f->ls.p);
+	f->ls.tun = fds[1];
+}
+
+/* ... and a client data path whose peer has two remotes on 127.0.0.1, p0 on port0 first and
+ * p1 on port1 next; it starts on the first, at first. */
+static void
+fo_client(struct fx *f, enum vt_proto p0, uint16_t port0, enum vt_proto p1, uint16_t port1,
+    const struct sockaddr_in *first)
+{
+	struct vt_peer cfg;
+	char err[256];
+	int fds[2];
+
+	f->c = dp_new(false, f->cpriv, 1);
+	assert_non_null(f->c);
+	/* A client starting over UDP has its socket first, as engine_add_peer gives it. */
+	if (p0 == VT_UDP)
+		assert_int_equal(dp_udp_client(f->c, -1, UT_SA(*first), sizeof(*first), err,
+		    sizeof(err)), 0);
+	ut_peer_cfg(&cfg, "link", f->spub, p0, f->psk);
+	cfg.keepalive = 1;
+	cfg.timeout = 4;
+	cfg.failback = 3;
+	cfg.nremotes = 2;
+	cfg.protos = (1u << VT_UDP) | (1u << VT_TCP);
+	snprintf(cfg.remotes[0].host, sizeof(cfg.remotes[0].host), "127.0.0.1");
+	cfg.remotes[0].port = port0;
+	cfg.remotes[0].proto = p0;
+	cfg.remotes[1] = cfg.remotes[0];
+	cfg.remotes[1].port = port1;
+	cfg.remotes[1].proto = p1;
+	ut_fake_tun(fds);
+	f->lc.p = dp_peer_add(f->c, 1, &cfg, UT_SA(*first), sizeof(*first), 0, fds[0], f->now);
+	assert_non_null(f->lc.p);
+	f->lc.tun = fds[1];
+	sync_dp(f->s);
+	sync_dp(f->c);
+	lookups = 0;
+}
+
+/*
+ * Failover (failover.h): a client with two remotes, UDP first and TCP next, and a server that
+ * takes the peer over both. UDP goes dark mid-session: after its timeout the client tries UDP
+ * three times, each looked up first, then TCP, where the session comes up on both ends and
+ * frames cross; probes of UDP while it is dark never bring the session down. UDP comes back:
+ * the next probe moves the session there on both ends without going down, the server closes
+ * the connection, and frames cross over UDP again.
+ */
+static void
+test_failover_udp_tcp(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_in uaddr, taddr;
+	int n, before;
+	int64_t up_since;
+	uint64_t hs;
+
+	f->lfd = ut_tcp_listener(&taddr);
+	udp_server(f, &uaddr);
+	fo_server_peer(f);
+	fo_client(f, VT_UDP, ntohs(uaddr.sin_port), VT_TCP, ntohs(taddr.sin_port), &uaddr);
+
+	tun_put(f->lc.tun, 0, FRAME);
+	pump(f);
+	assert_true(established(f, &f->lc));
+	assert_true(established(f, &f->ls));
+	expect_frames(f->ls.tun, 0, 1);
+	assert_int_equal(f->lc.p->link, VT_UDP);
+	assert_int_equal(f->ls.p->link, VT_UDP);
+	assert_int_equal(lookups, 1); /* the first try was looked up too */
+
+	/* UDP goes dark: the session times out, three UDP tries (each looked up), then TCP. */
+	f->udp_blocked = true;
+	for (n = 0; n < 200 && !(f->lc.p->link == VT_TCP && established(f, &f->lc)); n++) {
+		f->now += 250;
+		pump(f);
+	}
+	assert_int_equal(f->lc.p->link, VT_TCP);
+	assert_true(established(f, &f->lc));
+	assert_true(established(f, &f->ls));
+	assert_int_equal(f->ls.p->link, VT_TCP);
+	assert_int_equal(f->lc.p->cl->fo.cur, 1);
+	assert_int_equal(lookups, 1 + FAILOVER_TRIES + 1);
+	assert_non_null(f->ls.p->tcp.conn);
+	tun_put(f->lc.tun, 1, FRAME);
+	tun_put(f->ls.tun, 501, FRAME);
+	pump(f);
+	expect_frames(f->ls.tun, 1, 1);
+	expect_frames(f->lc.tun, 501, 1);
+
+	/* Probes while UDP is dark (failback 3 s, 5 s each): the session stays up on TCP and
+	 * its keys are renewed there. */
+	up_since = f->lc.p->s.stats.up_since;
+	hs = f->lc.p->s.stats.handshakes;
+	before = lookups;
+	for (n = 0; n < 80; n++) {
+		f->now += 250;
+		pump(f);
+	}
+	assert_true(lookups > before);
+	assert_int_equal(f->lc.p->link, VT_TCP);
+	assert_true(established(f, &f->lc));
+	assert_true(f->lc.p->s.stats.handshakes > hs);
+	assert_int_equal(f->lc.p->s.stats.up_since, up_since);
+	tun_put(f->lc.tun, 2, FRAME);
+	pump(f);
+	expect_frames(f->ls.tun, 2, 1);
+
+	/* UDP is back: the next probe moves the session, hitless, on both ends. */
+	f->udp_blocked = false;
+	for (n = 0; n < 80 && f->ls.p->link != VT_UDP; n++) {
+		f->now += 250;
+		pump(f);
+	}
+	assert_int_equal(f->lc.p->link, VT_UDP);
+	assert_int_equal(f->ls.p->link, VT_UDP);
+	assert_int_equal(f->lc.p->cl->fo.cur, 0);
+	assert_true(established(f, &f->lc));
+	assert_true(established(f, &f->ls));
+	assert_int_equal(f->lc.p->s.stats.up_since, up_since);
+	assert_null(f->ls.p->tcp.conn); /* the server closed it */
+	for (n = 0; n < 60; n++) { /* the client's copy goes too, and nothing comes down */
+		f->now += 250;
+		pump(f);
+	}
+	assert_null(f->lc.p->tcp.conn);
+	assert_int_equal(f->lc.p->s.stats.up_since, up_since);
+	assert_int_equal(f->ls.p->link, VT_UDP);
+	before = (int)f->lc.p->traffic.tx_packets;
+	tun_put(f->lc.tun, 3, FRAME);
+	tun_put(f->ls.tun, 503, FRAME);
+	pump(f);
+	expect_frames(f->ls.tun, 3, 1);
+	expect_frames(f->lc.tun, 503, 1);
+	assert_int_equal(f->lc.p->traffic.tx_packets, (uint64_t)before + 1);
+}
+
+/*
+ * A client whose first remote is TCP on a port nobody listens on: no UDP socket at first,
+ * three refused dials on the back-off, then at once the UDP remote on a socket of its own,
+ * whose first initiation is answered and taken (nothing dropped as of no session).
+ */
+static void
+test_failover_tcp_refused_then_udp(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_in uaddr, closed;
+	int n, tmp = ut_tcp_listener(&closed);
+
+	close(tmp); /* nobody listens there */
+	udp_server(f, &uaddr);
+	fo_server_peer(f);
+	fo_client(f, VT_TCP, ntohs(closed.sin_port), VT_UDP, ntohs(uaddr.sin_port), &closed);
+	assert_int_equal(f->c->udp.fd, -1);
+	tun_put(f->lc.tun, 0, FRAME);
+	pump(f);
+	for (n = 0; n < 100 && f->lc.p->link == VT_TCP; n++) {
+		assert_int_equal(f->c->udp.fd, -1);
+		f->now += 250;
+		pump(f);
+	}
+	assert_int_equal(f->lc.p->link, VT_UDP);
+	assert_int_equal(lookups, FAILOVER_TRIES + 1);
+	/* 1 s and 2 s of back-off between the three dials (each up to a quarter more), then no
+	 * wait for the fourth: it goes to UDP. */
+	assert_true(n * 250 >= 3000 && n * 250 <= 4000);
+	assert_true(f->c->udp.fd >= 0);
+	pump(f);
+	assert_true(established(f, &f->lc));
+	assert_true(established(f, &f->ls));
+	assert_int_equal(f->lc.p->s.stats.handshakes, 1);
+	assert_int_equal(drops_sum(f->c->drops), 0);
+	expect_frames(f->ls.tun, 0, 1);
+	assert_int_equal(f->lc.p->cl->fo.cur, 1);
+}
+
 /* A peer whose connection was backlogged (device reading stopped) moves to a new connection:
  * binding it resumes reading the device, and the frames waiting there leave on the new one. */
 static void
@@ -1524,6 +1752,8 @@ main(void)
 		T(test_tcp_replayed_initiation_new_connection),
 		T(test_tcp_close_under_previous_keys),
 		T(test_wrong_transport),
+		T(test_failover_udp_tcp),
+		T(test_failover_tcp_refused_then_udp),
 		T(test_tcp_rebind_resumes_device),
 		T(test_tcp_old_connection_lost_after_new_handshake),
 	};

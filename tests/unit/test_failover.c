@@ -36,6 +36,19 @@ test_order(void **state)
 		seen[i] = try_once(&f);
 	for (int i = 0; i < 3 * FAILOVER_TRIES * 3; i++)
 		assert_int_equal(seen[i], (i / FAILOVER_TRIES) % 3);
+	/* Exhausted once the current one had its tries, and only with another to go to. */
+	failover_init(&f, 2, 0);
+	for (int i = 0; i < FAILOVER_TRIES; i++) {
+		assert_false(failover_exhausted(&f));
+		try_once(&f);
+	}
+	assert_true(failover_exhausted(&f));
+	assert_int_equal(failover_where(&f), 1);
+	assert_false(failover_exhausted(&f));
+	failover_init(&f, 1, 0);
+	for (int i = 0; i < 2 * FAILOVER_TRIES; i++)
+		try_once(&f);
+	assert_false(failover_exhausted(&f));
 	/* Asking where does not count a try: only tries move it on. */
 	failover_init(&f, 2, 0);
 	for (int i = 0; i < 10; i++)
