@@ -83,6 +83,7 @@ fuzz_targets() {
 	offload        70000    a mode byte, a vnet header and a frame of OFF_FRAME_MAX (65593)
 	vtun_import    262144   a VTun vtund.conf (the largest of tests/data/vtun: 176 KiB)
 	frame          12288    a mode, an MTU and a frame of BUF_MAX_FRAME (9018)
+	privchan       8192     a channel message of the largest type (a peer: 5672 bytes)
 	EOF
 }
 
