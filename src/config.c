@@ -250,7 +250,11 @@ p_remote(struct loader *ld, struct vt_peer *p, const config_setting_t *s)
 			return -1;
 		if ((why = config_parse_remote(v, r->host, &r->port, CONFIG_DEFAULT_PORT,
 		    &r->proto)) != NULL) {
-			config_err(ld, config_line(e), "remote '%s': %s", v, why);
+			if (type == CONFIG_TYPE_STRING)
+				config_err(ld, config_line(e), "remote '%s': %s", v, why);
+			else
+				config_err(ld, config_line(e), "remote '%s' (entry %d of the list): %s",
+				    v, i + 1, why);
 			return -1;
 		}
 		r->line = config_line(e);

@@ -130,8 +130,14 @@ peer_events(struct dp *dp, struct peer *p, uint64_t now, unsigned ev)
 	if (ev & SE_DOWN) {
 		/* A client starts again from its first remote, without a probe. */
 		if (p->cl != NULL) {
-			failover_down(&p->cl->fo);
-			p->cl->probe_live = false;
+			struct peer_client *cl = p->cl;
+
+			failover_down(&cl->fo);
+			cl->probe_live = false;
+			if (cl->resolve != -1 && cl->resolve_probe)
+				cl->resolve = -1;
+			if (cl->resolving && cl->asked_probe) /* its answer is ignored */
+				cl->resolving = false;
 		}
 		/* Drop the TCP connection (a client dials again); a UDP client connects its socket
 		 * again, in case the host moved and its old source address leads nowhere now. */
@@ -234,6 +240,13 @@ client_initiation(struct dp *dp, struct peer *p, const struct buf *b, uint64_t n
 	}
 	if (session_is_up(&p->s) || p->link == VT_TCP)
 		return true;
+	/* The try before is still being looked up: this newer initiation takes its place, and
+	 * is not a try of its own. */
+	if ((cl->resolving && !cl->asked_probe) || (cl->resolve != -1 && !cl->resolve_probe)) {
+		memcpy(cl->held, buf_data((struct buf *)b), WIRE_INIT_LEN);
+		cl->has_held = true;
+		return false;
+	}
 	at = failover_where(&cl->fo);
 	if (p->cfg.remotes[at].proto != VT_UDP) {
 		relink(dp, p, at, now);
@@ -1347,14 +1360,26 @@ client_udp_to(struct dp *dp, struct peer *p, int at, const struct sockaddr *addr
     socklen_t len)
 {
 	bool gro = dp->udp.gro_wanted, no_gso = p->udp.no_gso;
+	int fd = dp->client_udp[addr->sa_family == AF_INET6];
+	struct udp_link old = dp->udp;
 	char err[256];
 
 	if (udp_link_retarget(&dp->udp, addr, len) == -1) {
-		udp_link_close(&dp->udp);
-		if (udp_link_client(&dp->udp, -1, addr, len, err, sizeof(err)) == -1) {
+		/* Another family: a new link, on a copy of the socket made while privileged (its
+		 * large buffers) if there is one. The old socket stays open until the engine has
+		 * moved its event (dp_udp_retire): a number used again at once would leave the
+		 * new socket unwatched. */
+		if (fd != -1 && (fd = udp_socket_copy(fd, err, sizeof(err))) == -1)
 			log_warnx("peer %s: %s", p->cfg.name, err);
+		if (udp_link_client(&dp->udp, fd, addr, len, err, sizeof(err)) == -1) {
+			log_warnx("peer %s: %s", p->cfg.name, err);
+			dp->udp = old;
 			return -1;
 		}
+		if (dp->udp_old.fd != -1)
+			udp_link_close(&old); /* made since the engine last looked: not watched */
+		else
+			dp->udp_old = old;
 		if (gro)
 			udp_link_want_gro(&dp->udp);
 	}
@@ -1473,17 +1498,19 @@ client_timers(struct dp *dp, struct peer *p, uint64_t now)
 }
 
 void
-dp_peer_resolved(struct dp *dp, struct peer *p, int at, const struct sockaddr *addr,
-    socklen_t len, const char *err, uint64_t now)
+dp_peer_resolved(struct dp *dp, struct peer *p, int at, uint32_t seq,
+    const struct sockaddr *addr, socklen_t len, const char *err, uint64_t now)
 {
 	struct peer_client *cl = p->cl;
 	char n[CONFIG_HOST_MAX + 48];
 	bool probe;
 
-	if (cl == NULL || !cl->resolving || at < 0 || at >= p->cfg.nremotes)
-		return; /* unasked: for the peer before a restart */
+	if (cl == NULL || !cl->resolving || seq != cl->seq || at < 0 || at >= p->cfg.nremotes)
+		return; /* not the answer it waits for (an old one, or the peer's before a restart) */
 	probe = cl->asked_probe;
 	cl->resolving = false;
+	cl->seq = 0;
+	peer_changed(&dp->peers, p); /* a lookup asked for meanwhile goes out now */
 	remote_name(p, at, n, sizeof(n));
 	if (addr != NULL && len > 0 && len <= sizeof(cl->addr[at])) {
 		memcpy(&cl->addr[at], addr, len);
@@ -1511,6 +1538,9 @@ dp_peer_resolved(struct dp *dp, struct peer *p, int at, const struct sockaddr *a
 	}
 	if (at != cl->fo.cur || p->cfg.remotes[at].proto != p->link) {
 		cl->has_held = false; /* it moved on meanwhile */
+		if (p->link == VT_TCP && p->tcp.conn == NULL && p->dial_at == UINT64_MAX &&
+		    cl->resolve == -1)
+			schedule_dial(dp, p, now); /* never left without a try to come */
 		return;
 	}
 	memcpy(&p->remote, addr, len);
@@ -1530,17 +1560,26 @@ dp_peer_resolved(struct dp *dp, struct peer *p, int at, const struct sockaddr *a
 }
 
 int
-dp_peer_want_resolve(struct peer *p, bool *probe)
+dp_peer_want_resolve(struct dp *dp, struct peer *p, uint32_t *seq)
 {
 	int at;
 
 	if (p->cl == NULL || p->cl->resolve == -1 || p->cl->resolving)
 		return -1;
 	at = p->cl->resolve;
-	*probe = p->cl->asked_probe = p->cl->resolve_probe;
+	p->cl->asked_probe = p->cl->resolve_probe;
 	p->cl->resolve = -1;
 	p->cl->resolving = true;
+	if (++dp->lookup_seq == 0) /* unique in the daemon: a restarted peer's too */
+		dp->lookup_seq = 1;
+	*seq = p->cl->seq = dp->lookup_seq;
 	return at;
+}
+
+void
+dp_udp_retire(struct dp *dp)
+{
+	udp_link_close(&dp->udp_old);
 }
 
 void
@@ -1578,6 +1617,8 @@ dp_new(bool server, const uint8_t priv[32], int threads)
 	peer_table_init(&dp->peers);
 	tcp_link_init(&dp->tcp);
 	udp_link_server(&dp->udp, -1);
+	udp_link_server(&dp->udp_old, -1);
+	dp->client_udp[0] = dp->client_udp[1] = -1;
 	dp->big = malloc(OFF_VNET_LEN + OFF_FRAME_MAX);
 	dp->gro = calloc(1, sizeof(*dp->gro));
 	dp->gro_rx = malloc((size_t)DP_GRO_MSGS * DP_GRO_CAP);
@@ -1621,6 +1662,7 @@ dp_free(struct dp *dp)
 	tcp_link_free(&dp->tcp);
 	peer_table_free(&dp->peers);
 	udp_link_close(&dp->udp);
+	udp_link_close(&dp->udp_old);
 	session_local_free(&dp->local);
 	free(dp->hsq);
 	free(dp->big);
@@ -1789,6 +1831,10 @@ dp_peer_update(struct dp *dp, struct peer *p, const struct vt_peer *cfg, uint64_
 	}
 	p->cfg.keepalive = cfg->keepalive;
 	p->cfg.duplicate = cfg->duplicate;
+	if (p->cl != NULL && cfg->failback != p->cfg.failback && p->cl->fo.probe == -1) {
+		p->cfg.failback = cfg->failback;
+		failover_probe_over(&p->cl->fo, failback_ms(p), now); /* the next on the new one */
+	}
 	p->cfg.failback = cfg->failback;
 	p->cfg.mss_clamp = cfg->mss_clamp;
 	p->cfg.mtu_auto = cfg->mtu_auto; /* the same mtu, now from "auto" or not */

@@ -51,6 +51,11 @@ struct dp {
 	struct session_local local;
 	struct peer_table peers;
 	struct udp_link udp;
+	struct udp_link udp_old;     /* a client's link replaced (another address family): its
+	                                socket closes once the engine let go of it */
+	int client_udp[2];           /* a client's sockets made while privileged, AF_INET and
+	                                AF_INET6 (the engine's; copied for a new link), or -1 */
+	uint32_t lookup_seq;         /* the last lookup asked for (peer_client.seq) */
 	struct tcp_link tcp;
 	struct hsq *hsq;
 	uint64_t drops[DROP_MAX];    /* packets of no session */
@@ -122,12 +127,15 @@ void dp_tun_readable(struct dp *dp, struct peer *p, uint64_t now);
 void dp_peer_timer(struct dp *dp, struct peer *p, uint64_t now);
 /* Client, TCP: dial the peer's server (a try: the remote is looked up first). */
 void dp_peer_dial(struct dp *dp, struct peer *p, uint64_t now);
-/* Client: the remote p wants looked up now (*probe: for a probe), marked asked; or -1. The
- * engine asks the root parent and gives the answer to dp_peer_resolved: the address (addr
- * NULL with err when it did not resolve: the last one is tried, if any). */
-int dp_peer_want_resolve(struct peer *p, bool *probe);
-void dp_peer_resolved(struct dp *dp, struct peer *p, int at, const struct sockaddr *addr,
-    socklen_t len, const char *err, uint64_t now);
+/* Client: the remote p wants looked up now, marked asked with a number of its own (*seq); or
+ * -1. The engine asks the root parent and gives the answer to dp_peer_resolved with that
+ * number (an answer to anything else is ignored): the address, or addr NULL with err when it
+ * did not resolve (the last address is tried, if any). */
+int dp_peer_want_resolve(struct dp *dp, struct peer *p, uint32_t *seq);
+void dp_peer_resolved(struct dp *dp, struct peer *p, int at, uint32_t seq,
+    const struct sockaddr *addr, socklen_t len, const char *err, uint64_t now);
+/* After the engine moved its event to a client's new UDP socket: close the one replaced. */
+void dp_udp_retire(struct dp *dp);
 /* Answer up to DP_HS_BUDGET queued initiations: true if more wait. */
 bool dp_handshakes(struct dp *dp, uint64_t now);
 /* Once a second: unidentified connections that said nothing time out. */

@@ -162,7 +162,7 @@ static void set_udp(struct engine *e, int fd);
 static void
 resolved(struct engine *e, struct peer *p, const struct chan_addr *a)
 {
-	dp_peer_resolved(e->dp, p, (int)a->index, a->status == 0 ?
+	dp_peer_resolved(e->dp, p, (int)a->index, a->seq, a->status == 0 ?
 	    (const struct sockaddr *)&a->addr : NULL, a->status == 0 ? a->len : 0, a->err,
 	    now_ms());
 }
@@ -173,13 +173,14 @@ static void
 ask_resolve(struct engine *e, struct peer *p)
 {
 	struct chan_msg m;
-	bool probe;
-	int at = dp_peer_want_resolve(p, &probe);
+	uint32_t seq;
+	int at = dp_peer_want_resolve(e->dp, p, &seq);
 
 	if (at < 0)
 		return;
 	memset(&m, 0, sizeof(m));
 	m.u.addr.index = (uint32_t)at;
+	m.u.addr.seq = seq;
 	m.u.addr.status = 1;
 	if (e->setup.chan_fd != -1) {
 		m.type = CHAN_RESOLVE;
@@ -258,6 +259,7 @@ sync_all(struct engine *e)
 	/* A client's data path may have moved its UDP link to a new socket (failover). */
 	if (!e->setup.server && e->dp->udp.fd != e->udp_fd)
 		set_udp(e, e->dp->udp.fd);
+	dp_udp_retire(e->dp); /* the socket it replaced, now that no event watches it */
 	/* Initiations wait: answer a budget of them after the next poll, so that the sockets get
 	 * their turn in between and a flood shows as a growing queue (the load measure). */
 	if (hsq_len(e->dp->hsq) > 0 && !evtimer_pending(e->hs_ev, NULL)) {
@@ -858,6 +860,8 @@ engine_new(const struct engine_setup *st)
 		free(e);
 		return NULL;
 	}
+	e->dp->client_udp[0] = st->client_udp[0]; /* the engine's; copied for a new link */
+	e->dp->client_udp[1] = st->client_udp[1];
 	e->hs_ev = evtimer_new(e->base, hs_cb, e);
 	e->housekeeping = event_new(e->base, -1, EV_PERSIST, housekeeping_cb, e);
 	e->tcp_rest = evtimer_new(e->base, tcp_rest_cb, e);

@@ -45,6 +45,7 @@
 #define SEND_TIMEOUT_MS 10000 /* how long the engine may leave its channel full */
 #define STOP_TIMEOUT_MS 10000 /* how long the engine may take to stop after SIGTERM */
 #define RELOAD_GAP_MS 1000    /* at most one reload a second on the engine's request */
+#define LOOKUPS_PER_S 5       /* a client's lookups a second on the engine's request */
 
 /* A peer as the parent knows it: its configuration, device and resolved server. */
 struct pdev {
@@ -55,6 +56,8 @@ struct pdev {
 	struct sockaddr_storage remote; /* client: the first remote that resolved, */
 	socklen_t remote_len;
 	int remote_index;               /* which one it is */
+	uint64_t look_start;            /* lookups the engine asked for in the second from then */
+	int looks;
 };
 
 struct parent {
@@ -172,6 +175,19 @@ client_peer(const struct parent_opts *o, struct vt_config *cfg, int *index,
 			snprintf(p->remotes[i].host, sizeof(p->remotes[i].host), "%s", host);
 			if (port != 0)
 				p->remotes[i].port = port;
+		}
+		/* Remotes that became the same are tried once. */
+		for (int i = 1; i < p->nremotes; i++) {
+			for (int j = 0; j < i; j++) {
+				if (p->remotes[j].port != p->remotes[i].port ||
+				    p->remotes[j].proto != p->remotes[i].proto)
+					continue;
+				memmove(&p->remotes[i], &p->remotes[i + 1],
+				    sizeof(p->remotes[0]) * (size_t)(p->nremotes - i - 1));
+				p->nremotes--;
+				i--;
+				break;
+			}
 		}
 	}
 	if (p->nremotes == 0) {
@@ -491,19 +507,33 @@ session_event(struct parent *pr, uint32_t id, bool up, const char *endpoint)
 
 /* The engine is about to try remote index of peer id: its address now, or why not. */
 static void
-resolve_for(struct parent *pr, uint32_t id, uint32_t index, struct chan_addr *out)
+resolve_for(struct parent *pr, uint32_t id, uint32_t index, uint32_t seq,
+    struct chan_addr *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->index = index;
+	out->seq = seq;
 	out->status = 1;
 	for (int i = 0; i < pr->ndevs; i++) {
 		const struct vt_peer *p = peer_of(pr, &pr->devs[i]);
+		struct pdev *d = &pr->devs[i];
+		uint64_t t = mono_ms();
 		socklen_t len = 0;
 
-		if (pr->devs[i].id != id)
+		if (d->id != id)
 			continue;
 		if (index >= (uint32_t)p->nremotes)
 			break;
+		/* A few a second at most: an engine that asks more keeps no resolver busy. */
+		if (t - d->look_start >= 1000) {
+			d->look_start = t;
+			d->looks = 0;
+		}
+		if (++d->looks > LOOKUPS_PER_S) {
+			snprintf(out->err, sizeof(out->err), "not looked up: more than %d lookups a "
+			    "second", LOOKUPS_PER_S);
+			return;
+		}
 		if (parent_resolve(&p->remotes[index], &out->addr, &len, out->err,
 		    sizeof(out->err)) == 0) {
 			out->status = 0;
@@ -544,7 +574,7 @@ take_up(struct parent *pr, const struct chan_msg *m)
 		memset(&r, 0, sizeof(r));
 		r.type = CHAN_RESOLVED;
 		r.arg = m->arg;
-		resolve_for(pr, m->arg, m->u.addr.index, &r.u.addr);
+		resolve_for(pr, m->arg, m->u.addr.index, m->u.addr.seq, &r.u.addr);
 		if (send_down(pr, &r, -1) == -1)
 			log_warn("answering the engine's lookup");
 		break;
@@ -1218,7 +1248,7 @@ inproc_session(void *arg, uint32_t id, bool up, const char *endpoint)
 static void
 inproc_resolve(void *arg, uint32_t id, uint32_t index, struct chan_addr *out)
 {
-	resolve_for(arg, id, index, out);
+	resolve_for(arg, id, index, out->seq, out);
 }
 
 /* Without privilege separation: the engine runs here, and a reload calls it directly. */

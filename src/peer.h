@@ -45,6 +45,7 @@ struct peer_client {
 	bool resolve_probe;          /* ... for a probe (else for a try) */
 	bool resolving;              /* the engine asked; the answer has not come */
 	bool asked_probe;            /* what it asked for: a probe's lookup */
+	uint32_t seq;                /* the number of the lookup asked for (0: none) */
 	int udp_at, tcp_at;          /* the remotes the UDP socket and the TCP connection
 	                                were last pointed at, -1 none */
 	bool probe_live;             /* the probe's link is ready: initiations go there */

@@ -78,6 +78,7 @@ struct chan_text {
 /* A remote's address, or why it has none (CHAN_RESOLVE, CHAN_RESOLVED). */
 struct chan_addr {
 	uint32_t index;                        /* which remote of the peer */
+	uint32_t seq;                          /* the engine's number of the lookup, echoed */
 	int32_t status;                        /* 0 resolved, 1 failed */
 	struct sockaddr_storage addr;
 	uint32_t len;

@@ -29,6 +29,8 @@ int transport_resolve(const char *host, uint16_t port, int socktype,
 int udp_bind(const struct sockaddr *addr, socklen_t len, char *err, size_t errlen);
 /* An unbound non-blocking UDP socket of addr's family (client). */
 int udp_socket(int family, char *err, size_t errlen);
+/* A copy of socket fd (close-on-exec): -1 with err. */
+int udp_socket_copy(int fd, char *err, size_t errlen);
 /* Connect the socket to dst, or again (client): datagrams then leave without an address and the
  * route is looked up once, not per packet; only datagrams from dst are received. Connecting
  * again picks the source address and port afresh. 0 or -1 with err (the socket is then

@@ -58,6 +58,16 @@ transport_resolve(const char *host, uint16_t port, int socktype, struct sockaddr
 #define UDP_SOCKBUF (4 * 1024 * 1024)
 
 int
+udp_socket_copy(int fd, char *err, size_t errlen)
+{
+	int c = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	if (c == -1)
+		snprintf(err, errlen, "udp socket copy: %s", strerror(errno));
+	return c;
+}
+
+int
 udp_socket(int family, char *err, size_t errlen)
 {
 	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -16,11 +16,13 @@
 #   - vtund-ng -t warns about a remote that does not resolve, at its own line;
 #   - a second client whose first remote is TCP on a port nobody listens on starts without a
 #     UDP socket, gives up on it after three refused dials and comes up over UDP (remote 2 of
-#     2); its probes of the refusing port never bring the session down.
+#     2); its probes of the refusing port never bring the session down;
+#   - a client whose first remote is IPv4 and unanswered moves to an IPv6 remote: a socket of
+#     the other family, read from the start (its first answer is taken).
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 need_root
 need_tools nft nc ss sha256sum timeout
-plan 29
+plan 34
 setup_netns
 genkeys S
 genkeys C
@@ -170,6 +172,27 @@ sleep 8 # probes of the refusing remote every 2 s
 check "probes of the refusing remote do not bring the session down" \
     test "$(downs "$TMP/d.log")" -eq 0
 check "the second client exits 0" stop_daemon "$DPID"
+
+# From an unanswered IPv4 remote to an IPv6 one: a new socket of the other family.
+sed -e 's/10.98.0.3:5300/[fd98::1]:5300/' -e "s|$TMP/s.sock|$TMP/s3.sock|" \
+    -e 's/vfos/vfo6/g' -e 's/10.99.3/10.99.4/g' "$TMP/s.conf" > "$TMP/s3.conf"
+sed -i 's/0.0.0.0:5300/[fd98::1]:5300/' "$TMP/s3.conf"
+start_daemon "$NS_S" "$TMP/s3.log" -f "$TMP/s3.conf" -s
+S3PID=$LAST_PID
+sed -e 's/"vtsrv.test:5399 tcp", "vtsrv.test:5300 udp"/"10.98.0.1:5301 udp", "[fd98::1]:5300 udp"/' \
+    -e "s|$TMP/d.sock|$TMP/d6.sock|" -e 's/vfoc2/vfo6c/' -e 's/10.99.3/10.99.4/g' \
+    "$TMP/d.conf" > "$TMP/d6.conf"
+start_daemon "$NS_C" "$TMP/d6.log" -f "$TMP/d6.conf" client fo2
+D6PID=$LAST_PID
+check "ipv4 unanswered: the session comes up over ipv6 on the second remote" \
+    wait_for 30 grep -q "session up (\[fd98::1\]:5300, udp, remote \[fd98::1\]:5300 udp (2 of 2))" \
+    "$TMP/d6.log"
+check "the new socket's first answer was taken (one try of the ipv6 remote)" \
+    sh -c "[ \$(sed -n '/trying remote \[fd98::1\]/,/session up/p' '$TMP/d6.log' |
+    grep -c 'retrying') -eq 0 ]"
+check "ping through the tunnel over ipv6" wait_for 5 ping_ok "$NS_C" 10.99.41.1
+check "the ipv6 client exits 0" stop_daemon "$D6PID"
+check "the ipv6 server exits 0" stop_daemon "$S3PID"
 check "client exits 0" stop_daemon "$CPID"
 check "server exits 0" stop_daemon "$SPID"
 finish

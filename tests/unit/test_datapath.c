@@ -153,14 +153,17 @@ static void
 look_up(struct dp *dp, struct peer *p)
 {
 	struct sockaddr_in a;
-	bool probe;
-	int at = dp_peer_want_resolve(p, &probe);
+	uint32_t seq;
+	int at = dp_peer_want_resolve(dp, p, &seq);
 
 	if (at < 0)
 		return;
 	lookups++;
 	a = ut_addr(p->cfg.remotes[at].host, p->cfg.remotes[at].port);
-	dp_peer_resolved(dp, p, at, UT_SA(a), sizeof(a), "", *test_now);
+	/* an answer to another lookup is ignored, and the one asked for still waits */
+	dp_peer_resolved(dp, p, at, seq + 1, UT_SA(a), sizeof(a), "", *test_now);
+	assert_true(p->cl->resolving);
+	dp_peer_resolved(dp, p, at, seq, UT_SA(a), sizeof(a), "", *test_now);
 }
 
 /* What engine.c's sync_all does with the changed-lists: dead connections are released, and a
@@ -174,6 +177,7 @@ sync_dp(struct dp *dp)
 
 	if (dp == NULL)
 		return;
+	dp_udp_retire(dp);
 	while (any) {
 		any = false;
 		while ((c = tcp_link_take_changed(&dp->tcp)) != NULL) {
