@@ -179,7 +179,7 @@ sed -e 's/10.98.0.3:5300/[fd98::1]:5300/' -e "s|$TMP/s.sock|$TMP/s3.sock|" \
 sed -i 's/0.0.0.0:5300/[fd98::1]:5300/' "$TMP/s3.conf"
 start_daemon "$NS_S" "$TMP/s3.log" -f "$TMP/s3.conf" -s
 S3PID=$LAST_PID
-sed -e 's/"vtsrv.test:5399 tcp", "vtsrv.test:5300 udp"/"10.98.0.1:5301 udp", "[fd98::1]:5300 udp"/' \
+sed -e 's/"vtsrv.test:5399 tcp", "vtsrv.test:5300/"10.98.0.1:5301 udp", "[fd98::1]:5300/' \
     -e "s|$TMP/d.sock|$TMP/d6.sock|" -e 's/vfoc2/vfo6c/' -e 's/10.99.3/10.99.4/g' \
     "$TMP/d.conf" > "$TMP/d6.conf"
 start_daemon "$NS_C" "$TMP/d6.log" -f "$TMP/d6.conf" client fo2
